@@ -1,0 +1,67 @@
+/**
+ * The analyzer as the language server, the command line and the tests see it.
+ *
+ * A `Workspace` holds the facts of a set of C files judged by one rule model, and answers with
+ * findings and hovers. It never touches the file system: callers hand it file contents.
+ */
+import type { RuleModel } from '../../model/rules/types';
+import type { Finding, RuleCode, Severity } from '../checks/finding';
+import type { FileFacts, Pos, Range } from '../frontend/facts';
+
+export interface CodeSetting {
+  enabled: boolean;
+  /** Overrides the rule's default severity. */
+  severity?: Severity;
+}
+
+export interface WorkspaceOptions {
+  rules: RuleModel;
+  /** Per-code enable and severity; codes not listed use their defaults. */
+  codes?: Partial<Record<RuleCode, CodeSetting>>;
+}
+
+/** An LSP-style incremental change: replace `range` (in the previous text) by `text`. */
+export interface TextChange {
+  range: Range;
+  text: string;
+}
+
+export interface AnalysisStats {
+  files: number;
+  functions: number;
+  lockEvents: number;
+  /** Milliseconds spent in the last analyze(), front end excluded. */
+  ms: number;
+}
+
+export interface AnalysisResult {
+  /** Findings per file path (paths as given to setFile), suppressions applied, settings applied. */
+  findings: Map<string, Finding[]>;
+  stats: AnalysisStats;
+}
+
+export interface HoverInfo {
+  /** Markdown. */
+  contents: string;
+  range: Range;
+}
+
+export interface Workspace {
+  readonly rules: RuleModel;
+  /**
+   * Adds or replaces a file. With `changes` (applied in order to the previous text) the parse is
+   * incremental; `text` is always the full new text.
+   */
+  setFile(path: string, text: string, changes?: TextChange[]): void;
+  /**
+   * Adds facts computed elsewhere (the command line's worker threads run the front end in
+   * parallel and hand the results over). Hover on such a file needs setFile.
+   */
+  setFacts(path: string, facts: FileFacts): void;
+  removeFile(path: string): void;
+  hasFile(path: string): boolean;
+  /** Re-runs what changed since the last call (summaries to a fixpoint, then the checks). */
+  analyze(): AnalysisResult;
+  /** Hover at a position of a file already given to setFile. */
+  hover(path: string, pos: Pos): HoverInfo | null;
+}
