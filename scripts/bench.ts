@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: the speed and memory budgets, measured on a real kernel tree.
+ *
+ *   node dist/bench.js [KERNEL_DIR]      (default: ../kernel, made by ../shared/scripts/kernel-corpus.sh)
+ *
+ * Budgets (docs/ARCHITECTURE.md): arch/x86/kvm + virt/kvm analysed cold within 1.5x the time
+ * tree-sitter alone needs to parse them; an edit of a ~7k-line file re-checked, with the
+ * cross-file update, under 50 ms; memory under 400 MB for all of KVM's arches.
+ *
+ * Every phase runs in this one process, one after the other, so the numbers compare like with
+ * like. Parse-only and cold analysis are each the best of three runs (the first run warms the
+ * JIT for both).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Parser, Language } from 'web-tree-sitter';
+import { initFrontend, wasmPaths } from '../server/frontend/parser';
+import { createWorkspace } from '../server/engine/workspace';
+import { builtinRules, parseLockingDoc } from '../model/rules';
+import type { RuleModel } from '../model/rules/types';
+import type { Workspace } from '../server/engine/api';
+import { collectCFiles } from '../server/cli/files';
+
+interface Corpus {
+  files: { path: string; text: string }[];
+  lines: number;
+}
+
+function loadCorpus(root: string, subdirs: string[]): Corpus {
+  const files: Corpus['files'] = [];
+  let lines = 0;
+  for (const sub of subdirs) {
+    const dir = path.join(root, sub);
+    if (!fs.existsSync(dir)) continue;
+    for (const file of collectCFiles([dir])) {
+      const text = fs.readFileSync(file, 'utf8');
+      lines += text.split('\n').length;
+      files.push({ path: path.relative(root, file), text });
+    }
+  }
+  return { files, lines };
+}
+
+function best(times: number[]): number {
+  return Math.min(...times);
+}
+
+async function parseOnly(corpus: Corpus): Promise<number> {
+  const { runtime, c } = wasmPaths();
+  await Parser.init({ locateFile: () => runtime });
+  const language = await Language.load(c);
+  const parser = new Parser();
+  parser.setLanguage(language);
+  const t0 = performance.now();
+  for (const f of corpus.files) parser.parse(f.text)?.delete();
+  const ms = performance.now() - t0;
+  parser.delete();
+  return ms;
+}
+
+async function coldAnalysis(corpus: Corpus, rules: RuleModel): Promise<{ ms: number; ws: Workspace; findings: number }> {
+  const ws = await createWorkspace({ rules });
+  const t0 = performance.now();
+  for (const f of corpus.files) ws.setFile(f.path, f.text);
+  const result = ws.analyze();
+  const ms = performance.now() - t0;
+  let findings = 0;
+  for (const list of result.findings.values()) findings += list.length;
+  return { ms, ws, findings };
+}
+
+/** Inserts a statement into the middle of the largest function of `file` and re-checks, then undoes it. */
+function editTimings(ws: Workspace, file: { path: string; text: string }): number[] {
+  const lines = file.text.split('\n');
+  const target = lines.findIndex((l, i) => i > lines.length / 2 && /^\tmutex_lock\(|^\twrite_lock\(/.test(l));
+  const at = target > 0 ? target : Math.floor(lines.length / 2);
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const inserted = '\tcond_resched();';
+    const edited = [...lines.slice(0, at), inserted, ...lines.slice(at)].join('\n');
+    const t0 = performance.now();
+    ws.setFile(file.path, edited, [{ range: { start: { line: at, column: 0 }, end: { line: at, column: 0 } }, text: inserted + '\n' }]);
+    ws.analyze();
+    times.push(performance.now() - t0);
+    const t1 = performance.now();
+    ws.setFile(file.path, file.text, [{ range: { start: { line: at, column: 0 }, end: { line: at + 1, column: 0 } }, text: '' }]);
+    ws.analyze();
+    times.push(performance.now() - t1);
+  }
+  return times;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0) + ' MB';
+}
+
+async function main(): Promise<void> {
+  const root = path.resolve(process.argv[2] ?? path.join(process.cwd(), '..', 'kernel'));
+  if (!fs.existsSync(path.join(root, 'arch/x86/kvm'))) {
+    console.error(`bench: no kernel tree at ${root} (make one with ../shared/scripts/kernel-corpus.sh GIT_DIR ../kernel)`);
+    process.exit(2);
+  }
+  const docPath = path.join(root, 'Documentation/virt/kvm/locking.rst');
+  const rules = fs.existsSync(docPath) ? parseLockingDoc(fs.readFileSync(docPath, 'utf8'), docPath) : builtinRules();
+  await initFrontend();
+
+  const x86 = loadCorpus(root, ['arch/x86/kvm', 'virt/kvm']);
+  console.log(`corpus: arch/x86/kvm + virt/kvm: ${x86.files.length} files, ${x86.lines} lines; rules: ${rules.source}`);
+
+  const parseRuns: number[] = [];
+  for (let i = 0; i < 3; i++) parseRuns.push(await parseOnly(x86));
+  const parseMs = best(parseRuns);
+
+  const coldRuns: number[] = [];
+  let findings = 0;
+  let ws: Workspace | undefined;
+  for (let i = 0; i < 3; i++) {
+    const run = await coldAnalysis(x86, rules);
+    coldRuns.push(run.ms);
+    findings = run.findings;
+    ws = run.ws;
+  }
+  const coldMs = best(coldRuns);
+  const ratio = coldMs / parseMs;
+  console.log(`parse only (tree-sitter):   ${parseMs.toFixed(0)} ms`);
+  console.log(`cold analysis (1 thread):   ${coldMs.toFixed(0)} ms  = ${ratio.toFixed(2)}x parse  (budget 1.5x) ${ratio <= 1.5 ? 'OK' : 'OVER'}`);
+  console.log(`findings: ${findings}`);
+
+  const mmu = x86.files.find((f) => f.path.endsWith('arch/x86/kvm/mmu/mmu.c'));
+  if (ws && mmu) {
+    const times = editTimings(ws, mmu).sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)];
+    const worst = times[times.length - 1];
+    console.log(
+      `edit mmu.c (${mmu.text.split('\n').length} lines) + re-check: median ${median.toFixed(1)} ms, worst ${worst.toFixed(1)} ms  (budget 50 ms) ${worst <= 50 ? 'OK' : 'OVER'}`,
+    );
+  }
+  ws = undefined;
+
+  const all = loadCorpus(root, ['arch/x86/kvm', 'arch/arm64/kvm', 'arch/riscv/kvm', 'arch/s390/kvm', 'arch/powerpc/kvm', 'arch/loongarch/kvm', 'virt/kvm', 'include']);
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().rss;
+  const big = await coldAnalysis(all, rules);
+  (globalThis as { gc?: () => void }).gc?.();
+  const rss = process.memoryUsage().rss;
+  console.log(
+    `all arches: ${all.files.length} files, ${all.lines} lines, cold ${big.ms.toFixed(0)} ms, rss ${mb(rss)} (before ${mb(before)}; budget 400 MB) ${rss <= 400 * 1024 * 1024 ? 'OK' : 'OVER'}`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(2);
+});
