@@ -4,7 +4,7 @@
  *
  * Lock names are kept exactly as the document writes them (`kvm->slots_lock`, `vcpu->mutex`,
  * `cpus_read_lock()`, `kvm_arch::tsc_write_lock`). Turning a name into an access path that the
- * analyzer can resolve to a lock class is `lockNamePath()` in ./names.ts.
+ * analyzer can resolve to a lock class is `docLockRef()` in ./names.ts (`lockNamePath` is an alias).
  *
  * Every rule carries the 1-based line of the document it comes from (0 for built-in rules that
  * no document states), so a diagnostic can cite "locking.rst:37".
@@ -52,6 +52,9 @@ export interface SrcuRule {
   allowedInside: string[];
   line: number;
   text: string;
+  /** Line and text of the statement that allows `allowedInside` (often a separate bullet). */
+  allowedLine?: number;
+  allowedText?: string;
 }
 
 /** MMU notifier callbacks must not take these locks. */
@@ -84,6 +87,25 @@ export interface TypeNote {
   line: number;
 }
 
+/**
+ * Two locks of the SAME class may nest under a condition the document states, e.g. (2025) "vcpu->mutex
+ * for plane 0 can be taken outside vcpu->mutex for the same id and another plane". This is not an
+ * A -> B order between classes (an OrderEdge with outer == inner would look like a self-cycle), so it
+ * is kept apart: a checker may use it to accept nested acquisition of `lock` instead of reporting it.
+ */
+export interface SameClassNestingRule {
+  lock: string;
+  /** What distinguishes the outer instance, as written (`plane 0`). */
+  outerQualifier: string;
+  /** What distinguishes the inner instance, as written (`the same id and another plane`). */
+  innerQualifier: string;
+  /** The condition under which the nesting happens, as written (`VMs have multiple planes`), or ''. */
+  condition: string;
+  arch: string;
+  line: number;
+  text: string;
+}
+
 export interface RuleModel {
   /** Path of the document, or `built-in`. */
   source: string;
@@ -103,6 +125,8 @@ export interface RuleModel {
   mustAlsoHold: MustAlsoHoldRule[];
   leaf: LeafRule | null;
   typeNotes: TypeNote[];
+  /** Same-class nesting statements (2025 and later). Optional for compatibility; the parser always sets it. */
+  sameClassNesting?: SameClassNestingRule[];
   /**
    * Problems met while reading the document, one sentence each. When the document could not
    * be read as a locking document at all, the model is the built-in one and this says why.
