@@ -1,0 +1,71 @@
+/**
+ * Runs every C fixture of test/fixtures/<code>/ through the analyzer and compares the findings
+ * with the inline `// expect: CODE` comments (see test/fixtures/README.md).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  caseRunnable,
+  compare,
+  discoverFixtures,
+  loadEngine,
+  parseExpectations,
+  runCase,
+  type FixtureCase,
+} from './fixtures/harness';
+
+const loaded = await loadEngine();
+const cases = discoverFixtures();
+
+describe('fixture conventions', () => {
+  it('parses single and multiple expectations at the end of a line', () => {
+    const text = 'a();\nmutex_lock(&kvm->lock); // expect: lock-order\nb(); // expect: lock-order, srcu-order\n';
+    expect(parseExpectations('f.c', text)).toEqual([
+      { file: 'f.c', line: 2, code: 'lock-order' },
+      { file: 'f.c', line: 3, code: 'lock-order' },
+      { file: 'f.c', line: 3, code: 'srcu-order' },
+    ]);
+  });
+
+  it('finds at least three fixtures for every rule code', () => {
+    const perCode = new Map<string, number>();
+    for (const c of cases) perCode.set(c.code, (perCode.get(c.code) ?? 0) + 1);
+    for (const code of [
+      'lock-order', 'lock-cycle', 'srcu-order', 'sleep-in-atomic', 'lock-requires', 'rwlock-mode',
+      'notifier-lock', 'lock-imbalance', 'srcu-required', 'spte-nonatomic', 'spte-lockless-write',
+      'spte-tlb-flush',
+    ]) {
+      expect(perCode.get(code) ?? 0, code).toBeGreaterThanOrEqual(3);
+    }
+  });
+});
+
+if ('reason' in loaded) {
+  describe.skip(`C fixtures (skipped: ${loaded.reason})`, () => {
+    it('needs the analyzer', () => {});
+  });
+} else {
+  const engine = loaded.engine;
+  const byCode = new Map<string, FixtureCase[]>();
+  for (const c of cases) byCode.set(c.code, [...(byCode.get(c.code) ?? []), c]);
+
+  for (const [code, list] of byCode) {
+    const implemented = engine.implemented === null || engine.implemented.has(code);
+    describe(`C fixtures: ${code}`, () => {
+      for (const c of list) {
+        if (!implemented) {
+          it.todo(`${c.name} (${code} not implemented yet)`);
+          continue;
+        }
+        it.skipIf(!caseRunnable(c))(c.name, async () => {
+          const run = await runCase(engine, c);
+          const { missing, unexpected } = compare(run);
+          const report = [
+            ...missing.map((m) => `missing    ${m}`),
+            ...unexpected.map((u) => `unexpected ${u}`),
+          ].join('\n');
+          expect(report, `${c.name} (rules: ${c.rules})`).toBe('');
+        });
+      }
+    });
+  }
+}
