@@ -56,8 +56,12 @@ const IDENT = /^[A-Za-z_]\w*$/;
 /** Maps a document lock name to something the analyzer can resolve, or null if it is not a lock name. */
 export function docLockRef(name: string): DocLockRef | null {
   if (typeof name !== 'string') return null;
-  let n = name.replace(/``/g, '').replace(/\s+/g, '').replace(/^&/, '');
-  if (n.length === 0) return null;
+  let n = name
+    .replace(/``/g, '')
+    .trim()
+    .replace(/^&\s*/, '')
+    .replace(/\s*(->|\.|::)\s*/g, '$1');
+  if (n.length === 0 || /\s/.test(n)) return null;
   n = ALIASES[n] ?? n;
 
   const pseudo = PSEUDO[n];
