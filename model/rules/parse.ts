@@ -74,17 +74,23 @@ export function emptyRuleModel(source: string): RuleModel {
   };
 }
 
-/** A quick check, for discovery and for choosing between candidate texts: does this look like KVM's locking document? */
+/**
+ * A quick check, for discovery and for choosing between candidate texts: is this KVM's locking
+ * document as a file holds it? Every marker must start its line, so a raw capture (a diff with `+`
+ * prefixes, a blame page, a page with line numbers) answers false: pass those through
+ * `extractLockingDoc` first (which returns a clean document unchanged).
+ */
 export function looksLikeLockingDoc(text: string): boolean {
   if (typeof text !== 'string' || text.length === 0) return false;
   const sample = text.length > 262144 ? text.slice(0, 262144) : text;
   if (looksBinary(sample)) return false;
-  if (/KVM Lock Overview/i.test(sample)) return true;
-  if (/^[ \t]*\d?[.:]?[ \t\u00a0]*Acquisition[ \t\u00a0]+Orders[ \t]*$/im.test(sample)) return true;
-  const fields = /^:?Name:[ \t\u00a0]+\S/m.test(sample) && /^:?Type:[ \t\u00a0]+\S/m.test(sample);
+  const S = '[ \\t\\u00a0]';
+  if (new RegExp(`^KVM${S}+Lock${S}+Overview${S}*\\r?$`, 'im').test(sample)) return true;
+  if (new RegExp(`^(?:\\d+[.:]${S}*)?Acquisition${S}+Orders?${S}*\\r?$`, 'im').test(sample)) return true;
+  const fields = new RegExp(`^:?Name:${S}+\\S`, 'm').test(sample) && new RegExp(`^:?Type:${S}+\\S`, 'm').test(sample);
   if (fields && /kvm/i.test(sample)) return true;
   if (/^``kvm[^`\n]*``[ \t]*\r?\n\^{3,}/m.test(sample)) return true;
-  return /^[ \t]*-[ \t]+\S+[ \t]+is[ \t]+taken[ \t]+outside[ \t]/m.test(sample) && /kvm->/.test(sample);
+  return /^-[ \t]+\S+[ \t]+is[ \t]+taken[ \t]+outside[ \t]/m.test(sample) && /kvm->/.test(sample);
 }
 
 export function parseLockingDoc(text: string, source: string): RuleModel {

@@ -121,7 +121,8 @@ describe('parser robustness (no shared data needed)', () => {
       let s = '';
       const len = Math.floor(rnd() * 400);
       for (let i = 0; i < len; i++) s += alphabet[Math.floor(rnd() * alphabet.length)];
-      expect(() => parseLockingDoc(s, 'fuzz')).not.toThrow();
+      const m = parseLockingDoc(s, 'fuzz');
+      expect(m.warnings.filter((w) => w.startsWith('internal error'))).toEqual([]);
       expect(() => extractLockingDoc(s)).not.toThrow();
     }
   });
@@ -218,8 +219,13 @@ describe.skipIf(!fs.existsSync(DOCS))('damaged real documents', () => {
     expect(m.warnings).toContain('line 266: the entry for kvm->mmu_lock has no Type');
   });
 
-  it('looksLikeLockingDoc accepts all seven versions', () => {
-    for (const [name, text] of docs) expect(looksLikeLockingDoc(text), name).toBe(true);
+  it('looksLikeLockingDoc accepts all seven versions; extraction leaves them unchanged', () => {
+    for (const [name, text] of docs) {
+      expect(looksLikeLockingDoc(text), name).toBe(true);
+      const e = extractLockingDoc(text);
+      expect(e?.text, name).toBe(text);
+      expect(e?.lineMap, name).toBeUndefined();
+    }
   });
 });
 
@@ -275,9 +281,12 @@ describe.skipIf(!fs.existsSync(SEEDS))('raw captures (seeds)', () => {
     expect(m.warnings.some((w) => /built-in rules/.test(w))).toBe(true);
   });
 
-  it('parsing a raw seed without extraction never throws', () => {
+  it('raw seeds are not taken for clean documents (so callers extract them first), and never throw', () => {
     for (const f of fs.readdirSync(SEEDS)) {
-      expect(() => parseLockingDoc(fs.readFileSync(path.join(SEEDS, f), 'utf8'), f)).not.toThrow();
+      const raw = fs.readFileSync(path.join(SEEDS, f), 'utf8');
+      expect(looksLikeLockingDoc(raw), f).toBe(false);
+      const m = parseLockingDoc(raw, f);
+      expect(m.warnings.filter((w) => w.startsWith('internal error'))).toEqual([]);
     }
   });
 });
