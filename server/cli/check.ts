@@ -1,0 +1,125 @@
+/**
+ * The `check` command without its output: finds the files, picks the rules for each (one
+ * Workspace per rules source), runs the front end (worker threads, or in-process), analyzes,
+ * and returns every finding with the notes about files that were not analysed.
+ */
+import * as os from 'node:os';
+import type { Finding, RuleCode } from '../checks/finding';
+import type { CodeSetting, Workspace, WorkspaceOptions } from '../engine/api';
+import { RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
+import { FrontendPool, workerScript } from './frontendPool';
+import { DEFAULT_MAX_FILE_BYTES, readSource, walkSources } from './files';
+
+export type CreateWorkspace = (opts: WorkspaceOptions) => Promise<Workspace>;
+
+export interface CheckOptions {
+  /** Files or directories, already resolved to absolute paths. */
+  paths: string[];
+  rulesFile?: string;
+  /** Worker threads; 1 = in-process; undefined = one per core. */
+  jobs?: number;
+  codes?: Partial<Record<RuleCode, CodeSetting>>;
+  maxBytes?: number;
+  createWorkspace: CreateWorkspace;
+}
+
+export interface FileNote {
+  file: string;
+  message: string;
+}
+
+export interface RulesGroup {
+  choice: RulesChoice;
+  files: string[];
+}
+
+export interface CheckReport {
+  /** Absolute paths of the files found (analysed or skipped). */
+  files: string[];
+  groups: RulesGroup[];
+  /** Sorted by file, then position. */
+  findings: Finding[];
+  notes: FileNote[];
+  stats: { functions: number; lockEvents: number; ms: number };
+}
+
+/** Below this many files, starting worker threads costs more than it saves. */
+const MIN_FILES_FOR_WORKERS = 12;
+
+export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
+  const started = performance.now();
+  const walk = walkSources(opts.paths);
+  const notes: FileNote[] = [...walk.notes];
+  const resolver = new RulesResolver(opts.rulesFile);
+
+  const groups = new Map<string, RulesGroup>();
+  for (const file of walk.files) {
+    const choice = resolver.forFile(file);
+    let group = groups.get(choice.key);
+    if (!group) groups.set(choice.key, (group = { choice, files: [] }));
+    group.files.push(file);
+  }
+
+  const workspaces = new Map<string, Workspace>();
+  const groupOf = new Map<string, string>();
+  for (const [key, group] of groups) {
+    workspaces.set(key, await opts.createWorkspace({ rules: group.choice.model, codes: opts.codes }));
+    for (const file of group.files) groupOf.set(file, key);
+  }
+
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const jobs = opts.jobs ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const script = workerScript();
+  if (jobs > 1 && script && walk.files.length >= MIN_FILES_FOR_WORKERS) {
+    const pool = new FrontendPool(script, Math.min(jobs, walk.files.length), maxBytes);
+    try {
+      await pool.run(walk.files, (r) => {
+        if (r.facts) workspaces.get(groupOf.get(r.file)!)!.setFacts(r.file, r.facts);
+        else notes.push({ file: r.file, message: r.skipped ?? r.error ?? 'not analysed' });
+      });
+    } finally {
+      await pool.close();
+    }
+  } else {
+    for (const file of walk.files) {
+      const read = readSource(file, maxBytes);
+      if (!read.ok) {
+        notes.push({ file, message: read.reason });
+        continue;
+      }
+      try {
+        workspaces.get(groupOf.get(file)!)!.setFile(file, read.text);
+      } catch (err) {
+        notes.push({ file, message: `front end failed: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }
+  }
+
+  const findings: Finding[] = [];
+  let functions = 0;
+  let lockEvents = 0;
+  for (const ws of workspaces.values()) {
+    const result = ws.analyze();
+    for (const list of result.findings.values()) findings.push(...list);
+    functions += result.stats.functions;
+    lockEvents += result.stats.lockEvents;
+  }
+  findings.sort(compareFindings);
+  notes.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return {
+    files: walk.files,
+    groups: [...groups.values()],
+    findings,
+    notes,
+    stats: { functions, lockEvents, ms: Math.round(performance.now() - started) },
+  };
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return (
+    a.range.start.line - b.range.start.line ||
+    a.range.start.column - b.range.start.column ||
+    (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * Worker thread of the command line (dist/worker.js): runs the C front end on the files it is
+ * sent and hands back their FileFacts. It reads the files itself, so only paths and facts cross
+ * the thread boundary.
+ */
+import { parentPort } from 'node:worker_threads';
+import { initFrontend, parseAndExtract } from '../frontend';
+import { readSource } from './files';
+import type { WorkerReply, WorkerRequest } from './workerProtocol';
+
+const port = parentPort;
+if (port) {
+  const ready = Promise.resolve(initFrontend());
+  port.on('message', (req: WorkerRequest) => {
+    ready
+      .then(() => handle(req))
+      .catch((err: unknown) => ({ id: req.id, error: `front end failed: ${describe(err)}` }) as WorkerReply)
+      .then((reply) => port.postMessage(reply));
+  });
+}
+
+function handle(req: WorkerRequest): WorkerReply {
+  const read = req.text !== undefined ? { ok: true as const, text: req.text } : readSource(req.file, req.maxBytes);
+  if (!read.ok) return { id: req.id, skipped: read.reason };
+  try {
+    return { id: req.id, facts: parseAndExtract(req.file, read.text) };
+  } catch (err) {
+    return { id: req.id, error: `front end failed: ${describe(err)}` };
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
