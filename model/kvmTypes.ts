@@ -1,0 +1,173 @@
+/**
+ * Built-in knowledge of how KVM's structs embed each other, used when the tree's headers are not
+ * part of the workspace (a single file opened in the editor, a partial tree). Pure data: the
+ * workspace's own struct definitions always take precedence.
+ *
+ * Types are struct (or typedef) names without `struct`, as in server/frontend/facts.ts.
+ */
+
+export interface KnownField {
+  type: string;
+  pointer: boolean;
+}
+
+const f = (type: string, pointer = false): KnownField => ({ type, pointer });
+
+/** struct name -> field name -> field type. Lock fields carry their lock type (`mutex`, `spinlock_t`, ...). */
+export const KVM_STRUCT_FIELDS: Readonly<Record<string, Readonly<Record<string, KnownField>>>> = {
+  kvm: {
+    arch: f('kvm_arch'),
+    mmu_lock: f('rwlock_t'),
+    slots_lock: f('mutex'),
+    slots_arch_lock: f('mutex'),
+    mn_invalidate_lock: f('spinlock_t'),
+    gpc_lock: f('spinlock_t'),
+    lock: f('mutex'),
+    ring_lock: f('spinlock_t'),
+    irq_lock: f('mutex'),
+    srcu: f('srcu_struct'),
+    irq_srcu: f('srcu_struct'),
+    mm: f('mm_struct', true),
+  },
+  kvm_vcpu: {
+    kvm: f('kvm', true),
+    mutex: f('mutex'),
+    arch: f('kvm_vcpu_arch'),
+  },
+  kvm_arch: {
+    hyperv: f('kvm_hv'),
+    xen: f('kvm_xen'),
+    vpit: f('kvm_pit', true),
+    vpic: f('kvm_pic', true),
+    vioapic: f('kvm_ioapic', true),
+    track_notifier_head: f('kvm_page_track_notifier_head'),
+    mmu_unsync_pages_lock: f('spinlock_t'),
+    apic_map_lock: f('mutex'),
+    apicv_update_lock: f('rw_semaphore'),
+    tsc_write_lock: f('raw_spinlock_t'),
+    tdp_mmu_pages_lock: f('spinlock_t'),
+    hv_root_tdp_lock: f('spinlock_t'),
+  },
+  kvm_vcpu_arch: {
+    hyperv: f('kvm_vcpu_hv', true),
+    pv_time: f('gfn_to_pfn_cache'),
+    xen: f('kvm_vcpu_xen'),
+  },
+  kvm_hv: { hv_lock: f('mutex') },
+  kvm_xen: { xen_lock: f('mutex'), shinfo_cache: f('gfn_to_pfn_cache') },
+  kvm_vcpu_xen: {
+    vcpu_info_cache: f('gfn_to_pfn_cache'),
+    vcpu_time_info_cache: f('gfn_to_pfn_cache'),
+    runstate_cache: f('gfn_to_pfn_cache'),
+    runstate2_cache: f('gfn_to_pfn_cache'),
+  },
+  kvm_pit: { pit_state: f('kvm_kpit_state'), kvm: f('kvm', true) },
+  kvm_kpit_state: { lock: f('mutex') },
+  kvm_pic: { lock: f('spinlock_t'), kvm: f('kvm', true) },
+  kvm_ioapic: { lock: f('spinlock_t'), kvm: f('kvm', true) },
+  gfn_to_pfn_cache: { lock: f('rwlock_t'), refresh_lock: f('mutex'), kvm: f('kvm', true) },
+  kvm_page_track_notifier_head: { track_srcu: f('srcu_struct') },
+  kvm_vcpu_hv_tlb_flush_fifo: { write_lock: f('spinlock_t') },
+  vcpu_svm: { vcpu: f('kvm_vcpu'), ir_list_lock: f('spinlock_t'), sev_es: f('vcpu_sev_es_state') },
+  vcpu_sev_es_state: { snp_vmsa_mutex: f('mutex') },
+  kvm_svm: { kvm: f('kvm'), sev_info: f('kvm_sev_info') },
+  kvm_sev_info: { guest_req_mutex: f('mutex') },
+  vcpu_vmx: { vcpu: f('kvm_vcpu') },
+  kvm_vmx: { kvm: f('kvm') },
+  kvm_vfio: { lock: f('mutex') },
+  kvm_device: { kvm: f('kvm', true) },
+  kvm_kernel_irqfd: { kvm: f('kvm', true) },
+  kvm_kernel_irqfd_resampler: { kvm: f('kvm', true) },
+};
+
+/** Anonymous struct members of `struct kvm` (`kvm->irqfds.lock`): struct -> member -> inline fields. */
+export const KVM_INLINE_MEMBERS: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, KnownField>>>>>> = {
+  kvm: {
+    irqfds: { lock: f('spinlock_t'), resampler_lock: f('mutex') },
+  },
+  kvm_vcpu: {
+    async_pf: { lock: f('spinlock_t') },
+  },
+};
+
+/** Helpers (mostly container_of wrappers) and the struct they return a pointer to. */
+export const KVM_HELPER_RETURNS: Readonly<Record<string, string>> = {
+  to_kvm_hv: 'kvm_hv',
+  to_hv_vcpu: 'kvm_vcpu_hv',
+  to_svm: 'vcpu_svm',
+  to_kvm_svm: 'kvm_svm',
+  to_kvm_sev_info: 'kvm_sev_info',
+  to_vmx: 'vcpu_vmx',
+  to_kvm_vmx: 'kvm_vmx',
+  mmu_notifier_to_kvm: 'kvm',
+  to_ioapic: 'kvm_ioapic',
+  dev_to_pit: 'kvm_pit',
+  speaker_to_pit: 'kvm_pit',
+  pit_state_to_pit: 'kvm_pit',
+  kvm_get_vcpu: 'kvm_vcpu',
+  kvm_get_vcpu_by_id: 'kvm_vcpu',
+  pic_irqchip: 'kvm_pic',
+  ioapic_irqchip: 'kvm_ioapic',
+};
+
+/**
+ * Naming conventions for variables whose declaration the front end did not see (macro-declared,
+ * broken code). Used only when a variable has no declared type.
+ */
+export const KVM_VARIABLE_NAMES: Readonly<Record<string, string>> = {
+  kvm: 'kvm',
+  vcpu: 'kvm_vcpu',
+  v: 'kvm_vcpu',
+  svm: 'vcpu_svm',
+  vmx: 'vcpu_vmx',
+  hv: 'kvm_hv',
+  ka: 'kvm_arch',
+  pit: 'kvm_pit',
+  ioapic: 'kvm_ioapic',
+  gpc: 'gfn_to_pfn_cache',
+};
+
+/** Struct field type -> lock kind (facts.ts LockKind names). */
+export const LOCK_FIELD_KINDS: Readonly<Record<string, string>> = {
+  mutex: 'mutex',
+  spinlock_t: 'spinlock',
+  spinlock: 'spinlock',
+  raw_spinlock_t: 'raw_spinlock',
+  raw_spinlock: 'raw_spinlock',
+  rwlock_t: 'rwlock',
+  rw_semaphore: 'rwsem',
+  srcu_struct: 'srcu',
+};
+
+/**
+ * Kernel functions outside KVM that take a lock internally (DESIGN: "cpus_read_lock() is taken
+ * outside kvm_lock" is about these): name -> pseudo lock class taken, and its mode.
+ */
+export const KERNEL_IMPLICIT_LOCKS: Readonly<Record<string, { lock: string; kind: string; mode: 'read' | 'write' }>> = {
+  cpuhp_setup_state: { lock: 'cpu_hotplug_lock', kind: 'cpu_hotplug', mode: 'read' },
+  cpuhp_setup_state_nocalls: { lock: 'cpu_hotplug_lock', kind: 'cpu_hotplug', mode: 'read' },
+  cpuhp_remove_state: { lock: 'cpu_hotplug_lock', kind: 'cpu_hotplug', mode: 'read' },
+  cpuhp_remove_state_nocalls: { lock: 'cpu_hotplug_lock', kind: 'cpu_hotplug', mode: 'read' },
+  static_call_update: { lock: 'cpu_hotplug_lock', kind: 'cpu_hotplug', mode: 'read' },
+};
+
+/** Kernel functions that may sleep (beyond sleeping locks and synchronize_*), for may-sleep summaries. */
+export const KERNEL_SLEEPING_CALLS: ReadonlySet<string> = new Set([
+  'might_sleep',
+  'msleep',
+  'usleep_range',
+  'schedule',
+  'schedule_timeout',
+  'cond_resched',
+  'wait_for_completion',
+  'wait_event_interruptible',
+  'flush_work',
+  'cancel_work_sync',
+  'cancel_delayed_work_sync',
+  'synchronize_rcu',
+  'rcu_barrier',
+  'srcu_barrier',
+  'copy_from_user',
+  'copy_to_user',
+  'kvm_vcpu_block',
+]);

@@ -1,0 +1,29 @@
+/** Expands the witness links kept in summaries into full chains ("calls f" -> ... -> "takes X"). */
+import type { ChainStep, Summary, Witness } from './types';
+
+const MAX_CHAIN = 32;
+
+export type WitnessKind = 'takes' | 'sleep' | 'sync';
+
+function nextWitness(sum: Summary, kind: WitnessKind, key: string): Witness | undefined {
+  if (kind === 'takes') return sum.takes.get(key);
+  if (kind === 'sleep') return sum.maySleep;
+  return sum.syncs.get(key);
+}
+
+export function expandChain(first: Witness, kind: WitnessKind, summaryOf: (name: string) => Summary | undefined): ChainStep[] {
+  const chain: ChainStep[] = [];
+  let cur: Witness | undefined = first;
+  const seen = new Set<string>();
+  while (cur && chain.length < MAX_CHAIN) {
+    if (cur.step) chain.push(cur.step);
+    const n: Witness['next'] = cur.next;
+    if (!n) break;
+    const k = `${n.fn}|${n.key}`;
+    if (seen.has(k)) break;
+    seen.add(k);
+    const sum = summaryOf(n.fn);
+    cur = sum ? nextWitness(sum, kind, n.key) : undefined;
+  }
+  return chain;
+}

@@ -1,0 +1,471 @@
+/**
+ * Path-sensitive lockset analysis of one function over its CFG of lock ops.
+ *
+ * A state is the set of held locks, the irq-off / preempt-off depths and the values of tracked
+ * flag variables. Edges with a condition on a variable are only followed when the state allows
+ * them; conditional acquisitions (trylock, killable) split the state on their result variable.
+ * Each block keeps at most MAX_STATES distinct states; beyond that they are joined (union of
+ * held locks, environment forgotten) and the flow is marked truncated so that the checks that
+ * need path precision stay quiet.
+ */
+import type { AccessPath, AcquireOp, CallOp, FunctionFacts, LockKind, LockMode, Op } from '../frontend/facts';
+import type { ClassResolver } from './classes';
+import { callTargets, type WorkspaceIndex } from './index';
+import type {
+  CallerLock,
+  ExitState,
+  FlowEvent,
+  FlowState,
+  FunctionFlow,
+  HeldLock,
+  LockRef,
+  OpContext,
+  Summary,
+} from './types';
+
+const MAX_STATES = 16;
+const MAX_CONTEXTS_PER_OP = 16;
+const MAX_DEPTH = 4;
+const MAX_STEPS_PER_BLOCK = 64;
+
+export interface FlowEnv {
+  index: WorkspaceIndex;
+  resolver: ClassResolver;
+  summaryOf(name: string): Summary | undefined;
+}
+
+function instKey(cls: string, inst: string): string {
+  return cls + '|' + inst;
+}
+
+function rootOf(path: AccessPath): string | undefined {
+  const b = path.base;
+  if (b.kind === 'var' || b.kind === 'global') return b.name;
+  if (b.kind === 'call') return `${b.callee}(${b.arg ? rootOf(b.arg) ?? '' : ''})`;
+  if (b.kind === 'pseudo') return b.name;
+  return undefined;
+}
+
+export function lockRefOf(resolver: ClassResolver, path: AccessPath): LockRef {
+  const r = resolver.resolve(path);
+  const root = rootOf(path);
+  const inst = root !== undefined ? `${root}:${path.fields.join('.')}` : r.cls;
+  return { cls: r.cls, resolved: r.resolved, inst, root, fields: path.fields, path, fieldKind: r.fieldKind };
+}
+
+function paramIndex(fn: FunctionFacts, root: string | undefined): number | undefined {
+  if (root === undefined) return undefined;
+  const i = fn.params.findIndex((p) => p.name === root);
+  return i >= 0 ? i : undefined;
+}
+
+function stateKey(s: FlowState): string {
+  let k = '';
+  for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''};`;
+  k += `#${s.irqOff},${s.preemptOff}#`;
+  const vars = Object.keys(s.env).sort();
+  for (const v of vars) k += `${v}=${s.env[v]};`;
+  k += '#' + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#';
+  for (const c of s.fromCaller) k += instKey(c.cls, c.inst) + ',';
+  return k;
+}
+
+function contextKey(c: OpContext): string {
+  let k = '';
+  for (const h of c.held) k += `${h.cls}|${h.inst}|${h.mode};`;
+  return k + `#${c.irqOff},${c.preemptOff}`;
+}
+
+function union<T>(a: readonly T[], b: readonly T[], key: (x: T) => string): T[] {
+  const seen = new Set(a.map(key));
+  const out = [...a];
+  for (const x of b) if (!seen.has(key(x))) out.push(x);
+  return out;
+}
+
+function joinStates(a: FlowState, b: FlowState): FlowState {
+  const bKeys = new Set(b.held.map((h) => instKey(h.cls, h.inst)));
+  const aKeys = new Set(a.held.map((h) => instKey(h.cls, h.inst)));
+  const held: HeldLock[] = [];
+  for (const h of a.held) {
+    const other = b.held.find((x) => x.cls === h.cls && x.inst === h.inst);
+    const mode: LockMode = h.mode === 'write' || other?.mode === 'write' ? 'write' : 'read';
+    held.push(bKeys.has(instKey(h.cls, h.inst)) && mode === h.mode ? h : { ...h, mode, conditional: h.conditional || !other });
+  }
+  for (const h of b.held) if (!aKeys.has(instKey(h.cls, h.inst))) held.push({ ...h, conditional: true });
+  return {
+    held,
+    irqOff: Math.max(a.irqOff, b.irqOff),
+    preemptOff: Math.max(a.preemptOff, b.preemptOff),
+    released: union(a.released, b.released, (x) => x),
+    calleeReleased: union(a.calleeReleased, b.calleeReleased, (x) => x),
+    fromCaller: union(a.fromCaller, b.fromCaller, (x) => instKey(x.cls, x.inst)),
+    env: {},
+    joined: true,
+  };
+}
+
+/** Finds the held lock a release of `ref` matches: same instance, else the latest of the same class. */
+function findHeld(held: readonly HeldLock[], cls: string, inst: string): number {
+  let sameClass = -1;
+  for (let i = held.length - 1; i >= 0; i--) {
+    if (held[i].cls !== cls) continue;
+    if (held[i].inst === inst) return i;
+    if (sameClass < 0) sameClass = i;
+  }
+  return sameClass;
+}
+
+function withEnv(s: FlowState, variable: string, value: FlowState['env'][string] | undefined): FlowState {
+  const env = { ...s.env };
+  if (value === undefined) delete env[variable];
+  else env[variable] = value;
+  return { ...s, env };
+}
+
+const clampDepth = (n: number): number => Math.max(0, Math.min(MAX_DEPTH, n));
+
+/** Maps a callee-relative lock onto the caller: through the argument when rooted at a parameter. */
+export function mapThroughArgs(
+  resolver: ClassResolver,
+  fn: FunctionFacts,
+  call: CallOp,
+  eff: { cls: string; resolved: boolean; inst: string; param?: number; fields: string[] },
+): { cls: string; resolved: boolean; inst: string; param?: number; fields: string[] } {
+  if (eff.param === undefined) return eff;
+  const arg = call.args[eff.param];
+  if (!arg) return eff;
+  // The callee's path minus its root, appended to the argument's path.
+  const calleeRest = eff.fields;
+  const path: AccessPath = { text: arg.text, base: arg.base, fields: [...arg.fields, ...calleeRest] };
+  const ref = lockRefOf(resolver, path);
+  const cls = eff.resolved ? eff.cls : ref.cls;
+  const resolved = eff.resolved || ref.resolved;
+  return { cls, resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
+}
+
+export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
+  const locks = new Map<Op, LockRef>();
+  const targets = new Map<Op, string[]>();
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
+        locks.set(op, lockRefOf(env.resolver, op.lock));
+      } else if (op.k === 'sync') {
+        locks.set(op, lockRefOf(env.resolver, op.domain));
+      } else if (op.k === 'call') {
+        targets.set(op, callTargets(env.index, op));
+      }
+    }
+  }
+
+  const contexts = new Map<Op, OpContext[]>();
+  const contextKeys = new Map<Op, Set<string>>();
+  const events: FlowEvent[] = [];
+  const eventKeys = new Set<string>();
+  const exits: ExitState[] = [];
+  const exitKeys = new Set<string>();
+  let truncated = false;
+
+  const record = (op: Op, s: FlowState): void => {
+    let keys = contextKeys.get(op);
+    if (!keys) {
+      contextKeys.set(op, (keys = new Set()));
+      contexts.set(op, []);
+    }
+    const list = contexts.get(op)!;
+    if (list.length >= MAX_CONTEXTS_PER_OP) return;
+    const ctx: OpContext = { held: s.held, irqOff: s.irqOff, preemptOff: s.preemptOff };
+    const k = contextKey(ctx);
+    if (keys.has(k)) return;
+    keys.add(k);
+    list.push(ctx);
+  };
+  const event = (e: FlowEvent): void => {
+    const k = `${e.kind}@${e.op.range.start.line}:${e.op.range.start.column}`;
+    if (eventKeys.has(k)) return;
+    eventKeys.add(k);
+    events.push(e);
+  };
+
+  const acquire = (s: FlowState, op: AcquireOp, ref: LockRef): FlowState => {
+    if (s.held.some((h) => h.cls === ref.cls && h.inst === ref.inst)) return s;
+    const h: HeldLock = {
+      cls: ref.cls,
+      resolved: ref.resolved,
+      inst: ref.inst,
+      mode: op.mode,
+      kind: op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown',
+      file: fn.file,
+      range: op.range,
+      irqsOff: op.irqsOff,
+      param: paramIndex(fn, ref.root),
+      fields: ref.fields,
+      fromConditionalOp: op.resultVar !== undefined,
+    };
+    const key = instKey(ref.cls, ref.inst);
+    return {
+      ...s,
+      held: [...s.held, h],
+      irqOff: op.irqsOff ? clampDepth(s.irqOff + 1) : s.irqOff,
+      released: s.released.includes(key) ? s.released.filter((x) => x !== key) : s.released,
+      calleeReleased: s.calleeReleased.includes(key) ? s.calleeReleased.filter((x) => x !== key) : s.calleeReleased,
+    };
+  };
+
+  const releaseLock = (
+    s: FlowState,
+    lock: { cls: string; resolved: boolean; inst: string; param?: number; fields: string[] },
+    mode: LockMode,
+    kind: LockKind,
+    byCallee: boolean,
+    irqsRestore: boolean,
+    op: Op,
+    ref?: LockRef,
+  ): FlowState => {
+    const i = findHeld(s.held, lock.cls, lock.inst);
+    const key = instKey(lock.cls, lock.inst);
+    if (i >= 0) {
+      const h = s.held[i];
+      const hk = instKey(h.cls, h.inst);
+      return {
+        ...s,
+        held: [...s.held.slice(0, i), ...s.held.slice(i + 1)],
+        irqOff: irqsRestore ? clampDepth(s.irqOff - 1) : s.irqOff,
+        released: byCallee || s.released.includes(hk) ? s.released : [...s.released, hk],
+        calleeReleased: byCallee && !s.calleeReleased.includes(hk) ? [...s.calleeReleased, hk] : s.calleeReleased,
+      };
+    }
+    const irqOff = irqsRestore ? clampDepth(s.irqOff - 1) : s.irqOff;
+    if (s.calleeReleased.includes(key)) return { ...s, irqOff };
+    if (!byCallee && ref) {
+      const released = s.released.includes(key) || s.released.some((x) => x.startsWith(lock.cls + '|'));
+      if (released) {
+        event({ kind: 'doubleRelease', op, lock: ref });
+        return { ...s, irqOff };
+      }
+    }
+    if (s.fromCaller.some((c) => c.cls === lock.cls && c.inst === lock.inst)) return { ...s, irqOff };
+    const c: CallerLock = { cls: lock.cls, resolved: lock.resolved, inst: lock.inst, mode, kind, param: lock.param, fields: lock.fields };
+    return { ...s, irqOff, fromCaller: [...s.fromCaller, c] };
+  };
+
+  /** Applies one op; returns the successor states (one, or two for a conditional acquire). */
+  const step = (s: FlowState, op: Op): FlowState[] => {
+    switch (op.k) {
+      case 'acquire': {
+        record(op, s);
+        const ref = locks.get(op)!;
+        if (op.resultVar) {
+          const heldWhen = op.heldWhen ?? 'zero';
+          const other = heldWhen === 'zero' ? 'nonzero' : 'zero';
+          const known = s.env[op.resultVar];
+          const out: FlowState[] = [];
+          if (known === undefined || known === heldWhen) out.push(withEnv(acquire(s, op, ref), op.resultVar, heldWhen));
+          if (known === undefined || known === other) out.push(withEnv(s, op.resultVar, other));
+          // A stale value from an earlier iteration must not prune both branches.
+          return out.length ? out : [withEnv(acquire(s, op, ref), op.resultVar, heldWhen), withEnv(s, op.resultVar, other)];
+        }
+        return [acquire(s, op, ref)];
+      }
+      case 'release': {
+        record(op, s);
+        const ref = locks.get(op)!;
+        const heldHere = findHeld(s.held, ref.cls, ref.inst) >= 0;
+        if (!heldHere && !s.calleeReleased.includes(instKey(ref.cls, ref.inst))) {
+          const wasReleased = s.released.includes(instKey(ref.cls, ref.inst));
+          if (!wasReleased) {
+            const ctxs = contexts.get(op) ?? [];
+            event({
+              kind: 'releaseNotHeld',
+              op,
+              lock: ref,
+              heldOnOtherPath: ctxs.some((c) => c.held.some((h) => h.cls === ref.cls)),
+            });
+          }
+        }
+        const lock = { cls: ref.cls, resolved: ref.resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
+        return [releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op, ref)];
+      }
+      case 'dropRetake': {
+        record(op, s);
+        const ref = locks.get(op)!;
+        const i = findHeld(s.held, ref.cls, ref.inst);
+        if (i < 0) {
+          event({ kind: 'retakeNotHeld', op, lock: ref });
+          return [s];
+        }
+        const held = s.held.slice();
+        held[i] = { ...held[i], mayDrop: true };
+        return [{ ...s, held }];
+      }
+      case 'assert': {
+        record(op, s);
+        if (op.negated || op.weak) return [s];
+        const ref = locks.get(op)!;
+        const h = s.held.find((x) => x.cls === ref.cls);
+        if (!h) event({ kind: 'assertNotHeld', op, lock: ref, mode: op.mode });
+        return [s];
+      }
+      case 'call': {
+        record(op, s);
+        const t = targets.get(op)!;
+        if (op.indirect || t.length !== 1) return [s];
+        const sum = env.summaryOf(t[0]);
+        if (!sum || sum.effects.length === 0) return [s];
+        let cur = s;
+        for (const eff of sum.effects) {
+          const m = mapThroughArgs(env.resolver, fn, op, eff);
+          if (eff.effect === 'acquire') {
+            if (cur.held.some((h) => h.cls === m.cls && h.inst === m.inst)) continue;
+            const key = instKey(m.cls, m.inst);
+            const h: HeldLock = {
+              cls: m.cls,
+              resolved: m.resolved,
+              inst: m.inst,
+              mode: eff.mode,
+              kind: eff.kind,
+              file: fn.file,
+              range: op.range,
+              via: t[0],
+              conditional: eff.conditional,
+              param: m.param,
+              fields: m.fields,
+            };
+            cur = {
+              ...cur,
+              held: [...cur.held, h],
+              released: cur.released.filter((x) => x !== key),
+              calleeReleased: cur.calleeReleased.filter((x) => x !== key),
+            };
+          } else if (eff.effect === 'release') {
+            cur = releaseLock(cur, m, eff.mode, eff.kind, true, false, op);
+          } else {
+            const i = findHeld(cur.held, m.cls, m.inst);
+            if (i >= 0) {
+              const held = cur.held.slice();
+              held[i] = { ...held[i], mayDrop: true };
+              cur = { ...cur, held };
+            } else if (!cur.fromCaller.some((c) => c.cls === m.cls && c.inst === m.inst)) {
+              // The callee needs the lock on entry and gives it back: our caller's lock.
+              cur = {
+                ...cur,
+                fromCaller: [...cur.fromCaller, { cls: m.cls, resolved: m.resolved, inst: m.inst, mode: eff.mode, kind: eff.kind, param: m.param, fields: m.fields }],
+              };
+              // Held again at the end of the callee: keep it held from here on.
+              cur = {
+                ...cur,
+                held: [
+                  ...cur.held,
+                  { cls: m.cls, resolved: m.resolved, inst: m.inst, mode: eff.mode, kind: eff.kind, file: fn.file, range: op.range, via: t[0], param: m.param, fields: m.fields },
+                ],
+              };
+            }
+          }
+        }
+        return [cur];
+      }
+      case 'sync':
+      case 'spte':
+        record(op, s);
+        return [s];
+      case 'irqOff':
+        return [{ ...s, irqOff: clampDepth(s.irqOff + 1) }];
+      case 'irqOn':
+        return [{ ...s, irqOff: clampDepth(s.irqOff - 1) }];
+      case 'preemptOff':
+        return [{ ...s, preemptOff: clampDepth(s.preemptOff + 1) }];
+      case 'preemptOn':
+        return [{ ...s, preemptOff: clampDepth(s.preemptOff - 1) }];
+      case 'assign':
+        return [withEnv(s, op.variable, op.value)];
+      default:
+        return [s];
+    }
+  };
+
+  const nBlocks = fn.blocks.length;
+  const seen: Set<string>[] = Array.from({ length: nBlocks }, () => new Set());
+  const statesAt: FlowState[][] = Array.from({ length: nBlocks }, () => []);
+  const joinedAt: (FlowState | undefined)[] = new Array(nBlocks);
+  const work: [number, FlowState][] = [];
+  const stepBudget = Math.max(256, nBlocks * MAX_STEPS_PER_BLOCK);
+  let steps = 0;
+
+  const arrive = (b: number, s: FlowState, from: number): void => {
+    if (b < 0 || b >= nBlocks) return;
+    if (b === fn.exit) {
+      const k = stateKey(s);
+      if (!exitKeys.has(k) && exits.length < MAX_STATES * 4) {
+        exitKeys.add(k);
+        exits.push({ state: s, range: fn.blocks[from]?.returnRange ?? { start: fn.range.end, end: fn.range.end } });
+      }
+      return;
+    }
+    const j = joinedAt[b];
+    if (j) {
+      const nj = joinStates(j, s);
+      if (stateKey(nj) === stateKey(j)) return;
+      joinedAt[b] = nj;
+      work.push([b, nj]);
+      return;
+    }
+    const k = stateKey(s);
+    if (seen[b].has(k)) return;
+    if (seen[b].size >= MAX_STATES) {
+      truncated = true;
+      let acc = s;
+      for (const x of statesAt[b]) acc = joinStates(acc, x);
+      joinedAt[b] = acc;
+      work.push([b, acc]);
+      return;
+    }
+    seen[b].add(k);
+    statesAt[b].push(s);
+    work.push([b, s]);
+  };
+
+  const initial: FlowState = {
+    held: [],
+    irqOff: 0,
+    preemptOff: 0,
+    released: [],
+    calleeReleased: [],
+    fromCaller: [],
+    env: {},
+    joined: false,
+  };
+  if (fn.entry === fn.exit) {
+    exits.push({ state: initial, range: { start: fn.range.end, end: fn.range.end } });
+  } else {
+    arrive(fn.entry, initial, fn.entry);
+  }
+
+  while (work.length) {
+    if (++steps > stepBudget) {
+      truncated = true;
+      break;
+    }
+    const [b, s0] = work.pop()!;
+    const block = fn.blocks[b];
+    let states = [s0];
+    for (const op of block.ops) {
+      const next: FlowState[] = [];
+      for (const s of states) for (const n of step(s, op)) next.push(n);
+      states = next;
+    }
+    for (const s of states) {
+      for (const e of block.succ) {
+        if (e.cond) {
+          const v = s.env[e.cond.variable];
+          if (v !== undefined && v !== e.cond.value) continue;
+          arrive(e.to, v === undefined ? withEnv(s, e.cond.variable, e.cond.value) : s, b);
+        } else {
+          arrive(e.to, s, b);
+        }
+      }
+    }
+  }
+
+  return { fn, contexts, locks, targets, exits, events, truncated };
+}

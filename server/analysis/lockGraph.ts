@@ -1,0 +1,49 @@
+/**
+ * The lock graph observed across the workspace: an edge A -> B when some function holds A and
+ * takes B (directly or through calls), at class level, same-class nesting excluded, each edge with
+ * its shortest witness. SRCU/RCU read sides are not edges (readers do not block each other);
+ * trylocks are not edges (they cannot block).
+ */
+import type { Range } from '../frontend/facts';
+import type { ClassResolver } from './classes';
+import { forEachAcquisition, type Taken } from './observed';
+import type { FunctionFlow, HeldLock, Summary } from './types';
+
+export interface ObservedEdge {
+  from: string;
+  to: string;
+  /** The function holding `from`, and the op (acquire or call) that takes `to`. */
+  file: string;
+  range: Range;
+  function: string;
+  held: HeldLock;
+  taken: Taken;
+}
+
+const NON_BLOCKING = new Set(['srcu', 'rcu']);
+
+export function observedEdges(
+  flows: readonly FunctionFlow[],
+  resolver: ClassResolver,
+  summaryOf: (name: string) => Summary | undefined,
+): Map<string, Map<string, ObservedEdge>> {
+  const edges = new Map<string, Map<string, ObservedEdge>>();
+  for (const flow of flows) {
+    forEachAcquisition(flow, resolver, summaryOf, (a) => {
+      for (const t of a.taken) {
+        if (t.trylock || !t.resolved || NON_BLOCKING.has(t.kind)) continue;
+        for (const c of a.contexts) {
+          for (const h of c.held) {
+            if (!h.resolved || h.cls === t.cls || NON_BLOCKING.has(h.kind)) continue;
+            let m = edges.get(h.cls);
+            if (!m) edges.set(h.cls, (m = new Map()));
+            const prev = m.get(t.cls);
+            if (prev && prev.taken.witness.depth <= t.witness.depth) continue;
+            m.set(t.cls, { from: h.cls, to: t.cls, file: flow.fn.file, range: a.op.range, function: flow.fn.name, held: h, taken: t });
+          }
+        }
+      }
+    });
+  }
+  return edges;
+}

@@ -1,0 +1,387 @@
+/**
+ * Inter-procedural summaries, solved to a fixpoint over the call graph in SCC order (Tarjan,
+ * callees first), recursion included, with bounded iterations per SCC.
+ *
+ * A summary says what callers need: the locks a function may take (each with the shortest
+ * witness chain), the locks it needs on entry, its net effect (returns holding X, releases the
+ * caller's X, drops and retakes X), whether it may sleep and which SRCU domains it may
+ * synchronize. The solver is incremental: only dirty functions are re-analysed, and a caller
+ * becomes dirty only when a callee's summary signature changes.
+ */
+import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS } from '../../model/kvmTypes';
+import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
+import type { ClassResolver } from './classes';
+import { analyzeFunction, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
+import { callTargets, type WorkspaceIndex } from './index';
+import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
+
+const MAX_SCC_ITERATIONS = 6;
+const MAX_CHAIN = 32;
+
+const SLEEPING_KINDS: ReadonlySet<LockKind> = new Set<LockKind>(['mutex', 'rwsem']);
+
+function step(fn: FunctionFacts, range: Range, what: string): ChainStep {
+  return { file: fn.file, range, function: fn.name, what };
+}
+
+/** Synthetic summaries of kernel functions outside the workspace that take locks or sleep. */
+const externalCache = new Map<string, Summary | null>();
+export function externalSummary(name: string): Summary | undefined {
+  const cached = externalCache.get(name);
+  if (cached !== undefined) return cached ?? undefined;
+  const imp = KERNEL_IMPLICIT_LOCKS[name];
+  const sleeps = KERNEL_SLEEPING_CALLS.has(name);
+  let sum: Summary | null = null;
+  if (imp || sleeps) {
+    const takes = new Map<string, TakeInfo>();
+    if (imp) takes.set(imp.lock, { cls: imp.lock, resolved: true, kind: imp.kind as LockKind, mode: imp.mode, depth: 0, fields: [] });
+    sum = { name, takes, requires: [], effects: [], maySleep: { depth: 0 }, syncs: new Map(), signature: `ext:${name}` };
+  }
+  externalCache.set(name, sum);
+  return sum ?? undefined;
+}
+
+function signatureOf(s: Omit<Summary, 'signature'>): string {
+  const parts: string[] = [];
+  for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}`);
+  for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
+  for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
+  parts.push(`s${s.maySleep ? s.maySleep.depth : '-'}`);
+  for (const [k, c] of s.syncs) parts.push(`y${k}:${c.depth}`);
+  return parts.join('\n');
+}
+
+/** Builds the summary of one function from its flow and its callees' summaries. */
+export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf: (name: string) => Summary | undefined): Summary {
+  const fn = flow.fn;
+  const takes = new Map<string, TakeInfo>();
+  const addTake = (key: string, t: TakeInfo): void => {
+    const prev = takes.get(key);
+    if (!prev) takes.set(key, t);
+    else if (t.depth < prev.depth || (prev.trylock && !t.trylock)) takes.set(key, { ...t, trylock: t.trylock && prev.trylock });
+  };
+  let maySleep: Witness | undefined;
+  const setSleep = (w: Witness): void => {
+    if (!maySleep || w.depth < maySleep.depth) maySleep = w;
+  };
+  const syncs = new Map<string, Witness>();
+  const addSync = (cls: string, w: Witness): void => {
+    const prev = syncs.get(cls);
+    if (!prev || w.depth < prev.depth) syncs.set(cls, w);
+  };
+  const requires: Requirement[] = [];
+  const reqKeys = new Set<string>();
+  const addReq = (r: Requirement): void => {
+    const k = `${r.cls}|${r.mode}`;
+    if (reqKeys.has(k)) return;
+    reqKeys.add(k);
+    requires.push(r);
+  };
+  const paramOf = (root: string | undefined): number | undefined => {
+    if (root === undefined) return undefined;
+    const i = fn.params.findIndex((p) => p.name === root);
+    return i >= 0 ? i : undefined;
+  };
+
+  for (const a of fn.annotations) {
+    if (a.kind !== 'must_hold') continue;
+    const ref = lockRefOf(resolver, a.lock);
+    addReq({ cls: ref.cls, resolved: ref.resolved, mode: 'any', how: 'annotation', file: fn.file, range: fn.nameRange, param: paramOf(ref.root), fields: ref.fields });
+  }
+
+  for (const [op] of flow.contexts) {
+    if (op.k === 'acquire') {
+      const ref = flow.locks.get(op)!;
+      const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
+      const param = ref.resolved ? undefined : paramOf(ref.root);
+      const key = ref.resolved || param === undefined ? ref.cls : `~${param}:${ref.fields.join('.')}`;
+      const trylock = /trylock/.test(op.api);
+      addTake(key, {
+        cls: ref.cls,
+        resolved: ref.resolved,
+        kind,
+        mode: op.mode,
+        depth: 1,
+        step: step(fn, op.range, `takes ${ref.cls}`),
+        trylock: trylock || undefined,
+        param,
+        fields: ref.fields,
+      });
+      if (SLEEPING_KINDS.has(kind) && !trylock) setSleep({ depth: 1, step: step(fn, op.range, `takes ${ref.cls}`) });
+    } else if (op.k === 'sync') {
+      const ref = flow.locks.get(op)!;
+      const w: Witness = { depth: 1, step: step(fn, op.range, `${op.api}(${ref.cls})`) };
+      addSync(ref.cls, w);
+      setSleep(w);
+    } else if (op.k === 'call') {
+      const targets = flow.targets.get(op) ?? [];
+      const names = targets.length ? targets : op.indirect ? [] : [op.callee];
+      for (const name of names) {
+        const sum = summaryOf(name) ?? externalSummary(name);
+        if (!sum) continue;
+        const head = step(fn, op.range, `calls ${name}`);
+        for (const [key, t] of sum.takes) {
+          if (t.depth >= MAX_CHAIN) continue;
+          let mapped: TakeInfo = { ...t, depth: t.depth + 1, step: head, next: { fn: name, key } };
+          let k = key;
+          if (!t.resolved && t.param !== undefined) {
+            const m = mapThroughArgs(resolver, fn, op, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
+            const p = m.resolved ? undefined : m.param;
+            mapped = { ...mapped, cls: m.cls, resolved: m.resolved, param: p, fields: m.fields };
+            k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
+          }
+          addTake(k, mapped);
+        }
+        if (sum.maySleep && sum.maySleep.depth < MAX_CHAIN) setSleep({ depth: sum.maySleep.depth + 1, step: head, next: { fn: name, key: '' } });
+        for (const [d, w] of sum.syncs) if (w.depth < MAX_CHAIN) addSync(d, { depth: w.depth + 1, step: head, next: { fn: name, key: d } });
+        // The callee's explicit requirements that this function does not satisfy itself become ours.
+        const ctxs = flow.contexts.get(op) ?? [];
+        for (const r of sum.requires) {
+          if (r.how === 'inferred') continue;
+          const m = mapThroughArgs(resolver, fn, op, { cls: r.cls, resolved: r.resolved, inst: '', param: r.param, fields: r.fields });
+          const heldSomewhere = ctxs.some((c) => c.held.some((h) => h.cls === m.cls));
+          if (!heldSomewhere) addReq({ ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, file: fn.file, range: op.range });
+        }
+      }
+    }
+  }
+
+  for (const e of flow.events) {
+    if (e.kind === 'assertNotHeld') {
+      addReq({ cls: e.lock.cls, resolved: e.lock.resolved, mode: e.mode ?? 'any', how: 'assert', file: fn.file, range: e.op.range, param: paramOf(e.lock.root), fields: e.lock.fields });
+    } else if (e.kind === 'retakeNotHeld') {
+      addReq({ cls: e.lock.cls, resolved: e.lock.resolved, mode: 'any', how: 'inferred', file: fn.file, range: e.op.range, param: paramOf(e.lock.root), fields: e.lock.fields });
+    }
+  }
+
+  // Net effect over all exits.
+  const effects: NetEffect[] = [];
+  const n = flow.exits.length;
+  if (n > 0) {
+    const heldCount = new Map<string, { count: number; eff: NetEffect }>();
+    const relCount = new Map<string, { count: number; eff: NetEffect }>();
+    for (const ex of flow.exits) {
+      for (const h of ex.state.held) {
+        const k = `${h.cls}|${h.inst}`;
+        const cur = heldCount.get(k);
+        if (cur) {
+          cur.count++;
+          if (h.conditional || h.fromConditionalOp) cur.eff.conditional = true;
+        } else {
+          heldCount.set(k, {
+            count: 1,
+            eff: { effect: 'acquire', cls: h.cls, resolved: h.resolved, inst: h.inst, kind: h.kind, mode: h.mode, conditional: !!(h.conditional || h.fromConditionalOp), param: h.param, fields: h.fields },
+          });
+        }
+      }
+      for (const c of ex.state.fromCaller) {
+        const k = `${c.cls}|${c.inst}`;
+        const cur = relCount.get(k);
+        if (cur) cur.count++;
+        else relCount.set(k, { count: 1, eff: { effect: 'release', cls: c.cls, resolved: c.resolved, inst: c.inst, kind: c.kind, mode: c.mode, conditional: false, param: c.param, fields: c.fields } });
+      }
+    }
+    for (const [k, r] of relCount) {
+      const held = heldCount.get(k);
+      if (held) {
+        // Released the caller's lock and took it again: a drop-retake for the caller.
+        heldCount.delete(k);
+        effects.push({ ...r.eff, effect: 'retake', conditional: false });
+      } else {
+        effects.push({ ...r.eff, conditional: r.count < n });
+      }
+    }
+    for (const [, h] of heldCount) {
+      // Locks held by `this` function's own caller arrive through retake effects; every other
+      // lock held at an exit was taken here.
+      effects.push({ ...h.eff, conditional: h.eff.conditional || h.count < n });
+    }
+  }
+
+  const partial = { name: fn.name, takes, requires, effects, maySleep, syncs };
+  return { ...partial, signature: signatureOf(partial) };
+}
+
+/** Call-graph edges of a function: the names it may call that have definitions. */
+function calleesOf(fn: FunctionFacts, index: WorkspaceIndex): string[] {
+  const out = new Set<string>();
+  for (const b of fn.blocks) for (const op of b.ops) if (op.k === 'call') for (const t of callTargets(index, op)) out.add(t);
+  return [...out];
+}
+
+/** Tarjan's SCCs, iterative; returns components callees-first. */
+export function stronglyConnected(nodes: string[], edges: (n: string) => string[]): string[][] {
+  const indexOf = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  let counter = 0;
+  for (const root of nodes) {
+    if (indexOf.has(root)) continue;
+    const frames: { n: string; succ: string[]; i: number }[] = [{ n: root, succ: edges(root), i: 0 }];
+    indexOf.set(root, counter);
+    low.set(root, counter++);
+    stack.push(root);
+    onStack.add(root);
+    while (frames.length) {
+      const fr = frames[frames.length - 1];
+      if (fr.i < fr.succ.length) {
+        const w = fr.succ[fr.i++];
+        if (!indexOf.has(w)) {
+          indexOf.set(w, counter);
+          low.set(w, counter++);
+          stack.push(w);
+          onStack.add(w);
+          frames.push({ n: w, succ: edges(w), i: 0 });
+        } else if (onStack.has(w)) {
+          low.set(fr.n, Math.min(low.get(fr.n)!, indexOf.get(w)!));
+        }
+      } else {
+        frames.pop();
+        if (frames.length) {
+          const parent = frames[frames.length - 1].n;
+          low.set(parent, Math.min(low.get(parent)!, low.get(fr.n)!));
+        }
+        if (low.get(fr.n) === indexOf.get(fr.n)) {
+          const comp: string[] = [];
+          let w: string;
+          do {
+            w = stack.pop()!;
+            onStack.delete(w);
+            comp.push(w);
+          } while (w !== fr.n);
+          out.push(comp);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export interface SolveResult {
+  /** Functions whose flow was recomputed. */
+  recomputed: number;
+}
+
+/**
+ * Holds flows and summaries across analyses and brings them up to date. Flows are keyed by the
+ * FunctionFacts object: a re-extracted file yields new objects, so its functions are dirty.
+ */
+export class SummarySolver {
+  readonly flows = new Map<string, FunctionFlow>();
+  readonly summaries = new Map<string, Summary>();
+  /** Flows of the definitions calls do not resolve to (stubs, 32-bit twins): checked, not summarised. */
+  readonly extraFlows = new Map<FunctionFacts, FunctionFlow>();
+  private callees = new Map<string, string[]>();
+  private callers = new Map<string, Set<string>>();
+
+  constructor(
+    private index: WorkspaceIndex,
+    private resolver: ClassResolver,
+  ) {}
+
+  summaryOf = (name: string): Summary | undefined => this.summaries.get(name) ?? externalSummary(name);
+
+  private flowEnv(): FlowEnv {
+    return { index: this.index, resolver: this.resolver, summaryOf: this.summaryOf };
+  }
+
+  /**
+   * Brings everything up to date with a new index. `forceAll` after a layout change (class
+   * resolution may differ everywhere).
+   */
+  solve(index: WorkspaceIndex, resolver: ClassResolver, forceAll: boolean): SolveResult {
+    this.index = index;
+    this.resolver = resolver;
+    const dirty = new Set<string>();
+    // Drop vanished functions; mark new or changed ones dirty.
+    for (const name of [...this.flows.keys()]) {
+      const fn = index.functions.get(name);
+      if (!fn) {
+        this.flows.delete(name);
+        this.summaries.delete(name);
+        for (const c of this.callers.get(name) ?? []) dirty.add(c);
+      }
+    }
+    for (const [name, fn] of index.functions) {
+      const flow = this.flows.get(name);
+      if (forceAll || !flow || flow.fn !== fn) dirty.add(name);
+    }
+    const extraRecomputed = this.updateExtraFlows(index, forceAll);
+    if (dirty.size === 0) return { recomputed: extraRecomputed };
+
+    // A changed definition can change call targets of its own calls only; new names can make
+    // unresolved calls elsewhere resolve: recompute the call graph (cheap) and mark callers of
+    // names whose existence changed.
+    const prevCallees = this.callees;
+    this.callees = new Map();
+    this.callers = new Map();
+    for (const [name, fn] of index.functions) {
+      const cs = !dirty.has(name) && prevCallees.has(name) ? prevCallees.get(name)! : calleesOf(fn, index);
+      this.callees.set(name, cs);
+      for (const c of cs) {
+        let set = this.callers.get(c);
+        if (!set) this.callers.set(c, (set = new Set()));
+        set.add(name);
+      }
+    }
+    for (const name of dirty) {
+      if (!prevCallees.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
+    }
+
+    const sccs = stronglyConnected([...index.functions.keys()], (n) => this.callees.get(n) ?? []);
+    const env = this.flowEnv();
+    let recomputed = 0;
+    for (const comp of sccs) {
+      if (!comp.some((n) => dirty.has(n))) continue;
+      const recursive = comp.length > 1 || (this.callees.get(comp[0]) ?? []).includes(comp[0]);
+      for (let iter = 0; iter < (recursive ? MAX_SCC_ITERATIONS : 1); iter++) {
+        let changed = false;
+        for (const name of comp) {
+          if (!dirty.has(name)) continue;
+          const fn = index.functions.get(name)!;
+          const flow = analyzeFunction(fn, env);
+          recomputed++;
+          this.flows.set(name, flow);
+          const sum = summarize(flow, resolver, this.summaryOf);
+          const prev = this.summaries.get(name);
+          this.summaries.set(name, sum);
+          if (!prev || prev.signature !== sum.signature) {
+            for (const c of this.callers.get(name) ?? []) {
+              dirty.add(c);
+              if (comp.includes(c)) changed = true;
+            }
+          }
+        }
+        if (!changed) break;
+        for (const name of comp) dirty.add(name);
+      }
+      for (const name of comp) dirty.delete(name);
+    }
+    return { recomputed: recomputed + extraRecomputed };
+  }
+
+  private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean): number {
+    const keep = new Set<FunctionFacts>();
+    let n = 0;
+    for (const [name, defs] of index.allFunctions) {
+      if (defs.length < 2) continue;
+      const chosen = index.functions.get(name);
+      for (const d of defs) {
+        if (d === chosen) continue;
+        keep.add(d);
+        if (!forceAll && this.extraFlows.has(d)) continue;
+        this.extraFlows.set(d, analyzeFunction(d, this.flowEnv()));
+        n++;
+      }
+    }
+    for (const d of [...this.extraFlows.keys()]) if (!keep.has(d)) this.extraFlows.delete(d);
+    return n;
+  }
+
+  /** Every analysed body. */
+  allFlows(): FunctionFlow[] {
+    return [...this.flows.values(), ...this.extraFlows.values()];
+  }
+}

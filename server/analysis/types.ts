@@ -1,0 +1,174 @@
+/** Types shared by the dataflow, the summaries and the checks. */
+import type { AccessPath, FlagValue, FunctionFacts, LockKind, LockMode, Op, Range } from '../frontend/facts';
+
+/** One step of a witness chain: "vcpu->mutex held here" -> "calls kvm_foo" -> "kvm->lock taken here". */
+export interface ChainStep {
+  file: string;
+  range: Range;
+  function: string;
+  /** `calls f`, `takes kvm.lock`, `syncs kvm.srcu`, `sleeps (msleep)`. */
+  what: string;
+}
+
+/** A lock expression of one function, resolved. */
+export interface LockRef {
+  cls: string;
+  resolved: boolean;
+  /** Instance key, unique per function: `root:fields`. */
+  inst: string;
+  /** The base variable's name when the path starts at a variable or global. */
+  root?: string;
+  fields: string[];
+  path: AccessPath;
+  /** Kind from the declared field type, when known. */
+  fieldKind?: LockKind;
+}
+
+export interface HeldLock {
+  cls: string;
+  resolved: boolean;
+  inst: string;
+  mode: LockMode;
+  kind: LockKind;
+  /** Where it was taken (the acquire op, or the call whose callee returns holding it). */
+  file: string;
+  range: Range;
+  /** Set when held because a callee returns holding it. */
+  via?: string;
+  /** The callee only returns holding it on some paths (trylock-like). */
+  conditional?: boolean;
+  /** A drop-retake (cond_resched_lock, a callee that drops and retakes) may have released it meanwhile. */
+  mayDrop?: boolean;
+  irqsOff?: boolean;
+  /** Index of the parameter the path starts at, for mapping a net effect onto a caller's argument. */
+  param?: number;
+  fields: string[];
+  /** Acquired by an op with a result variable (trylock, killable). */
+  fromConditionalOp?: boolean;
+}
+
+/** A lock this function released without having taken it: its caller's. */
+export interface CallerLock {
+  cls: string;
+  resolved: boolean;
+  inst: string;
+  mode: LockMode;
+  kind: LockKind;
+  param?: number;
+  fields: string[];
+}
+
+/** What is true just before an op on one (group of) path(s). */
+export interface OpContext {
+  held: readonly HeldLock[];
+  irqOff: number;
+  preemptOff: number;
+}
+
+export interface FlowState extends OpContext {
+  /** cls|inst of locks released directly on this path (not re-taken): a second release is a double release. */
+  released: readonly string[];
+  /** Locks released by a callee on this path (a later release of them is not reported). */
+  calleeReleased: readonly string[];
+  /** Locks released on this path that this function did not take. */
+  fromCaller: readonly CallerLock[];
+  env: Readonly<Record<string, FlagValue>>;
+  /** States were joined to stay within the bound: environment facts were forgotten. */
+  joined: boolean;
+}
+
+export interface ExitState {
+  state: FlowState;
+  /** The `return` statement (or the function's end). */
+  range: Range;
+}
+
+export type FlowEventKind = 'doubleRelease' | 'releaseNotHeld' | 'retakeNotHeld' | 'assertNotHeld';
+
+export interface FlowEvent {
+  kind: FlowEventKind;
+  op: Op;
+  lock: LockRef;
+  /** For releaseNotHeld: whether the same op saw the lock held on another path. */
+  heldOnOtherPath?: boolean;
+  /** For assertNotHeld: the asserted mode. */
+  mode?: 'any' | LockMode;
+}
+
+/** The result of the dataflow for one function. */
+export interface FunctionFlow {
+  fn: FunctionFacts;
+  /** Contexts before each reached op (deduplicated, bounded). */
+  contexts: Map<Op, OpContext[]>;
+  /** Resolved locks of the function's lock ops. */
+  locks: Map<Op, LockRef>;
+  /** Resolved call targets of the function's call ops. */
+  targets: Map<Op, string[]>;
+  exits: ExitState[];
+  events: FlowEvent[];
+  /** The state bound was hit somewhere (some path facts were joined). */
+  truncated: boolean;
+}
+
+/**
+ * One link of a witness chain kept in a summary: the step inside this function, and where the
+ * chain continues (a callee and the key to look up in its summary). Chains are expanded on
+ * demand (./chains.ts), so they always show the callees' current positions.
+ */
+export interface Witness {
+  /** Chain length from here. */
+  depth: number;
+  /** Absent for built-in summaries of kernel functions outside the workspace. */
+  step?: ChainStep;
+  next?: { fn: string; key: string };
+}
+
+export interface TakeInfo extends Witness {
+  cls: string;
+  resolved: boolean;
+  kind: LockKind;
+  mode: LockMode;
+  /** Only ever taken with a trylock (cannot block, so cannot deadlock). */
+  trylock?: boolean;
+  /** Unresolved takes rooted at a parameter: mapped through the caller's argument. */
+  param?: number;
+  fields: string[];
+}
+
+export interface Requirement {
+  cls: string;
+  resolved: boolean;
+  mode: 'any' | LockMode;
+  how: 'assert' | 'annotation' | 'inferred';
+  file: string;
+  range: Range;
+  param?: number;
+  fields: string[];
+}
+
+export interface NetEffect {
+  effect: 'acquire' | 'release' | 'retake';
+  cls: string;
+  resolved: boolean;
+  inst: string;
+  kind: LockKind;
+  mode: LockMode;
+  /** Only on some paths. */
+  conditional: boolean;
+  param?: number;
+  fields: string[];
+}
+
+export interface Summary {
+  name: string;
+  /** Locks the function may take, directly or through calls, keyed by class (or `~param:fields`). */
+  takes: Map<string, TakeInfo>;
+  requires: Requirement[];
+  effects: NetEffect[];
+  /** Witness of a possible sleep, if any. */
+  maySleep?: Witness;
+  /** SRCU/RCU domains it may synchronize (class keys), with a witness. */
+  syncs: Map<string, Witness>;
+  /** A string that changes when anything callers see changes. */
+  signature: string;
+}

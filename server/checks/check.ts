@@ -1,0 +1,53 @@
+/**
+ * The check interface. A check is one module with one job: it reads the analysis results in the
+ * context and returns findings. Severity, enablement and suppression are applied afterwards, in
+ * one place (./policy.ts), so a check just uses its rule's default severity.
+ */
+import type { RuleModel } from '../../model/rules/types';
+import type { ClassResolver, DocNames } from '../analysis/classes';
+import type { WorkspaceIndex } from '../analysis/index';
+import type { OrderRules } from '../analysis/orders';
+import type { ChainStep, FunctionFlow, Summary } from '../analysis/types';
+import type { FunctionFacts, Range } from '../frontend/facts';
+import type { Finding, RelatedLocation, RuleCode } from './finding';
+
+export interface CheckContext {
+  index: WorkspaceIndex;
+  rules: RuleModel;
+  resolver: ClassResolver;
+  names: DocNames;
+  orders: OrderRules;
+  /** Every analysed function body: the chosen definition of each name and the other definitions too. */
+  flows: readonly FunctionFlow[];
+  /** Summaries by function name (chosen definitions). */
+  summaries: ReadonlyMap<string, Summary>;
+  /** Summary of a callee, including the built-in ones of kernel functions outside the workspace. */
+  summaryOf(name: string): Summary | undefined;
+  /** The name to show for a lock class (the document's when it has one). */
+  display(cls: string): string;
+  /** `locking.rst:16`, or `built-in rule` for a rule with no document line. */
+  ruleRef(line: number): string;
+}
+
+export interface Check {
+  /** The codes this check may report. */
+  codes: readonly RuleCode[];
+  run(ctx: CheckContext): Finding[];
+}
+
+/** "calls f" / "takes X" chain steps as related locations, with class keys shown by document name. */
+export function chainToRelated(ctx: CheckContext, chain: readonly ChainStep[]): RelatedLocation[] {
+  return chain.map((s) => ({
+    file: s.file,
+    range: s.range,
+    message: s.what.replace(/^takes (\S+)$/, (_m, cls: string) => `${ctx.display(cls)} taken here`),
+  }));
+}
+
+export function functionOfFlow(flow: FunctionFlow): FunctionFacts {
+  return flow.fn;
+}
+
+export function rangeKey(r: Range): string {
+  return `${r.start.line}:${r.start.column}`;
+}

@@ -1,0 +1,23 @@
+/** The check modules, run in order. Add a rule family by adding its module here. */
+import type { Check, CheckContext } from './check';
+import type { Finding } from './finding';
+import { lockCycleCheck } from './lockCycle';
+import { lockImbalanceCheck } from './lockImbalance';
+import { lockOrderCheck } from './lockOrder';
+
+export const CHECKS: readonly Check[] = [lockOrderCheck, lockCycleCheck, lockImbalanceCheck];
+
+/** Runs every check whose codes are not all disabled; a check that throws loses its findings only. */
+export function runChecks(ctx: CheckContext, enabled: (code: Finding['code']) => boolean, checks: readonly Check[] = CHECKS): { findings: Finding[]; errors: string[] } {
+  const findings: Finding[] = [];
+  const errors: string[] = [];
+  for (const c of checks) {
+    if (!c.codes.some(enabled)) continue;
+    try {
+      findings.push(...c.run(ctx));
+    } catch (err) {
+      errors.push(`${c.codes.join(',')}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { findings, errors };
+}

@@ -1,0 +1,95 @@
+/**
+ * lock-imbalance: a lock still held at some return but not at others, a lock released twice on
+ * one path, or released on a path where it is not held although other paths reach the same
+ * release holding it.
+ *
+ * Conservative on purpose (mainline KVM must stay quiet): a function whose every path returns
+ * holding a lock is a net acquirer; trylock/killable results and callees that only sometimes
+ * return holding explain a difference; a release of a lock that no path holds at that point is
+ * the caller's lock (a net release); flows whose states had to be joined, and bodies with parse
+ * errors, are not judged.
+ */
+import { rangeKey, type Check, type CheckContext } from './check';
+import type { Finding } from './finding';
+import { ruleMeta } from './registry';
+
+export const lockImbalanceCheck: Check = {
+  codes: ['lock-imbalance'],
+  run(ctx: CheckContext): Finding[] {
+    const out: Finding[] = [];
+    const severity = ruleMeta('lock-imbalance').defaultSeverity;
+    for (const flow of ctx.flows) {
+      const fn = flow.fn;
+      if (flow.truncated || fn.hasErrors) continue;
+      const exits = flow.exits.filter((e) => !e.state.joined);
+      if (exits.length !== flow.exits.length) continue;
+
+      // Held at some returns, not at others.
+      if (exits.length >= 2) {
+        const byKey = new Map<string, { count: number; first: (typeof exits)[number]; lock: (typeof exits)[number]['state']['held'][number]; explained: boolean }>();
+        for (const ex of exits) {
+          for (const h of ex.state.held) {
+            const k = `${h.cls}|${h.inst}`;
+            const cur = byKey.get(k);
+            const explained = !!(h.conditional || h.fromConditionalOp || h.mayDrop);
+            if (cur) {
+              cur.count++;
+              cur.explained ||= explained;
+            } else byKey.set(k, { count: 1, first: ex, lock: h, explained });
+          }
+        }
+        for (const [, v] of byKey) {
+          if (v.count === exits.length || v.explained) continue;
+          const name = ctx.display(v.lock.cls);
+          const taken = v.lock.via ? `taken through ${v.lock.via} at line ${v.lock.range.start.line + 1}` : `taken at line ${v.lock.range.start.line + 1}`;
+          out.push({
+            code: 'lock-imbalance',
+            severity,
+            file: fn.file,
+            range: v.first.range,
+            message: `${name} is still held at this return (${taken}), but other paths of ${fn.name} return without it`,
+            related: [{ file: v.lock.file, range: v.lock.range, message: `${name} taken here` }],
+            functionName: fn.name,
+          });
+        }
+      }
+
+      const sum = ctx.summaries.get(fn.name);
+      const reported = new Set<string>();
+      for (const e of flow.events) {
+        const key = `${e.kind}|${rangeKey(e.op.range)}`;
+        if (reported.has(key)) continue;
+        if (e.kind === 'doubleRelease') {
+          reported.add(key);
+          out.push({
+            code: 'lock-imbalance',
+            severity,
+            file: fn.file,
+            range: e.op.range,
+            message: `${ctx.display(e.lock.cls)} is released twice on a path through ${fn.name}`,
+            related: [],
+            functionName: fn.name,
+          });
+        } else if (e.kind === 'releaseNotHeld') {
+          const ctxs = flow.contexts.get(e.op) ?? [];
+          const heldOnSome = ctxs.some((c) => c.held.some((h) => h.cls === e.lock.cls));
+          const notHeldOnSome = ctxs.some((c) => !c.held.some((h) => h.cls === e.lock.cls));
+          if (!heldOnSome || !notHeldOnSome) continue;
+          const required = (sum?.requires ?? []).some((r) => r.cls === e.lock.cls && r.how !== 'inferred');
+          if (required) continue;
+          reported.add(key);
+          out.push({
+            code: 'lock-imbalance',
+            severity,
+            file: fn.file,
+            range: e.op.range,
+            message: `${ctx.display(e.lock.cls)} is released here on a path where it is not held (other paths reach this release holding it)`,
+            related: [],
+            functionName: fn.name,
+          });
+        }
+      }
+    }
+    return out;
+  },
+};

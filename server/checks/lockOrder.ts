@@ -1,0 +1,77 @@
+/**
+ * lock-order: a lock taken while a lock that the rules put inside it is held, in one function or
+ * through calls. Reported at the acquisition (direct) or at the call in the function that holds
+ * the other lock, with the chain "held here" -> "calls f" -> ... -> "taken here".
+ */
+import { expandChain } from '../analysis/chains';
+import { isResolvedClass } from '../analysis/classes';
+import { forEachAcquisition } from '../analysis/observed';
+import type { OrderFact } from '../analysis/orders';
+import type { HeldLock } from '../analysis/types';
+import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
+import type { Finding, RelatedLocation } from './finding';
+import { ruleMeta } from './registry';
+
+/** "locking.rst:16 says X is taken outside Y" (or, through the closure, the chain of rules). */
+export function ruleSentence(ctx: CheckContext, fact: OrderFact): { text: string; ref: string } {
+  const refs = fact.edges.map((e) => ctx.ruleRef(e.line));
+  const uniq = [...new Set(refs)];
+  const where = uniq.length === 1 ? uniq[0] : uniq.slice(0, -1).join(', ') + ' and ' + uniq[uniq.length - 1];
+  const outer = ctx.display(fact.outer);
+  const inner = ctx.display(fact.inner);
+  if (fact.edges.length === 1) return { text: `${where} says ${outer} is taken outside ${inner}`, ref: refs[0] };
+  const via = fact.edges
+    .slice(0, -1)
+    .map((e) => ctx.display(ctx.names.classOf.get(e.inner) ?? e.inner))
+    .join(' and ');
+  return { text: `${where} say ${outer} is taken outside ${inner} (through ${via})`, ref: refs[0] };
+}
+
+function heldRelated(ctx: CheckContext, h: HeldLock): RelatedLocation {
+  const name = ctx.display(h.cls);
+  return { file: h.file, range: h.range, message: h.via ? `${name} held here (taken in ${h.via})` : `${name} held here` };
+}
+
+export const lockOrderCheck: Check = {
+  codes: ['lock-order'],
+  run(ctx: CheckContext): Finding[] {
+    const out: Finding[] = [];
+    const severity = ruleMeta('lock-order').defaultSeverity;
+    for (const flow of ctx.flows) {
+      const fn = flow.fn;
+      const seen = new Set<string>();
+      forEachAcquisition(flow, ctx.resolver, ctx.summaryOf, (a) => {
+        for (const t of a.taken) {
+          if (t.trylock || !t.resolved || !isResolvedClass(t.cls)) continue;
+          for (const c of a.contexts) {
+            for (const h of c.held) {
+              if (h.cls === t.cls || !h.resolved) continue;
+              const fact = ctx.orders.says(fn.file, t.cls, h.cls);
+              if (!fact) continue;
+              const key = `${rangeKey(a.op.range)}|${h.cls}|${t.cls}`;
+              if (seen.has(key)) continue;
+              seen.add(key);
+              const rule = ruleSentence(ctx, fact);
+              const taken = ctx.display(t.cls);
+              const held = ctx.display(h.cls);
+              const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
+              const related = [heldRelated(ctx, h), ...chainToRelated(ctx, chain)];
+              const through = t.callee ? ` (through ${t.callee})` : '';
+              out.push({
+                code: 'lock-order',
+                severity,
+                file: fn.file,
+                range: a.op.range,
+                message: `${taken} is taken inside ${held} here${through}, but ${rule.text}`,
+                related,
+                ruleRef: rule.ref,
+                functionName: fn.name,
+              });
+            }
+          }
+        }
+      });
+    }
+    return out;
+  },
+};

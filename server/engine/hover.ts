@@ -1,0 +1,91 @@
+/** Hover contents for lock expressions and SPTE helpers (markdown). */
+import { spteHelper } from '../../model/spte/helpers';
+import type { LockEntry } from '../../model/rules/types';
+import type { DocNames, ClassResolver } from '../analysis/classes';
+import { lockRefOf } from '../analysis/dataflow';
+import { archOfFile, type OrderRules } from '../analysis/orders';
+import type { FunctionFlow, HeldLock } from '../analysis/types';
+import type { AccessPath, LockKind, Pos } from '../frontend/facts';
+import type { RuleModel } from '../../model/rules/types';
+
+export interface HoverDeps {
+  rules: RuleModel;
+  resolver: ClassResolver;
+  names: DocNames;
+  orders: OrderRules;
+  ruleRef(line: number): string;
+}
+
+function posLe(a: Pos, b: Pos): boolean {
+  return a.line < b.line || (a.line === b.line && a.column <= b.column);
+}
+
+/** The locks held at `pos` in a function: from the contexts of the last reached op at or before it. */
+export function heldAt(flow: FunctionFlow, pos: Pos): { always: HeldLock[]; sometimes: HeldLock[] } | null {
+  let best: { line: number; col: number; held: (readonly HeldLock[])[] } | null = null;
+  for (const [op, ctxs] of flow.contexts) {
+    const s = op.range.start;
+    if (!posLe(s, pos) && s.line !== pos.line) continue;
+    if (s.line > pos.line) continue;
+    if (!best || s.line > best.line || (s.line === best.line && s.column > best.col)) {
+      best = { line: s.line, col: s.column, held: ctxs.map((c) => c.held) };
+    }
+  }
+  if (!best) return null;
+  const all = new Map<string, { h: HeldLock; n: number }>();
+  for (const held of best.held) {
+    for (const h of held) {
+      const k = `${h.cls}|${h.inst}`;
+      const cur = all.get(k);
+      if (cur) cur.n++;
+      else all.set(k, { h, n: 1 });
+    }
+  }
+  const always: HeldLock[] = [];
+  const sometimes: HeldLock[] = [];
+  for (const { h, n } of all.values()) (n === best.held.length && !h.conditional ? always : sometimes).push(h);
+  return { always, sometimes };
+}
+
+function entryFor(deps: HoverDeps, cls: string): LockEntry | undefined {
+  return deps.rules.locks.find((l) => deps.names.classOf.get(l.name) === cls);
+}
+
+export function lockHover(deps: HoverDeps, file: string, path: AccessPath, flow: FunctionFlow | undefined, pos: Pos, usedKind?: LockKind): string {
+  const ref = lockRefOf(deps.resolver, path);
+  const cls = ref.cls;
+  const name = deps.names.display(cls);
+  const kind = deps.resolver.kindOfClass(cls) ?? usedKind;
+  const lines: string[] = [];
+  lines.push(`**${name}**` + (ref.resolved ? ` — lock class \`${cls}\`` : ' — lock class not resolved (type of the base unknown)'));
+  if (kind) lines.push(`Kind: ${kind}`);
+  const entry = entryFor(deps, cls);
+  if (entry) {
+    lines.push(`Type (${deps.ruleRef(entry.line)}): ${entry.type}; arch: ${entry.arch}`);
+    if (entry.protects.length) lines.push('Protects: ' + entry.protects.join('; '));
+    if (entry.comment) lines.push('Comment: ' + entry.comment);
+  }
+  const nb = deps.orders.neighbours(cls, archOfFile(file));
+  if (nb.outside.length) lines.push('Taken outside it (rules): ' + nb.outside.map((f) => `${deps.names.display(f.outer)} (${deps.ruleRef(f.edges[0].line)})`).join(', '));
+  if (nb.inside.length) lines.push('Taken inside it (rules): ' + nb.inside.map((f) => `${deps.names.display(f.inner)} (${deps.ruleRef(f.edges[0].line)})`).join(', '));
+  if (!entry && !nb.outside.length && !nb.inside.length && ref.resolved) lines.push('Not named by the rules' + (deps.rules.leaf ? ': a leaf lock' : ''));
+  if (flow) {
+    const h = heldAt(flow, pos);
+    if (h) {
+      const fmt = (x: HeldLock): string => `${deps.names.display(x.cls)} (line ${x.range.start.line + 1}${x.via ? `, via ${x.via}` : ''})`;
+      if (h.always.length === 0 && h.sometimes.length === 0) lines.push(`Held here in ${flow.fn.name}: nothing`);
+      if (h.always.length) lines.push(`Held here in ${flow.fn.name}: ` + h.always.map(fmt).join(', '));
+      if (h.sometimes.length) lines.push(`Held on some paths: ` + h.sometimes.map(fmt).join(', '));
+    }
+  }
+  return lines.join('\n\n');
+}
+
+export function spteHelperHover(name: string): string | null {
+  const c = spteHelper(name);
+  if (!c) return null;
+  const lines = [`**${c.name}** — SPTE helper (${c.family} MMU)`, c.summary, `Write: ${c.atomicity}; requires: ${c.requiresLock}; returns ${c.returns}`, `Safe when: ${c.safeWhen}`];
+  if (c.returnsFlushNeeded) lines.push('Returns whether a TLB flush is needed: do not drop the result.');
+  else if (c.mustCheckResult) lines.push('Its result must be checked.');
+  return lines.join('\n\n');
+}

@@ -1,0 +1,245 @@
+/**
+ * The Workspace: files in, findings and hovers out. Keeps one SourceFile per path (incremental
+ * parses) or facts handed over by the command line's workers, and re-analyses only what changed:
+ * the index is rebuilt from cached facts (cheap), the flows and summaries of changed functions
+ * and of callers whose callees' summaries changed are recomputed, then the checks run.
+ */
+import type { RuleModel } from '../../model/rules/types';
+import { ClassResolver, DocNames } from '../analysis/classes';
+import { buildIndex, type WorkspaceIndex } from '../analysis/index';
+import { observedEdges } from '../analysis/lockGraph';
+import { OrderRules } from '../analysis/orders';
+import { SummarySolver } from '../analysis/summaries';
+import type { FunctionFlow } from '../analysis/types';
+import type { CheckContext } from '../checks/check';
+import type { Finding } from '../checks/finding';
+import { runChecks } from '../checks/index';
+import { applyPolicy, isEnabled } from '../checks/policy';
+import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
+import type { AnalysisResult, HoverInfo, TextChange, Workspace, WorkspaceOptions } from './api';
+import type { FrontendPort, SourceFileLike } from './frontendPort';
+import { defaultFrontend } from './frontendDefault';
+import { lockHover, spteHelperHover } from './hover';
+import type { LockGraph, LockGraphEdge, LockGraphNode } from './lockGraphTypes';
+
+interface FileEntry {
+  sf?: SourceFileLike;
+  facts: FileFacts;
+}
+
+function baseName(p: string): string {
+  const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
+  return i >= 0 ? p.slice(i + 1) : p;
+}
+
+export class WorkspaceImpl implements Workspace {
+  readonly rules: RuleModel;
+  private readonly files = new Map<string, FileEntry>();
+  private changed = true;
+  private index: WorkspaceIndex | undefined;
+  private resolver: ClassResolver | undefined;
+  private names: DocNames | undefined;
+  private orders: OrderRules | undefined;
+  private solver: SummarySolver | undefined;
+  private last: AnalysisResult | undefined;
+  private lastCtx: CheckContext | undefined;
+  /** Problems met while analysing (a check that threw), for logs. */
+  readonly problems: string[] = [];
+
+  constructor(
+    private readonly opts: WorkspaceOptions,
+    private readonly frontend: FrontendPort | undefined,
+  ) {
+    this.rules = opts.rules;
+  }
+
+  setFile(path: string, text: string, changes?: TextChange[]): void {
+    const entry = this.files.get(path);
+    if (entry?.sf && entry.sf.text === text) return;
+    if (!this.frontend) throw new Error('kvm-locklint: no C front end available; use setFacts');
+    if (entry?.sf) {
+      const prevHash = entry.facts.hash;
+      entry.facts = entry.sf.update(text, changes);
+      if (entry.facts.hash !== prevHash) this.changed = true;
+      return;
+    }
+    const sf = this.frontend.open(path, text);
+    this.files.set(path, { sf, facts: sf.facts });
+    this.changed = true;
+  }
+
+  setFacts(path: string, facts: FileFacts): void {
+    const entry = this.files.get(path);
+    if (entry && entry.facts.hash === facts.hash && entry.facts.hash !== '') return;
+    entry?.sf?.dispose();
+    this.files.set(path, { facts });
+    this.changed = true;
+  }
+
+  removeFile(path: string): void {
+    const entry = this.files.get(path);
+    if (!entry) return;
+    entry.sf?.dispose();
+    this.files.delete(path);
+    this.changed = true;
+  }
+
+  hasFile(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  private ruleRef = (line: number): string => (line > 0 && this.rules.origin === 'document' ? `${baseName(this.rules.source)}:${line}` : 'built-in rule');
+
+  analyze(): AnalysisResult {
+    const t0 = performance.now();
+    if (!this.changed && this.last) return { ...this.last, stats: { ...this.last.stats, ms: performance.now() - t0 } };
+    const facts = [...this.files.values()].map((e) => e.facts).filter((f) => !f.skipped);
+    const index = buildIndex(facts);
+    const layoutChanged = !this.index || index.layoutSignature !== this.index.layoutSignature;
+    if (layoutChanged || !this.resolver) {
+      this.resolver = new ClassResolver(index);
+      this.names = new DocNames(this.rules, this.resolver);
+      this.orders = new OrderRules(this.rules, this.names);
+    } else {
+      this.resolver.setIndex(index);
+    }
+    this.index = index;
+    if (!this.solver) this.solver = new SummarySolver(index, this.resolver);
+    this.solver.solve(index, this.resolver, layoutChanged);
+
+    const solver = this.solver;
+    const names = this.names!;
+    const ctx: CheckContext = {
+      index,
+      rules: this.rules,
+      resolver: this.resolver,
+      names,
+      orders: this.orders!,
+      flows: solver.allFlows(),
+      summaries: solver.summaries,
+      summaryOf: solver.summaryOf,
+      display: (cls) => names.display(cls),
+      ruleRef: this.ruleRef,
+    };
+    this.lastCtx = ctx;
+    const { findings: raw, errors } = runChecks(ctx, (code) => isEnabled(code, this.opts.codes));
+    this.problems.push(...errors);
+    const bySuppression = new Map<string, FileFacts>();
+    for (const [p, e] of this.files) bySuppression.set(p, e.facts);
+    for (const e of this.files.values()) bySuppression.set(e.facts.file, e.facts);
+    const findings = applyPolicy(raw, this.opts.codes, (file) => bySuppression.get(file)?.suppressions);
+
+    const byFile = new Map<string, Finding[]>();
+    for (const p of this.files.keys()) byFile.set(p, []);
+    const pathOfFactsFile = new Map<string, string>();
+    for (const [p, e] of this.files) pathOfFactsFile.set(e.facts.file, p);
+    for (const f of findings) {
+      const p = this.files.has(f.file) ? f.file : pathOfFactsFile.get(f.file) ?? f.file;
+      let list = byFile.get(p);
+      if (!list) byFile.set(p, (list = []));
+      list.push(f);
+    }
+    for (const list of byFile.values()) list.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.column - b.range.start.column);
+
+    let functions = 0;
+    let lockEvents = 0;
+    for (const f of facts) {
+      functions += f.functions.length;
+      for (const fn of f.functions) for (const b of fn.blocks) for (const op of b.ops) if (op.k !== 'call' && op.k !== 'assign') lockEvents++;
+    }
+    this.changed = false;
+    this.last = { findings: byFile, stats: { files: this.files.size, functions, lockEvents, ms: performance.now() - t0 } };
+    return this.last;
+  }
+
+  /** The flow of the function that `fn` is (chosen definition or another one). */
+  private flowOf(fn: FunctionFacts): FunctionFlow | undefined {
+    const s = this.solver;
+    if (!s) return undefined;
+    const f = s.flows.get(fn.name);
+    if (f && f.fn === fn) return f;
+    return s.extraFlows.get(fn) ?? (f && f.fn.file === fn.file && f.fn.range.start.line === fn.range.start.line ? f : undefined);
+  }
+
+  hover(path: string, pos: Pos): HoverInfo | null {
+    const entry = this.files.get(path);
+    if (!entry?.sf || !this.frontend) return null;
+    try {
+      if (this.changed || !this.last) this.analyze();
+      const found = this.frontend.findAt(entry.sf, pos);
+      if (!found) return null;
+      if (found.kind === 'spteHelper') {
+        const text = spteHelperHover(found.name);
+        return text ? { contents: text, range: found.range } : null;
+      }
+      if (found.kind !== 'lock') return null;
+      const fn = this.frontend.functionAt(entry.sf, pos);
+      const flow = fn ? this.flowOf(fn) : undefined;
+      const contents = lockHover(
+        { rules: this.rules, resolver: this.resolver!, names: this.names!, orders: this.orders!, ruleRef: this.ruleRef },
+        entry.facts.file,
+        found.path,
+        flow,
+        pos,
+      );
+      return { contents, range: found.range };
+    } catch {
+      return null;
+    }
+  }
+
+  /** The documented and observed lock orders as a graph (the "Show lock order" picture). */
+  lockGraph(): LockGraph {
+    if (this.changed || !this.last) this.analyze();
+    const ctx = this.lastCtx!;
+    const nodes = new Map<string, LockGraphNode>();
+    const node = (cls: string, documented: boolean): void => {
+      const cur = nodes.get(cls);
+      if (cur) {
+        cur.documented ||= documented;
+        return;
+      }
+      nodes.set(cls, { id: cls, label: ctx.display(cls), documented, kind: ctx.resolver.kindOfClass(cls) });
+    };
+    const edges: LockGraphEdge[] = [];
+    for (const l of this.rules.locks) {
+      const cls = ctx.names.classOf.get(l.name);
+      if (cls) node(cls, true);
+    }
+    for (const o of this.rules.orders) {
+      const a = ctx.names.classOf.get(o.outer);
+      const b = ctx.names.classOf.get(o.inner);
+      if (!a || !b || a === b) continue;
+      node(a, true);
+      node(b, true);
+      edges.push({ from: a, to: b, kind: 'documented', ruleRef: this.ruleRef(o.line) });
+    }
+    const observed = observedEdges(ctx.flows, ctx.resolver, ctx.summaryOf);
+    for (const [from, m] of observed) {
+      for (const [to, e] of m) {
+        node(from, false);
+        node(to, false);
+        const violation = !!ctx.orders.says(e.file, to, from);
+        const chain = [
+          { file: e.held.file, range: e.held.range, message: `${ctx.display(from)} held here` },
+          ...expandChainRelated(ctx, e),
+        ];
+        edges.push({ from, to, kind: violation ? 'violation' : 'observed', witness: chain });
+      }
+    }
+    return { rulesSource: this.rules.source, nodes: [...nodes.values()], edges };
+  }
+}
+
+import { expandChain } from '../analysis/chains';
+import { chainToRelated } from '../checks/check';
+import type { ObservedEdge } from '../analysis/lockGraph';
+function expandChainRelated(ctx: CheckContext, e: ObservedEdge) {
+  return chainToRelated(ctx, expandChain(e.taken.witness, 'takes', ctx.summaryOf));
+}
+
+export async function createWorkspace(opts: WorkspaceOptions & { frontend?: FrontendPort | null }): Promise<WorkspaceImpl> {
+  const frontend = opts.frontend === null ? undefined : opts.frontend ?? defaultFrontend();
+  if (frontend) await frontend.init();
+  return new WorkspaceImpl(opts, frontend);
+}
