@@ -384,10 +384,16 @@ function classify(item: Item, p: string, ctxArch: string, model: RuleModel): voi
   if (readNotifier(item, body, model)) return;
 
   let understood = false;
-  for (const clause of body.split(/;\s+|(?<=[a-z0-9_)])\.\s+(?=[A-Z])/)) {
-    if (readTypeNote(item, clause, arch, model)) understood = true;
-    else if (readMustAlsoHold(item, clause, arch, model)) understood = true;
-    else if (readOrder(item, clause, arch, model)) understood = true;
+  // Sentences and ';' clauses are read one by one ("X is an rwlock.  Y is taken inside X, and ...").
+  for (const clause of body.split(/;\s+|(?<=[a-z0-9_)])\.\s+(?=[A-Za-z_])/)) {
+    if (readTypeNote(item, clause, arch, model)) {
+      understood = true;
+      continue;
+    }
+    // One clause may state both an order and a requirement ("taken inside Y, and cannot be taken without holding Y").
+    const must = readMustAlsoHold(item, clause, arch, model);
+    const ord = readOrder(item, clause, arch, model);
+    if (must || ord) understood = true;
   }
   if (!understood && /\b(?:is|are|be)\s+taken\s+(?:outside|inside)\b/i.test(body)) {
     model.warnings.push(`line ${item.line}: could not read this ordering statement: "${truncate(item.text)}"`);
@@ -462,8 +468,14 @@ function readTypeNote(item: Item, clause: string, arch: string, model: RuleModel
   return true;
 }
 
+/**
+ * "critical sections for X [and Y] must also take Z" (6.x), or the older
+ * "X [and Y] are taken inside Z, and cannot be taken without already holding Z" (5.1x).
+ */
 function readMustAlsoHold(item: Item, clause: string, arch: string, model: RuleModel): boolean {
-  const m = /critical\s+sections\s+(?:for|of)\s+(.+?)\s+must\s+(?:also\s+)?(?:take|hold|be\s+under)\s+(\S+)/i.exec(clause);
+  const m =
+    /critical\s+sections\s+(?:for|of)\s+(.+?)\s+must\s+(?:also\s+)?(?:take|hold|be\s+under)\s+(\S+)/i.exec(clause) ??
+    /^(.+?)\s+(?:is|are)\s+taken\s+inside\s+\S+?,?\s+and\s+cannot\s+be\s+taken\s+without\s+(?:already\s+)?holding\s+(\S+)/i.exec(clause.trim());
   if (!m) return false;
   const locks = splitNames(m[1]);
   const held = m[2].replace(/[.,;:]+$/, '');

@@ -290,3 +290,30 @@ describe.skipIf(!fs.existsSync(SEEDS))('raw captures (seeds)', () => {
     }
   });
 });
+
+describe('wordings of intermediate kernel versions', () => {
+  it('"X is an rwlock.  A and B are taken inside X, and cannot be taken without already holding X"', () => {
+    const doc = [
+      'Acquisition Orders',
+      '------------------',
+      '',
+      'On x86:',
+      '',
+      '- kvm->arch.mmu_lock is an rwlock.  kvm->arch.tdp_mmu_pages_lock and',
+      '  kvm->arch.mmu_unsync_pages_lock are taken inside kvm->arch.mmu_lock, and',
+      '  cannot be taken without already holding kvm->arch.mmu_lock (typically with',
+      '  ``read_lock`` for the TDP MMU).',
+    ].join('\n');
+    const m = parseLockingDoc(doc, 'x');
+    expect(m.typeNotes).toEqual([{ lock: 'kvm->arch.mmu_lock', type: 'rwlock', arch: 'x86', line: 6 }]);
+    expect(m.orders.map((o) => [o.outer, o.inner, o.arch, o.line])).toEqual([
+      ['kvm->arch.mmu_lock', 'kvm->arch.tdp_mmu_pages_lock', 'x86', 6],
+      ['kvm->arch.mmu_lock', 'kvm->arch.mmu_unsync_pages_lock', 'x86', 6],
+    ]);
+    expect(m.mustAlsoHold.map((r) => [r.lock, r.mustHold, r.arch])).toEqual([
+      ['kvm->arch.tdp_mmu_pages_lock', 'kvm->arch.mmu_lock', 'x86'],
+      ['kvm->arch.mmu_unsync_pages_lock', 'kvm->arch.mmu_lock', 'x86'],
+    ]);
+    expect(m.warnings).toEqual(['no "Reference" section found; the document may be truncated']);
+  });
+});
