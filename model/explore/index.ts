@@ -1,0 +1,3 @@
+export { explore } from './explore';
+export { stableKey } from './stable-key';
+export type * from './types';
