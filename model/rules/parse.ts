@@ -264,7 +264,8 @@ function collectItems(lines: string[], start: number, end: number, skip: Set<num
     }
     const bullet = /^(\s*)[-*+\u2022]\s+(.*)$/.exec(line);
     const ind = indentOf(line);
-    if (bullet && (!current || current.item.kind === 'para' || blankSince || ind <= indentOf(bullet[1]))) {
+    if (bullet) {
+      // Every bullet starts an item; the documents have no nested lists in these sections.
       close();
       current = { item: { kind: 'bullet', line: i + 1, text: '' }, parts: [bullet[2]], contentIndent: indentOf(bullet[1]) + 2 };
     } else if (current && (!blankSince || (current.item.kind === 'bullet' && ind >= current.contentIndent))) {
@@ -413,7 +414,7 @@ function readSrcuSync(item: Item, body: string, model: RuleModel): boolean {
     model.warnings.push(`line ${item.line}: could not read the locks that synchronize_srcu runs under: "${truncate(item.text)}"`);
     return true;
   }
-  const rule = srcuRuleFor(model, domain, item);
+  const rule = srcuRuleFor(model, domain);
   rule.syncUnder.push(...names.filter((n) => !rule.syncUnder.includes(n)));
   // Taking any of them inside a read-side section deadlocks against the synchronize_srcu.
   rule.forbiddenInside.push(...names.filter((n) => !rule.forbiddenInside.includes(n)));
@@ -428,20 +429,19 @@ function readSrcuAllowed(item: Item, body: string, model: RuleModel): boolean {
   const m =
     /^(\S+)\b.*?\bcan\b(?:\s+\w+){0,2}\s+(?:be\s+)?taken\s+inside\s+(?:an?\s+)?(\S+)\s+read-side\s+critical\s+section/i.exec(body);
   if (!m || !isDocLockName(m[1]) || !isDocLockName(m[2])) return false;
-  const rule = srcuRuleFor(model, m[2], item);
+  const rule = srcuRuleFor(model, m[2]);
   if (!rule.allowedInside.includes(m[1])) rule.allowedInside.push(m[1]);
   rule.allowedLine = item.line;
   rule.allowedText = item.text;
   return true;
 }
 
-function srcuRuleFor(model: RuleModel, domain: string, item: Item): SrcuRule {
+function srcuRuleFor(model: RuleModel, domain: string): SrcuRule {
   let rule = model.srcu.find((r) => r.domain === domain);
   if (!rule) {
     rule = { domain, syncUnder: [], forbiddenInside: [], allowedInside: [], line: 0, text: '' };
     model.srcu.push(rule);
   }
-  void item;
   return rule;
 }
 
