@@ -27,6 +27,12 @@ export interface AccessPath {
   text: string;
   base: PathBase;
   fields: string[];
+  /**
+   * Set when a local alias was substituted (`ka->tsc_write_lock` with `ka = &kvm->arch`): the
+   * alias's name, its declared struct/typedef type, and the fields written after it. `type.fields`
+   * is a fallback class when `base` + `fields` cannot be resolved.
+   */
+  alias?: { name: string; type?: string; fields: string[] };
 }
 
 export type PathBase =
@@ -34,8 +40,11 @@ export type PathBase =
   | { kind: 'var'; name: string; type?: string }
   /** A global (file-scope or extern) variable, e.g. `kvm_lock`, `vendor_module_lock`, `wakeup_vcpus_on_cpu_lock` (from per_cpu()). */
   | { kind: 'global'; name: string; type?: string }
-  /** The result of a helper call such as `to_kvm_hv(kvm)`; the workspace looks up its return type. `arg` is the first argument's path, if any. */
-  | { kind: 'call'; callee: string; arg?: AccessPath }
+  /**
+   * The result of a helper call such as `to_kvm_hv(kvm)`; the workspace looks up its return type.
+   * `arg` is the first argument's path, if any. `type` is known only for `container_of(p, struct T, m)` (T).
+   */
+  | { kind: 'call'; callee: string; arg?: AccessPath; type?: string }
   /** A pseudo lock with no expression: `cpus_read_lock()` (cpu_hotplug_lock), `rcu_read_lock()` (rcu), irq/preempt state. */
   | { kind: 'pseudo'; name: string }
   /** Could not be reduced (array subscripts of unknown things, casts, ...). */

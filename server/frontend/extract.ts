@@ -1,0 +1,1432 @@
+/**
+ * C -> FileFacts: functions as CFGs of lock ops, structs, global locks, bindings, suppressions.
+ *
+ * Statement structure comes from the tree-sitter tree (skeleton.ts); expressions are read from
+ * the text (cexpr.ts). Decisions worth knowing:
+ * - `FNAME(name)` functions of paging_tmpl.h are named `FNAME(name)`.
+ * - Inside function bodies only the first branch of `#if`/`#ifdef`/`#ifndef` is used (no
+ *   double counting); at file scope every branch contributes functions, structs and bindings.
+ * - Macro iterators (`kvm_for_each_vcpu(...) {`, `for_each_possible_cpu(cpu) {`) are loops;
+ *   `scoped_guard(...) {` is a guard scope.
+ * - Statement expressions `({ ... })` and brace initializers are read linearly (no branches).
+ * - Lock calls inside the arms of `?:` are ignored (calls are kept).
+ * - Assign ops are kept only for variables that some branch condition of the function tests.
+ */
+import type { Tree } from 'web-tree-sitter';
+import { createHash } from 'node:crypto';
+import { ExprReader, calleeName, strip, tokenize, type Expr } from './cexpr';
+import {
+  LOCK_KIND_TYPE,
+  globalLocksOf,
+  readDeclaration,
+  readDesignatedBindings,
+  readFunctionHeader,
+  readStructs,
+  readSuppressions,
+  type RawGlobal,
+  type RawStruct,
+} from './decl';
+import type {
+  AccessPath,
+  AcquireOp,
+  Block,
+  EdgeCondition,
+  FieldFunctionBinding,
+  FileFacts,
+  FlagValue,
+  FunctionFacts,
+  GlobalLockDef,
+  LockKind,
+  LockMode,
+  Op,
+  Param,
+  PathBase,
+  Range,
+  StructDef,
+  StructField,
+} from './facts';
+import { guardType, lockApi, spteAtomicArg, spteHelperArg, type LockApi } from './lockApi';
+import { STATEMENT_TYPES, skeletonAt, type SNode } from './skeleton';
+
+// ------------------------------------------------------------------------------------------------
+// Positions
+
+export class LineIndex {
+  readonly starts: number[];
+  constructor(text: string) {
+    const starts = [0];
+    let i = text.indexOf('\n');
+    while (i >= 0) {
+      starts.push(i + 1);
+      i = text.indexOf('\n', i + 1);
+    }
+    this.starts = starts;
+  }
+  line(offset: number): number {
+    const a = this.starts;
+    let lo = 0;
+    let hi = a.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (a[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+  pos(offset: number): { line: number; column: number } {
+    const line = this.line(offset);
+    return { line, column: offset - this.starts[line] };
+  }
+  range(s: number, e: number): Range {
+    return { start: this.pos(s), end: this.pos(e) };
+  }
+  offset(line: number, column: number): number {
+    if (line < 0) return 0;
+    if (line >= this.starts.length) return this.starts[this.starts.length - 1];
+    return this.starts[line] + column;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// File context shared by the functions of a file
+
+export interface FileContext {
+  file: string;
+  text: string;
+  lines: LineIndex;
+  /** File-scope lock globals by name. */
+  globals: Map<string, GlobalLockDef>;
+  bindings: FieldFunctionBinding[];
+}
+
+interface LocalInfo {
+  type: string;
+  pointer: boolean;
+  fnptr: boolean;
+  alias?: AccessPath;
+}
+
+interface GuardRelease {
+  lock: AccessPath;
+  kind: LockKind;
+  mode: LockMode;
+  api: string;
+}
+
+interface Scope {
+  id: number;
+  guards: GuardRelease[];
+}
+
+interface LoopCtx {
+  brk: number;
+  cont: number | null;
+  /** Number of scopes open when the loop/switch started. */
+  depth: number;
+}
+
+/** Calls that are not functions worth a CallOp (compiler builtins, annotations, pure macros). */
+const NOT_CALLS = new Set([
+  'likely', 'unlikely', 'sizeof', 'typeof', '__typeof__', 'offsetof', 'ARRAY_SIZE', 'BIT', 'BIT_ULL', 'min', 'max',
+  'min_t', 'max_t', 'clamp', 'IS_ENABLED', 'READ_ONCE', 'WRITE_ONCE', 'container_of', 'asm', '__asm__', 'asm_volatile_goto',
+  'lockdep_is_held', 'srcu_read_lock_held', 'rcu_read_lock_held', '__builtin_expect', 'fallthrough', 'return',
+  'if', 'while', 'for', 'switch', 'do', 'defined', 'GENMASK', 'GENMASK_ULL', 'BUILD_BUG_ON', '__must_be_array', 'guard',
+  'scoped_guard',
+]);
+
+/** Wrappers that are transparent for the truth value of a condition. */
+const TRANSPARENT_COND = new Set(['likely', 'unlikely', 'WARN_ON', 'WARN_ON_ONCE', 'KVM_BUG_ON', 'WARN_ON_SMP']);
+
+/** Path-preserving helpers: `per_cpu(x, cpu)` is the global x. */
+const PATH_THROUGH = new Set([
+  'per_cpu', 'per_cpu_ptr', 'this_cpu_ptr', 'raw_cpu_ptr', 'rcu_dereference', 'rcu_dereference_protected',
+  'rcu_dereference_check', 'rcu_dereference_raw', 'srcu_dereference', 'srcu_dereference_check', 'READ_ONCE', 'rcu_access_pointer',
+]);
+
+// ------------------------------------------------------------------------------------------------
+
+export class FunctionBuilder {
+  private blocks: Block[] = [];
+  private cur = 0;
+  private readonly exit: number;
+  private readonly labels = new Map<string, number>();
+  private readonly labelScopes = new Map<string, number[]>();
+  private readonly loops: LoopCtx[] = [];
+  private readonly scopes: Scope[] = [];
+  private scopeCounter = 0;
+  private readonly condVars = new Set<string>();
+  private readonly params = new Map<string, Param & { fnptr: boolean }>();
+  private readonly locals = new Map<string, LocalInfo>();
+  private synth = 0;
+  /** > 0 while reading the arms of `?:` (lock ops are dropped there). */
+  private noLocks = 0;
+  private readonly src: string;
+  private readonly lines: LineIndex;
+
+  constructor(private readonly ctx: FileContext) {
+    this.src = ctx.text;
+    this.lines = ctx.lines;
+    this.blocks.push({ ops: [], succ: [] }); // entry
+    this.exit = this.newBlock();
+    this.cur = 0;
+  }
+
+  // ---- public entry
+
+  build(fnNode: SNode, prev: SNode | undefined): FunctionFacts | null {
+    const body = lastKid(fnNode, 'compound_statement');
+    if (!body) return null;
+    let headerStart = fnNode.s;
+    // `static int __init foo(void)`: tree-sitter ends a declaration at `__init` with a MISSING `;`.
+    if (prev && prev.type === 'declaration' && this.src.charCodeAt(prev.e - 1) !== 59 && prev.e <= fnNode.s) headerStart = prev.s;
+    const header = readFunctionHeader(this.src, headerStart, body.s);
+    if (!header) return null;
+    for (const p of header.params) if (p.name) this.params.set(p.name, { ...p });
+    this.collectLabelScopes(body, []);
+    this.compound(body);
+    this.link(this.cur, this.exit);
+    this.filterAssigns();
+    const params: Param[] = header.params.map((p) => ({ name: p.name, type: p.type, pointer: p.pointer }));
+    const annotations: FunctionFacts['annotations'] = [];
+    for (const a of header.annotations) if (a.arg) annotations.push({ kind: a.kind, lock: this.path(a.arg) });
+    return {
+      name: header.name,
+      file: this.ctx.file,
+      range: this.lines.range(fnNode.s, fnNode.e),
+      nameRange: this.lines.range(header.nameS, header.nameE),
+      params,
+      returnType: header.returnType,
+      returnsPointer: header.returnsPointer,
+      isStatic: header.isStatic,
+      isWeak: header.isWeak,
+      annotations,
+      blocks: this.blocks,
+      entry: 0,
+      exit: this.exit,
+      hasErrors: false,
+    };
+  }
+
+  // ---- CFG helpers
+
+  private newBlock(): number {
+    this.blocks.push({ ops: [], succ: [] });
+    return this.blocks.length - 1;
+  }
+
+  private link(from: number, to: number, cond?: EdgeCondition): void {
+    const succ = this.blocks[from].succ;
+    for (const e of succ) if (e.to === to && sameCond(e.cond, cond)) return;
+    succ.push(cond ? { to, cond } : { to });
+  }
+
+  /** Ends the current block by jumping to `to`; following code is unreachable until a label. */
+  private jump(to: number): void {
+    this.link(this.cur, to);
+    this.cur = this.newBlock();
+  }
+
+  private emit(op: Op): void {
+    this.blocks[this.cur].ops.push(op);
+  }
+
+  private range(s: number, e: number): Range {
+    return this.lines.range(s, e);
+  }
+
+  private text(s: number, e: number): string {
+    const t = this.src.slice(s, e);
+    return /\s/.test(t) ? t.replace(/\s+/g, '') : t;
+  }
+
+  private labelBlock(name: string): number {
+    let b = this.labels.get(name);
+    if (b === undefined) {
+      b = this.newBlock();
+      this.labels.set(name, b);
+    }
+    return b;
+  }
+
+  // ---- scopes and guards
+
+  private collectLabelScopes(n: SNode, chain: number[]): void {
+    if (!n.kids) return;
+    let inner = chain;
+    if (n.type === 'compound_statement') {
+      inner = [...chain, ++this.scopeCounter];
+      (n as SNode & { scopeId?: number }).scopeId = this.scopeCounter;
+    }
+    for (const k of n.kids) {
+      if (k.type === 'labeled_statement' && k.kids) {
+        const id = k.kids.find((x) => x.type === 'statement_identifier');
+        if (id) this.labelScopes.set(this.src.slice(id.s, id.e), inner);
+      }
+      this.collectLabelScopes(k, inner);
+    }
+  }
+
+  private pushScope(n?: SNode): Scope {
+    const id = (n as (SNode & { scopeId?: number }) | undefined)?.scopeId ?? -++this.scopeCounter;
+    const sc = { id, guards: [] };
+    this.scopes.push(sc);
+    return sc;
+  }
+
+  private popScope(endS: number, endE: number): void {
+    const sc = this.scopes.pop();
+    if (sc) this.releaseGuards([sc], endS, endE);
+  }
+
+  private releaseGuards(scopes: Scope[], s: number, e: number): void {
+    const range = this.range(s, e);
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const g = scopes[i].guards;
+      for (let j = g.length - 1; j >= 0; j--) {
+        const r = g[j];
+        this.emit({ k: 'release', range, api: r.api, lock: r.lock, kind: r.kind, mode: r.mode, scoped: true });
+      }
+    }
+  }
+
+  // ---- statements
+
+  private compound(n: SNode): void {
+    this.pushScope(n);
+    this.statements(n.kids ?? [], 1);
+    this.popScope(n.e - 1, n.e);
+  }
+
+  /** Processes kids[from..] as statements (handles iterator macros followed by a block). */
+  private statements(kids: SNode[], from: number): void {
+    for (let i = from; i < kids.length; i++) {
+      const k = kids[i];
+      if (k.type === 'expression_statement' && this.src.charCodeAt(k.e - 1) !== 59 /* ; */) {
+        const next = kids[i + 1];
+        if (next && next.type === 'compound_statement') {
+          this.macroBlock(k.s, k.e, next);
+          i++;
+          continue;
+        }
+      }
+      this.statement(k);
+    }
+  }
+
+  private statement(n: SNode): void {
+    switch (n.type) {
+      case 'compound_statement':
+        this.compound(n);
+        return;
+      case 'expression_statement': {
+        const end = this.src.charCodeAt(n.e - 1) === 59 ? n.e - 1 : n.e;
+        const e = ExprReader.read(this.src, n.s, end);
+        if (e) this.evalExpr(e, false);
+        return;
+      }
+      case 'declaration':
+        this.declaration(n.s, n.e);
+        return;
+      case 'return_statement': {
+        const e = ExprReader.read(this.src, n.s + 6, this.src.charCodeAt(n.e - 1) === 59 ? n.e - 1 : n.e);
+        if (e) this.evalExpr(e, true);
+        this.releaseGuards(this.scopes, n.s, n.e);
+        this.blocks[this.cur].returnRange = this.range(n.s, n.e);
+        this.jump(this.exit);
+        return;
+      }
+      case 'if_statement':
+        this.ifStatement(n);
+        return;
+      case 'while_statement':
+        this.whileStatement(n);
+        return;
+      case 'do_statement':
+        this.doStatement(n);
+        return;
+      case 'for_statement':
+        this.forStatement(n);
+        return;
+      case 'switch_statement':
+        this.switchStatement(n);
+        return;
+      case 'case_statement':
+        this.caseBody(n);
+        return;
+      case 'labeled_statement': {
+        const kids = n.kids ?? [];
+        const id = kids.find((x) => x.type === 'statement_identifier');
+        if (id) {
+          const b = this.labelBlock(this.src.slice(id.s, id.e));
+          this.link(this.cur, b);
+          this.cur = b;
+        }
+        const st = kids.filter((x) => x !== id && STATEMENT_TYPES.has(x.type));
+        for (const s of st) this.statement(s);
+        return;
+      }
+      case 'attributed_statement':
+        for (const k of n.kids ?? []) if (STATEMENT_TYPES.has(k.type)) this.statement(k);
+        return;
+      case 'goto_statement': {
+        const m = /goto\s+([A-Za-z_]\w*)/.exec(this.src.slice(n.s, n.e));
+        if (!m) return;
+        const target = this.labelBlock(m[1]);
+        const chain = this.labelScopes.get(m[1]) ?? [];
+        const leaving = this.scopes.filter((s) => !chain.includes(s.id));
+        this.releaseGuards(leaving, n.s, n.e);
+        this.jump(target);
+        return;
+      }
+      case 'break_statement':
+      case 'continue_statement': {
+        const isBreak = n.type === 'break_statement';
+        for (let i = this.loops.length - 1; i >= 0; i--) {
+          const l = this.loops[i];
+          const target = isBreak ? l.brk : l.cont;
+          if (target === null) continue;
+          this.releaseGuards(this.scopes.slice(l.depth), n.s, n.e);
+          this.jump(target);
+          return;
+        }
+        return;
+      }
+      case 'function_definition': {
+        // `for_each_possible_cpu(cpu) {` inside a body parses as a nested function definition.
+        const body = lastKid(n, 'compound_statement');
+        if (body) this.macroBlock(n.s, body.s, body);
+        return;
+      }
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_elif':
+      case 'preproc_else':
+      case 'preproc_elifdef':
+        // Inside bodies: the first branch only.
+        for (const k of n.kids ?? []) {
+          if (k.type === 'preproc_else' || k.type === 'preproc_elif' || k.type === 'preproc_elifdef') break;
+          if (STATEMENT_TYPES.has(k.type)) this.statement(k);
+        }
+        return;
+      case 'ERROR':
+        this.errorNode(n);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private errorNode(n: SNode): void {
+    const kids = n.kids ?? [];
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i];
+      if (k.type === 'expression_statement' && this.src.charCodeAt(k.e - 1) !== 59 && kids[i + 1]?.type === 'compound_statement') {
+        this.macroBlock(k.s, k.e, kids[i + 1]);
+        i++;
+      } else if (STATEMENT_TYPES.has(k.type)) this.statement(k);
+      else if (k.type.includes('_') && !k.type.startsWith('preproc')) {
+        const e = ExprReader.read(this.src, k.s, k.e);
+        if (e) this.evalExpr(e, false);
+      }
+    }
+  }
+
+  /** `iterator(args) { body }` and `scoped_guard(type, &lock) { body }`. */
+  private macroBlock(hs: number, he: number, body: SNode): void {
+    const head = ExprReader.read(this.src, hs, he);
+    const call = head && strip(head);
+    if (call && call.t === 'call' && calleeName(call.fn) === 'scoped_guard') {
+      const after = this.newBlock();
+      this.pushScope();
+      this.loops.push({ brk: after, cont: after, depth: this.scopes.length - 1 });
+      this.guard(call, call.args[0], call.args.slice(1));
+      this.compound(body);
+      this.popScope(body.e - 1, body.e);
+      this.loops.pop();
+      this.link(this.cur, after);
+      this.cur = after;
+      return;
+    }
+    const h = this.newBlock();
+    this.link(this.cur, h);
+    this.cur = h;
+    if (call && call.t === 'call') {
+      for (const a of call.args) this.evalExpr(a, true);
+    } else if (head) this.evalExpr(head, true);
+    const bodyB = this.newBlock();
+    const exitB = this.newBlock();
+    this.link(this.cur, bodyB);
+    this.link(this.cur, exitB);
+    this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length });
+    this.cur = bodyB;
+    this.compound(body);
+    this.link(this.cur, h);
+    this.loops.pop();
+    this.cur = exitB;
+  }
+
+  private condOf(n: SNode | undefined): Expr | null {
+    if (!n) return null;
+    return ExprReader.read(this.src, n.s, n.e);
+  }
+
+  private ifStatement(n: SNode): void {
+    const kids = (n.kids ?? []).filter((k) => k.type !== 'if' && k.type !== 'comment');
+    const condN = kids.find((k) => k.type === 'parenthesized_expression');
+    const rest = kids.filter((k) => k !== condN);
+    const elseN = rest.find((k) => k.type === 'else_clause');
+    const thenN = rest.find((k) => k !== elseN && STATEMENT_TYPES.has(k.type));
+    const T = this.newBlock();
+    const F = this.newBlock();
+    const cond = this.condOf(condN);
+    if (cond) this.cond(cond, T, F);
+    else {
+      this.link(this.cur, T);
+      this.link(this.cur, F);
+    }
+    const join = elseN ? this.newBlock() : F;
+    this.cur = T;
+    if (thenN) this.statement(thenN);
+    this.link(this.cur, join);
+    if (elseN) {
+      this.cur = F;
+      for (const k of elseN.kids ?? []) if (STATEMENT_TYPES.has(k.type)) this.statement(k);
+      this.link(this.cur, join);
+    }
+    this.cur = join;
+  }
+
+  private loopBody(body: SNode | undefined, brk: number, cont: number): void {
+    this.loops.push({ brk, cont, depth: this.scopes.length });
+    if (body) this.statement(body);
+    this.loops.pop();
+  }
+
+  private whileStatement(n: SNode): void {
+    const kids = n.kids ?? [];
+    const condN = kids.find((k) => k.type === 'parenthesized_expression');
+    const body = kids.find((k) => k !== condN && STATEMENT_TYPES.has(k.type));
+    const h = this.newBlock();
+    this.link(this.cur, h);
+    this.cur = h;
+    const bodyB = this.newBlock();
+    const exitB = this.newBlock();
+    const cond = this.condOf(condN);
+    if (cond) this.cond(cond, bodyB, exitB);
+    else {
+      this.link(this.cur, bodyB);
+      this.link(this.cur, exitB);
+    }
+    this.cur = bodyB;
+    this.loopBody(body, exitB, h);
+    this.link(this.cur, h);
+    this.cur = exitB;
+  }
+
+  private doStatement(n: SNode): void {
+    const kids = n.kids ?? [];
+    const condN = kids.find((k) => k.type === 'parenthesized_expression');
+    const body = kids.find((k) => k !== condN && STATEMENT_TYPES.has(k.type));
+    const bodyB = this.newBlock();
+    const condB = this.newBlock();
+    const exitB = this.newBlock();
+    this.link(this.cur, bodyB);
+    this.cur = bodyB;
+    this.loopBody(body, exitB, condB);
+    this.link(this.cur, condB);
+    this.cur = condB;
+    const cond = this.condOf(condN);
+    if (cond) this.cond(cond, bodyB, exitB);
+    else {
+      this.link(this.cur, bodyB);
+      this.link(this.cur, exitB);
+    }
+    this.cur = exitB;
+  }
+
+  private forStatement(n: SNode): void {
+    const kids = n.kids ?? [];
+    const init = kids.find((k) => k.field === 'initializer');
+    const condN = kids.find((k) => k.field === 'condition');
+    const update = kids.filter((k) => k.field === 'update');
+    const body = kids.find((k) => k.field === 'body');
+    if (init) {
+      if (init.type === 'declaration') this.declaration(init.s, init.e);
+      else {
+        const e = ExprReader.read(this.src, init.s, init.e);
+        if (e) this.evalExpr(e, false);
+      }
+    }
+    const h = this.newBlock();
+    this.link(this.cur, h);
+    this.cur = h;
+    const bodyB = this.newBlock();
+    const exitB = this.newBlock();
+    const updB = this.newBlock();
+    const cond = this.condOf(condN);
+    if (cond) this.cond(cond, bodyB, exitB);
+    else this.link(this.cur, bodyB); // for (;;)
+    this.cur = bodyB;
+    this.loopBody(body, exitB, updB);
+    this.link(this.cur, updB);
+    this.cur = updB;
+    for (const u of update) {
+      const e = ExprReader.read(this.src, u.s, u.e);
+      if (e) this.evalExpr(e, false);
+    }
+    this.link(this.cur, h);
+    this.cur = exitB;
+  }
+
+  private switchStatement(n: SNode): void {
+    const kids = n.kids ?? [];
+    const condN = kids.find((k) => k.type === 'parenthesized_expression');
+    const body = kids.find((k) => k.type === 'compound_statement');
+    const cond = this.condOf(condN);
+    if (cond) this.evalExpr(cond, true);
+    const head = this.cur;
+    const exitB = this.newBlock();
+    this.loops.push({ brk: exitB, cont: null, depth: this.scopes.length });
+    let hasDefault = false;
+    if (body) {
+      this.pushScope(body);
+      this.cur = this.newBlock(); // code before the first case is unreachable
+      const bk = body.kids ?? [];
+      for (let i = 1; i < bk.length; i++) {
+        const k = bk[i];
+        if (k.type === 'case_statement') {
+          const b = this.newBlock();
+          this.link(this.cur, b); // fall-through
+          this.link(head, b);
+          if (this.src.startsWith('default', k.s)) hasDefault = true;
+          this.cur = b;
+          this.caseBody(k);
+        } else if (k.type === 'expression_statement' && this.src.charCodeAt(k.e - 1) !== 59 && bk[i + 1]?.type === 'compound_statement') {
+          this.macroBlock(k.s, k.e, bk[i + 1]);
+          i++;
+        } else this.statement(k);
+      }
+      this.popScope(body.e - 1, body.e);
+    }
+    if (!hasDefault) this.link(head, exitB);
+    this.link(this.cur, exitB);
+    this.loops.pop();
+    this.cur = exitB;
+  }
+
+  /** The statements of a `case X:` / `default:` (after the colon). */
+  private caseBody(n: SNode): void {
+    const kids = n.kids ?? [];
+    let i = 0;
+    while (i < kids.length && kids[i].type !== ':') i++;
+    this.statements(kids, i + 1);
+  }
+
+  // ---- declarations
+
+  private declaration(s: number, e: number): void {
+    const d = readDeclaration(this.src, s, e);
+    if (!d) return;
+    if (d.macro) {
+      for (const g of globalLocksOf(d, s, e)) this.addGlobal(g);
+      return;
+    }
+    for (const x of d.declarators) {
+      const info: LocalInfo = { type: d.type, pointer: x.pointer, fnptr: x.fnptr };
+      this.locals.set(x.name, info);
+      if (!x.init) continue;
+      const init = strip(x.init);
+      if (init.t === 'block' && !init.stmtExpr) {
+        for (const b of readDesignatedBindings(this.src, init.innerS, init.innerE)) {
+          this.ctx.bindings.push({ structType: d.type || undefined, variable: x.name, field: b.field, func: b.func, range: this.range(b.s, b.e) });
+        }
+      }
+      this.evalAssignValue(x.name, x.init, '=');
+      if (x.pointer && !x.fnptr) {
+        const alias = this.aliasTarget(x.init);
+        if (alias) info.alias = alias;
+      }
+    }
+    if (/^\s*static\b/.test(this.src.slice(s, Math.min(e, s + 12)))) for (const g of globalLocksOf(d, s, e)) this.addGlobal(g);
+  }
+
+  private addGlobal(g: RawGlobal): void {
+    const def: GlobalLockDef = { name: g.name, kind: g.kind, perCpu: g.perCpu, range: this.range(g.s, g.e) };
+    this.ctx.globals.set(g.name, def);
+    this.locals.delete(g.name);
+  }
+
+  /** `&X`, `X` (a field path) or `helper(path)` as the value of a pointer local. */
+  private aliasTarget(init: Expr): AccessPath | undefined {
+    const e = strip(init);
+    if (e.t === 'unary' && e.op === '&') {
+      const p = this.path(e.arg);
+      return p.base.kind === 'unknown' ? undefined : p;
+    }
+    if (e.t === 'member') {
+      const p = this.path(e);
+      return p.base.kind === 'unknown' ? undefined : p;
+    }
+    if (e.t === 'call') {
+      const name = calleeName(e.fn);
+      if (!name || lockApi(name) || e.args.length === 0) return undefined;
+      const p = this.path(e);
+      return p.base.kind === 'call' || p.base.kind === 'global' ? p : undefined;
+    }
+    return undefined;
+  }
+
+  // ---- access paths
+
+  /** Reduces a lock/argument expression to an access path (aliases substituted). */
+  path(expr: Expr): AccessPath {
+    let e = strip(expr);
+    while (e.t === 'unary' && (e.op === '&' || e.op === '*')) e = strip(e.arg);
+    const text = this.text(e.s, e.e);
+    const core = this.pathCore(e);
+    if (!core) return { text, base: { kind: 'unknown' }, fields: [] };
+    return { text, ...core };
+  }
+
+  private pathCore(expr: Expr): Omit<AccessPath, 'text'> | null {
+    const e = strip(expr);
+    switch (e.t) {
+      case 'unary':
+        return e.op === '&' || e.op === '*' ? this.pathCore(e.arg) : null;
+      case 'id':
+        return this.resolveName(e.name);
+      case 'member': {
+        const c = this.pathCore(e.obj);
+        if (!c) return null;
+        const fields = [...c.fields, e.field];
+        const out: Omit<AccessPath, 'text'> = { base: c.base, fields };
+        if (c.alias) out.alias = { ...c.alias, fields: [...c.alias.fields, e.field] };
+        return out;
+      }
+      case 'index':
+        return this.pathCore(e.obj);
+      case 'call': {
+        const name = calleeName(e.fn);
+        if (!name) return null;
+        if (PATH_THROUGH.has(name)) return e.args[0] ? this.pathCore(e.args[0]) : null;
+        if (name === 'container_of' && e.args.length >= 2) {
+          const m = /(?:struct|union)\s+(\w+)/.exec(this.src.slice(e.args[1].s, e.args[1].e));
+          const arg = this.path(e.args[0]);
+          return { base: { kind: 'call', callee: name, arg, type: m?.[1] }, fields: [] };
+        }
+        const base: PathBase = { kind: 'call', callee: name };
+        if (e.args[0]) base.arg = this.path(e.args[0]);
+        return { base, fields: [] };
+      }
+      default:
+        return null;
+    }
+  }
+
+  private resolveName(name: string): Omit<AccessPath, 'text'> {
+    const p = this.params.get(name);
+    if (p) return { base: { kind: 'var', name, type: p.type || undefined }, fields: [] };
+    const l = this.locals.get(name);
+    if (l) {
+      if (l.alias) {
+        return {
+          base: l.alias.base,
+          fields: [...l.alias.fields],
+          alias: { name, type: l.type || undefined, fields: [] },
+        };
+      }
+      return { base: { kind: 'var', name, type: l.type || undefined }, fields: [] };
+    }
+    const g = this.ctx.globals.get(name);
+    if (g) return { base: { kind: 'global', name, type: LOCK_KIND_TYPE[g.kind] }, fields: [] };
+    if (name === 'current') return { base: { kind: 'global', name, type: 'task_struct' }, fields: [] };
+    return { base: { kind: 'global', name }, fields: [] };
+  }
+
+  /** A plain variable or field path usable as a flag name (`locked`, `r.found_memslot`), or undefined. */
+  private flagName(expr: Expr): string | undefined {
+    const e = strip(expr);
+    if (e.t === 'id') return /^[A-Z_][A-Z0-9_]*$/.test(e.name) && e.name.length > 1 ? undefined : e.name;
+    if (e.t === 'member') {
+      const o = this.flagName(e.obj);
+      return o === undefined ? undefined : o + (e.arrow ? '->' : '.') + e.field;
+    }
+    return undefined;
+  }
+
+  // ---- conditions
+
+  private cond(expr: Expr, T: number, F: number): void {
+    const e = strip(expr);
+    if (e.t === 'unary' && e.op === '!') return this.cond(e.arg, F, T);
+    if (e.t === 'binary' && (e.op === '&&' || e.op === '||')) {
+      const mid = this.newBlock();
+      if (e.op === '&&') this.cond(e.l, mid, F);
+      else this.cond(e.l, T, mid);
+      this.cur = mid;
+      return this.cond(e.r, T, F);
+    }
+    if (e.t === 'seq') {
+      for (let i = 0; i < e.items.length - 1; i++) this.evalExpr(e.items[i], false);
+      return this.cond(e.items[e.items.length - 1], T, F);
+    }
+    if (e.t === 'call') {
+      const name = calleeName(e.fn);
+      if (name && TRANSPARENT_COND.has(name) && e.args[0]) {
+        for (let i = 1; i < e.args.length; i++) this.evalExpr(e.args[i], true);
+        return this.cond(e.args[0], T, F);
+      }
+    }
+    if (e.t === 'binary' && (e.op === '==' || e.op === '!=')) {
+      const lz = constValue(e.l) === 'zero';
+      const rz = constValue(e.r) === 'zero';
+      if (lz || rz) {
+        const other = rz ? e.l : e.r;
+        return e.op === '==' ? this.cond(other, F, T) : this.cond(other, T, F);
+      }
+    }
+    if (e.t === 'binary' && e.op === '<' && constValue(e.r) === 'zero') return this.cond(e.l, T, F);
+    // An atom.
+    const v = this.condAtom(e);
+    if (v) {
+      this.condVars.add(v);
+      this.link(this.cur, T, { variable: v, value: 'nonzero' });
+      this.link(this.cur, F, { variable: v, value: 'zero' });
+    } else {
+      this.link(this.cur, T);
+      this.link(this.cur, F);
+    }
+  }
+
+  /** Emits the atom's ops; returns the variable its truth value is, if any. */
+  private condAtom(e: Expr): string | undefined {
+    if (e.t === 'call') {
+      const name = calleeName(e.fn);
+      const api = name ? lockApi(name) : undefined;
+      if (api && api.op === 'acquire' && api.cond) {
+        const v = `$${++this.synth}`;
+        this.handleCall(e, true, v);
+        return v;
+      }
+      this.evalExpr(e, true);
+      return undefined;
+    }
+    if (e.t === 'assign' && e.op === '=') {
+      this.evalExpr(e, true);
+      return this.flagName(e.l);
+    }
+    const f = this.flagName(e);
+    if (f !== undefined) return f;
+    this.evalExpr(e, true);
+    return undefined;
+  }
+
+  // ---- expressions
+
+  private evalExpr(expr: Expr, used: boolean): void {
+    const e = expr;
+    switch (e.t) {
+      case 'call':
+        this.handleCall(e, used);
+        return;
+      case 'assign':
+        this.evalAssign(e);
+        return;
+      case 'binary':
+        this.evalExpr(e.l, true);
+        this.evalExpr(e.r, true);
+        return;
+      case 'cond':
+        this.evalExpr(e.c, true);
+        this.noLocks++;
+        this.evalExpr(e.a, used);
+        this.evalExpr(e.b, used);
+        this.noLocks--;
+        return;
+      case 'unary':
+        this.evalExpr(e.arg, true);
+        if (e.op === '++' || e.op === '--') this.assignTo(e.arg, undefined);
+        return;
+      case 'postfix':
+        this.evalExpr(e.arg, true);
+        this.assignTo(e.arg, undefined);
+        return;
+      case 'member':
+        this.evalExpr(e.obj, true);
+        return;
+      case 'index':
+        this.evalExpr(e.obj, true);
+        this.evalExpr(e.idx, true);
+        return;
+      case 'paren':
+        this.evalExpr(e.inner, used);
+        return;
+      case 'cast':
+        this.evalExpr(e.arg, used && e.type !== 'void');
+        return;
+      case 'seq':
+        for (let i = 0; i < e.items.length; i++) this.evalExpr(e.items[i], used && i === e.items.length - 1);
+        return;
+      case 'block':
+        this.evalBlock(e.innerS, e.innerE, e.stmtExpr);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Statement expressions and brace initializers: read linearly, declarations included. */
+  private evalBlock(s: number, e: number, stmtExpr: boolean): void {
+    if (!stmtExpr) {
+      const x = ExprReader.read(this.src, s, e);
+      if (x) this.evalExpr(x, true);
+      return;
+    }
+    const toks = tokenize(this.src, s, e);
+    let start = 0;
+    let depth = 0;
+    for (let i = 0; i <= toks.length; i++) {
+      const t = toks[i];
+      if (t && t.k === 'p') {
+        if (t.v === '(' || t.v === '[' || t.v === '{') depth++;
+        else if (t.v === ')' || t.v === ']' || t.v === '}') depth--;
+      }
+      if (i === toks.length || (depth === 0 && t.k === 'p' && t.v === ';')) {
+        if (i > start) {
+          const a = toks[start];
+          const b = toks[i - 1];
+          const next = toks[start + 1];
+          if (a.k === 'id' && next && (next.k === 'id' || (next.v === '*' && toks[start + 2]?.k === 'id'))) this.declaration(a.s, b.e);
+          else {
+            const x = new ExprReader(this.src, toks.slice(start, i)).readAll();
+            if (x) this.evalExpr(x, true);
+          }
+        }
+        start = i + 1;
+      }
+    }
+  }
+
+  private evalAssign(e: Extract<Expr, { t: 'assign' }>): void {
+    const l = strip(e.l);
+    // Sub-expressions of the target that compute something (`foo(x)->y = ...`).
+    if (l.t === 'member') this.evalExpr(l.obj, true);
+    else if (l.t === 'index') {
+      this.evalExpr(l.obj, true);
+      this.evalExpr(l.idx, true);
+    } else if (l.t === 'unary') this.evalExpr(l.arg, true);
+    // SPTE stores.
+    const target = this.spteStoreTarget(l);
+    const name = this.flagName(l);
+    this.evalAssignValue(name, e.r, e.op);
+    if (target !== undefined) {
+      this.emit({ k: 'spte', range: this.range(e.s, e.e), api: '=', access: 'store', target });
+    }
+    // Bindings: `x.f = func`, `x->f = func`.
+    if (l.t === 'member') {
+      const r = strip(e.r);
+      const fn = r.t === 'id' ? r.name : r.t === 'unary' && r.op === '&' && strip(r.arg).t === 'id' ? (strip(r.arg) as { name: string }).name : undefined;
+      if (fn && !this.locals.has(fn) && !this.params.has(fn) && !/^[A-Z0-9_]+$/.test(fn) && fn !== 'true' && fn !== 'false') {
+        const base = this.path(l.obj);
+        const structType = base.fields.length === 0 && (base.base.kind === 'var' || base.base.kind === 'global') ? base.base.type : undefined;
+        this.ctx.bindings.push({ structType, variable: this.text(l.obj.s, l.obj.e), field: l.field, func: fn, range: this.range(e.s, e.e) });
+      }
+    }
+    // Pointer aliases re-assigned: `ka = &kvm->arch;`
+    if (l.t === 'id' && e.op === '=') {
+      const info = this.locals.get(l.name);
+      if (info && info.pointer && !info.fnptr) info.alias = this.aliasTarget(e.r);
+    }
+  }
+
+  /** Evaluates the value of `name OP= value` and records the flag assignment. */
+  private evalAssignValue(name: string | undefined, value: Expr, op: string): void {
+    const v = strip(value);
+    if (op === '=' && name !== undefined && v.t === 'call') {
+      const cn = calleeName(v.fn);
+      const api = cn ? lockApi(cn) : undefined;
+      if (api && api.op === 'acquire' && api.cond) {
+        // `r = mutex_lock_killable(...)`: the acquire itself records r.
+        this.handleCall(v, true, name);
+        return;
+      }
+    }
+    this.evalExpr(value, true);
+    if (name !== undefined) this.assignTo(null, op === '=' ? constValue(value) : undefined, name, value);
+  }
+
+  private assignTo(target: Expr | null, value: FlagValue | undefined, name?: string, at?: Expr): void {
+    const n = name ?? (target ? this.flagName(target) : undefined);
+    if (n === undefined) return;
+    const where = target ?? at;
+    const r = where ? this.range(where.s, where.e) : this.range(0, 0);
+    const op: Op = { k: 'assign', range: r, api: '=', variable: n };
+    if (value !== undefined) op.value = value;
+    this.emit(op);
+  }
+
+  /** Drops assign ops on variables no branch condition tests (keeps facts small). */
+  private filterAssigns(): void {
+    for (const b of this.blocks) {
+      if (!b.ops.some((o) => o.k === 'assign')) continue;
+      b.ops = b.ops.filter((o) => o.k !== 'assign' || this.condVars.has(o.variable));
+    }
+  }
+
+  // ---- calls
+
+  private handleCall(e: Extract<Expr, { t: 'call' }>, used: boolean, resultVar?: string): void {
+    const fn = strip(e.fn);
+    const range = this.range(e.s, e.e);
+    // guard(type)(&lock)
+    if (fn.t === 'call') {
+      const inner = calleeName(fn.fn);
+      if (inner === 'guard') {
+        this.guard(e, fn.args[0], e.args);
+        return;
+      }
+      if (inner === 'kvm_x86_call' || inner === 'static_call' || inner === 'static_call_cond' || inner === 'kvm_pmu_call') {
+        for (const a of e.args) this.evalExpr(a, true);
+        const opName = fn.args[0] ? this.text(fn.args[0].s, fn.args[0].e) : '?';
+        let table = inner === 'kvm_pmu_call' ? 'kvm_pmu_ops' : 'kvm_x86_ops';
+        let field = opName;
+        if (inner.startsWith('static_call')) {
+          const m = /^(kvm_x86|kvm_pmu)_(\w+)$/.exec(opName);
+          if (m) {
+            table = m[1] === 'kvm_pmu' ? 'kvm_pmu_ops' : 'kvm_x86_ops';
+            field = m[2];
+          } else table = '';
+        }
+        this.emit({
+          k: 'call',
+          range,
+          api: inner,
+          callee: table ? `${table}.${field}` : field,
+          indirect: { table: table || undefined, field, text: this.text(e.fn.s, e.fn.e) },
+          args: this.argPaths(e.args),
+        });
+        return;
+      }
+      this.evalExpr(fn, true);
+    }
+    // Arguments are evaluated before the call.
+    const name = fn.t === 'id' ? fn.name : undefined;
+    const api = name ? lockApi(name) : undefined;
+    if (api && (api.op === 'assert')) {
+      this.lockOp(name!, api, e, range, resultVar);
+      return;
+    }
+    for (const a of e.args) this.evalExpr(a, true);
+    if (name && api) {
+      this.lockOp(name, api, e, range, resultVar);
+      return;
+    }
+    if (fn.t === 'member' || (fn.t === 'unary' && fn.op === '*')) {
+      this.indirectCall(e, fn, range);
+      return;
+    }
+    if (!name) return;
+    if (name === 'WRITE_ONCE' || name === '__WRITE_ONCE') {
+      const t = e.args[0] ? this.spteStoreTarget(strip(e.args[0])) : undefined;
+      if (t !== undefined) this.emit({ k: 'spte', range, api: name, access: 'store', target: t });
+      return;
+    }
+    const h = spteHelperArg(name);
+    if (h !== undefined) {
+      const arg = e.args[h] ?? e.args[0];
+      this.emit({ k: 'spte', range, api: name, access: 'helper', helper: name, target: arg ? this.text(arg.s, arg.e) : '', resultUsed: used });
+    } else {
+      const a = spteAtomicArg(name);
+      if (a !== undefined && e.args[a] && this.isSptePtr(e.args[a])) {
+        const arg = e.args[a];
+        this.emit({ k: 'spte', range, api: name, access: 'helper', helper: name, target: this.text(arg.s, arg.e), resultUsed: used });
+      }
+    }
+    if (NOT_CALLS.has(name)) return;
+    const p = this.params.get(name);
+    const l = this.locals.get(name);
+    if ((p && p.fnptr) || (l && l.fnptr)) {
+      this.emit({ k: 'call', range, api: name, callee: name, indirect: { field: name, text: name }, args: this.argPaths(e.args) });
+      return;
+    }
+    this.emit({ k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) });
+  }
+
+  private indirectCall(e: Extract<Expr, { t: 'call' }>, fn: Expr, range: Range): void {
+    let f = fn;
+    if (f.t === 'unary') f = strip(f.arg);
+    if (f.t === 'member') {
+      this.evalExpr(f.obj, true);
+      const obj = this.path(f.obj);
+      let table: string | undefined;
+      if (obj.fields.length === 0 && obj.base.kind === 'global' && obj.base.name === 'kvm_x86_ops') table = 'kvm_x86_ops';
+      else if (obj.base.kind === 'global' && obj.base.name === 'kvm_x86_ops' && obj.fields.join('.') === 'nested_ops') table = 'kvm_x86_nested_ops';
+      else if (obj.fields.length === 0 && (obj.base.kind === 'var' || obj.base.kind === 'global')) table = obj.base.type;
+      else if (obj.alias && obj.alias.fields.length === 0) table = obj.alias.type;
+      const text = this.text(fn.s, fn.e);
+      this.emit({
+        k: 'call',
+        range,
+        api: text,
+        callee: `${table ?? obj.text}.${f.field}`,
+        indirect: { table, field: f.field, text },
+        args: this.argPaths(e.args),
+      });
+      return;
+    }
+    if (f.t === 'id') {
+      this.emit({ k: 'call', range, api: f.name, callee: f.name, indirect: { field: f.name, text: f.name }, args: this.argPaths(e.args) });
+    }
+  }
+
+  private argPaths(args: Expr[]): (AccessPath | null)[] {
+    const out: (AccessPath | null)[] = [];
+    for (const a of args) {
+      let x = strip(a);
+      while (x.t === 'unary' && (x.op === '&' || x.op === '*')) x = strip(x.arg);
+      if (x.t === 'id' || x.t === 'member' || x.t === 'index' || (x.t === 'call' && PATH_THROUGH.has(calleeName(x.fn) ?? ''))) {
+        if (x.t === 'id' && /^[A-Z_][A-Z0-9_]+$/.test(x.name)) out.push(null);
+        else out.push(this.path(a));
+      } else out.push(null);
+    }
+    return out;
+  }
+
+  private lockOp(name: string, api: LockApi, e: Extract<Expr, { t: 'call' }>, range: Range, resultVar?: string): void {
+    if (this.noLocks > 0 && api.op !== 'assert') return;
+    const lockPath = (): AccessPath => {
+      if ('pseudo' in api && api.pseudo) return { text: api.pseudo, base: { kind: 'pseudo', name: api.pseudo }, fields: [] };
+      const idx = 'lockArg' in api ? api.lockArg ?? 0 : 0;
+      const arg = e.args[idx];
+      if (!arg) return { text: '', base: { kind: 'unknown' }, fields: [] };
+      const p = this.path(arg);
+      const suffix = 'suffix' in api ? api.suffix : undefined;
+      if (suffix) {
+        p.fields = [...p.fields, ...suffix];
+        p.text = p.text + (p.text ? '->' : '') + suffix.join('->');
+        if (p.alias) p.alias = { ...p.alias, fields: [...p.alias.fields, ...suffix] };
+      }
+      return p;
+    };
+    switch (api.op) {
+      case 'acquire': {
+        const op: AcquireOp = { k: 'acquire', range, api: name, lock: lockPath(), kind: api.kind, mode: api.mode };
+        if (api.irqsOff) op.irqsOff = true;
+        if (api.nested) op.nested = true;
+        if (api.cond) {
+          op.resultVar = resultVar ?? `$${++this.synth}`;
+          op.heldWhen = api.cond === 'try' ? 'nonzero' : 'zero';
+        }
+        this.emit(op);
+        return;
+      }
+      case 'release': {
+        const lock = lockPath();
+        this.emit({ k: 'release', range, api: name, lock, kind: api.kind, mode: api.mode, ...(api.irqsRestore ? { irqsRestore: true } : {}) });
+        if (name === 'downgrade_write') this.emit({ k: 'acquire', range, api: name, lock, kind: 'rwsem', mode: 'read' });
+        return;
+      }
+      case 'dropRetake':
+        this.emit({ k: 'dropRetake', range, api: name, lock: lockPath(), kind: api.kind, mode: api.mode });
+        return;
+      case 'sync':
+        this.emit({ k: 'sync', range, api: name, domain: lockPath() });
+        return;
+      case 'context':
+        this.emit({ k: api.k, range, api: name });
+        return;
+      case 'assert': {
+        if (api.conditional) {
+          const c = e.args[0];
+          if (!c) return;
+          const weak = containsOr(c);
+          this.collectHeldChecks(c, range, name, weak);
+          return;
+        }
+        let mode: 'any' | LockMode = api.mode;
+        if (api.modeArg !== undefined) {
+          const v = e.args[api.modeArg] ? constValue(e.args[api.modeArg]) : undefined;
+          mode = v === 'nonzero' ? 'read' : v === 'zero' ? 'write' : 'any';
+        }
+        this.emit({ k: 'assert', range, api: name, lock: lockPath(), mode, ...(api.negated ? { negated: true } : {}) });
+        return;
+      }
+    }
+  }
+
+  /** lockdep_is_held(&x) inside `lockdep_assert_once(cond)`. */
+  private collectHeldChecks(e: Expr, range: Range, api: string, weak: boolean): void {
+    const x = strip(e);
+    if (x.t === 'call' && calleeName(x.fn) === 'lockdep_is_held' && x.args[0]) {
+      this.emit({ k: 'assert', range, api, lock: this.path(x.args[0]), mode: 'any', ...(weak ? { weak: true } : {}) });
+      return;
+    }
+    if (x.t === 'call' && calleeName(x.fn) === 'srcu_read_lock_held' && x.args[0]) {
+      this.emit({ k: 'assert', range, api, lock: this.path(x.args[0]), mode: 'read', ...(weak ? { weak: true } : {}) });
+      return;
+    }
+    if (x.t === 'binary') {
+      this.collectHeldChecks(x.l, range, api, weak);
+      this.collectHeldChecks(x.r, range, api, weak);
+    } else if (x.t === 'unary' && x.op === '!') {
+      // `!lockdep_is_held(x)` is not a requirement.
+    } else if (x.t === 'call') for (const a of x.args) this.collectHeldChecks(a, range, api, weak);
+  }
+
+  private guard(e: Expr, typeArg: Expr | undefined, lockArgs: Expr[]): void {
+    const typeName = typeArg ? this.text(typeArg.s, typeArg.e) : '';
+    const g = guardType(typeName);
+    const api = `guard(${typeName})`;
+    const range = this.range(e.s, e.e);
+    let lock: AccessPath;
+    if (g.pseudo) lock = { text: g.pseudo, base: { kind: 'pseudo', name: g.pseudo }, fields: [] };
+    else if (lockArgs[0]) lock = this.path(lockArgs[0]);
+    else lock = { text: '', base: { kind: 'unknown' }, fields: [] };
+    if (this.noLocks > 0) return;
+    const op: AcquireOp = { k: 'acquire', range, api, lock, kind: g.kind, mode: g.mode, scoped: true };
+    if (g.irqsOff) op.irqsOff = true;
+    if (g.nested) op.nested = true;
+    this.emit(op);
+    const sc = this.scopes[this.scopes.length - 1];
+    if (sc) sc.guards.push({ lock, kind: g.kind, mode: g.mode, api });
+  }
+
+  // ---- SPTE heuristics
+
+  private isSptePtr(expr: Expr): boolean {
+    const e = strip(expr);
+    switch (e.t) {
+      case 'id': {
+        if (e.name === 'sptep' || e.name.endsWith('_sptep')) return true;
+        if (e.name === 'spte' || e.name.endsWith('_spte')) {
+          const d = this.params.get(e.name) ?? this.locals.get(e.name);
+          return !!d && d.pointer;
+        }
+        return false;
+      }
+      case 'member':
+        return e.field === 'sptep';
+      case 'call': {
+        const n = calleeName(e.fn);
+        return (n === 'rcu_dereference' || n === 'READ_ONCE') && !!e.args[0] && this.isSptePtr(e.args[0]);
+      }
+      case 'unary':
+        return e.op === '&' && strip(e.arg).t === 'index' && isSptArray(strip(e.arg));
+      case 'binary':
+        return e.op === '+' && isSptMember(strip(e.l));
+      default:
+        return false;
+    }
+  }
+
+  /** The SPTE pointer text when `target` (an lvalue) is an SPTE. */
+  private spteStoreTarget(l: Expr): string | undefined {
+    if (l.t === 'unary' && l.op === '*' && this.isSptePtr(l.arg)) {
+      const a = strip(l.arg);
+      return this.text(a.s, a.e);
+    }
+    if (l.t === 'index' && (isSptMember(strip(l.obj)) || this.isSptePtr(l.obj))) return this.text(l.s, l.e);
+    return undefined;
+  }
+}
+
+function isSptMember(e: Expr): boolean {
+  return e.t === 'member' && e.field === 'spt';
+}
+function isSptArray(e: Expr): boolean {
+  return e.t === 'index' && isSptMember(strip(e.obj));
+}
+
+function containsOr(e: Expr): boolean {
+  const x = strip(e);
+  if (x.t === 'binary') return x.op === '||' || containsOr(x.l) || containsOr(x.r);
+  if (x.t === 'unary') return containsOr(x.arg);
+  return false;
+}
+
+function sameCond(a?: EdgeCondition, b?: EdgeCondition): boolean {
+  if (!a || !b) return !a && !b;
+  return a.variable === b.variable && a.value === b.value;
+}
+
+/** The flag value of a constant expression (0, 1, true, false, NULL, -EINTR), else undefined. */
+export function constValue(expr: Expr): FlagValue | undefined {
+  const e = strip(expr);
+  if (e.t === 'num') return e.value === undefined ? undefined : e.value === 0 ? 'zero' : 'nonzero';
+  if (e.t === 'id') {
+    if (e.name === 'true') return 'nonzero';
+    if (e.name === 'false' || e.name === 'NULL') return 'zero';
+    return undefined;
+  }
+  if (e.t === 'unary' && e.op === '-') {
+    const a = strip(e.arg);
+    if (a.t === 'num') return a.value === 0 ? 'zero' : a.value === undefined ? undefined : 'nonzero';
+    if (a.t === 'id' && /^E[A-Z0-9]+$/.test(a.name)) return 'nonzero';
+    return undefined;
+  }
+  if (e.t === 'unary' && e.op === '!') {
+    const v = constValue(e.arg);
+    return v === 'zero' ? 'nonzero' : v === 'nonzero' ? 'zero' : undefined;
+  }
+  return undefined;
+}
+
+function lastKid(n: SNode, type: string): SNode | undefined {
+  const k = n.kids;
+  if (!k) return undefined;
+  for (let i = k.length - 1; i >= 0; i--) if (k[i].type === type) return k[i];
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------------------------
+// File level
+
+/** A function-facts cache: function text (+ start column) -> facts computed at some start line. */
+export type FunctionCache = Map<string, { line: number; facts: FunctionFacts }>;
+
+export interface ExtractOptions {
+  /** Reuses facts of functions whose text did not change (rebasing their lines). */
+  cache?: FunctionCache;
+  /** Filled with the facts of this run (becomes the next cache). */
+  nextCache?: FunctionCache;
+}
+
+export function contentHash(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+export function extractFacts(file: string, text: string, tree: Tree, opts: ExtractOptions = {}): FileFacts {
+  const lines = new LineIndex(text);
+  const ctx: FileContext = { file, text, lines, globals: new Map(), bindings: [] };
+  const errors = { n: 0 };
+  const rawStructs: RawStruct[] = [];
+
+  const functions: FunctionFacts[] = [];
+  // One walk over the file scope; function bodies are skeletonised only when not cached.
+  const cursor = tree.walk();
+  const fnFromCursor = (prev: SNode | undefined): void => {
+    const s = cursor.startIndex;
+    const e = cursor.endIndex;
+    const col = lines.pos(s).column;
+    const prevText = prev && prev.type === 'declaration' && text.charCodeAt(prev.e - 1) !== 59 ? text.slice(prev.s, prev.e) : '';
+    const key = `${col}|${[...ctx.globals.keys()].join(',')}|${prevText}|${text.slice(s, e)}`;
+    const startLine = lines.line(s);
+    const cached = opts.cache?.get(key);
+    let facts: FunctionFacts | null = null;
+    if (cached && !cached.facts.notes?.includes('has-local-bindings')) facts = rebaseFunction(cached.facts, startLine - cached.line, file);
+    if (!facts) {
+      const sk = skeletonAt(cursor, errors);
+      const before = ctx.bindings.length;
+      try {
+        facts = new FunctionBuilder(ctx).build(sk, prev);
+      } catch {
+        facts = null; // never lose the rest of the file
+      }
+      if (facts) {
+        facts.hasErrors = cursor.currentNode.hasError;
+        if (ctx.bindings.length > before) facts.notes = [...(facts.notes ?? []), 'has-local-bindings'];
+      }
+    }
+    if (facts) {
+      functions.push(facts);
+      opts.nextCache?.set(key, { line: startLine, facts });
+    }
+  };
+  try {
+    const visitLevel = (): void => {
+      let prev: SNode | undefined;
+      if (!cursor.gotoFirstChild()) return;
+      do {
+        const type = cursor.nodeType;
+        const here: SNode = { type, s: cursor.startIndex, e: cursor.endIndex };
+        if (type === 'function_definition') fnFromCursor(prev);
+        else if (type === 'ERROR') {
+          errors.n++;
+          visitLevel();
+        } else if (
+          type === 'preproc_if' ||
+          type === 'preproc_ifdef' ||
+          type === 'preproc_else' ||
+          type === 'preproc_elif' ||
+          type === 'preproc_elifdef' ||
+          type === 'linkage_specification' ||
+          type === 'declaration_list'
+        ) {
+          visitLevel();
+        } else if (
+          type === 'declaration' ||
+          type === 'type_definition' ||
+          type === 'struct_specifier' ||
+          type === 'union_specifier' ||
+          type === 'expression_statement'
+        ) {
+          fileScopeItem(ctx, here, rawStructs);
+        }
+        prev = here;
+      } while (cursor.gotoNextSibling());
+      cursor.gotoParent();
+    };
+    visitLevel();
+  } finally {
+    cursor.delete();
+  }
+
+  const structs: StructDef[] = rawStructs.map((r) => ({ name: r.name, file, fields: r.fields as StructField[] }));
+  const suppressions = readSuppressions(text, (o) => lines.line(o));
+  return {
+    file,
+    hash: contentHash(text),
+    functions,
+    structs,
+    globals: [...ctx.globals.values()],
+    bindings: ctx.bindings,
+    suppressions,
+    errorCount: errors.n,
+  };
+}
+
+function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): void {
+  const { text } = ctx;
+  const t = text.slice(n.s, n.e);
+  if (t.includes('{') && (t.includes('struct') || t.includes('union'))) readStructs(text, n.s, n.e, rawStructs);
+  if (n.type === 'declaration' || n.type === 'expression_statement') {
+    const d = readDeclaration(text, n.s, n.e);
+    if (d) {
+      for (const g of globalLocksOf(d, n.s, n.e)) {
+        ctx.globals.set(g.name, { name: g.name, kind: g.kind, perCpu: g.perCpu, range: ctx.lines.range(g.s, g.e) });
+      }
+      if (t.includes('.') && t.includes('=')) {
+        const eq = t.indexOf('=');
+        const brace = t.indexOf('{', eq);
+        if (brace > 0) {
+          const variable = d.declarators[0]?.name ?? '';
+          for (const b of readDesignatedBindings(text, n.s + brace, n.e)) {
+            ctx.bindings.push({ structType: d.type || undefined, variable, field: b.field, func: b.func, range: ctx.lines.range(b.s, b.e) });
+          }
+        }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Rebasing cached function facts to a new start line
+
+function shiftRange(r: Range, d: number): Range {
+  return { start: { line: r.start.line + d, column: r.start.column }, end: { line: r.end.line + d, column: r.end.column } };
+}
+
+export function rebaseFunction(f: FunctionFacts, delta: number, file: string): FunctionFacts {
+  if (delta === 0 && f.file === file) return f;
+  return {
+    ...f,
+    file,
+    range: shiftRange(f.range, delta),
+    nameRange: shiftRange(f.nameRange, delta),
+    blocks: f.blocks.map((b) => {
+      const nb: Block = { ops: b.ops.map((o) => ({ ...o, range: shiftRange(o.range, delta) })), succ: b.succ };
+      if (b.returnRange) nb.returnRange = shiftRange(b.returnRange, delta);
+      return nb;
+    }),
+  };
+}

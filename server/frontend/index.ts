@@ -1,0 +1,252 @@
+/**
+ * The C front end's public API: parse + extract (one shot or incremental), hover lookups.
+ */
+import type { Edit, Tree } from 'web-tree-sitter';
+import type { AccessPath, FileFacts, FunctionFacts, Pos, Range } from './facts';
+import { contentHash, extractFacts, LineIndex, type FunctionCache } from './extract';
+import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from './parser';
+import { isSpteHelperName, lockApi } from './lockApi';
+
+export { initFrontend, isFrontendReady };
+export type { FrontendOptions };
+
+/** Files above this size are not analysed. */
+export const MAX_FILE_CHARS = 4 * 1024 * 1024;
+
+function skippedFacts(file: string, text: string, reason: string): FileFacts {
+  return {
+    file,
+    hash: contentHash(text),
+    functions: [],
+    structs: [],
+    globals: [],
+    bindings: [],
+    suppressions: [],
+    errorCount: 0,
+    skipped: reason,
+  };
+}
+
+/** Why a text is not analysed, or null. */
+function skipReason(text: string): string | null {
+  if (text.length > MAX_FILE_CHARS) return `file is larger than ${MAX_FILE_CHARS / (1024 * 1024)} MB`;
+  if (text.slice(0, 8192).indexOf('\0') >= 0) return 'file looks binary (NUL bytes)';
+  return null;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Parses and extracts in one go (synchronous once initFrontend() has completed). Never throws. */
+export function parseAndExtract(file: string, text: string): FileFacts {
+  const reason = skipReason(text);
+  if (reason) return skippedFacts(file, text, reason);
+  let tree: Tree | null = null;
+  try {
+    tree = getParser().parse(text);
+    if (!tree) return skippedFacts(file, text, 'the parser returned no tree');
+    return extractFacts(file, text, tree);
+  } catch (err) {
+    return skippedFacts(file, text, `front end failed: ${describe(err)}`);
+  } finally {
+    tree?.delete();
+  }
+}
+
+/**
+ * One open file: keeps the tree for incremental reparsing and a per-function facts cache so
+ * that an edit re-extracts only the functions whose text changed.
+ */
+export class SourceFile {
+  private _text: string;
+  private _facts: FileFacts;
+  private _tree: Tree | null = null;
+  private cache: FunctionCache = new Map();
+  private lineIndex: LineIndex | null = null;
+
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
+    this._text = text;
+    this._facts = this.run(text, undefined);
+  }
+
+  get text(): string {
+    return this._text;
+  }
+  get facts(): FileFacts {
+    return this._facts;
+  }
+  get tree(): Tree | null {
+    return this._tree;
+  }
+  get lines(): LineIndex {
+    if (!this.lineIndex) this.lineIndex = new LineIndex(this._text);
+    return this.lineIndex;
+  }
+
+  /** `changes` (LSP ranges in the previous text, applied in order) enable the incremental parse. */
+  update(text: string, changes?: { range: Range; text: string }[]): FileFacts {
+    let edited = false;
+    if (changes && changes.length > 0 && this._tree) {
+      try {
+        let cur = this._text;
+        for (const ch of changes) {
+          const idx = new LineIndex(cur);
+          const startIndex = clampOffset(idx, cur, ch.range.start);
+          const oldEndIndex = Math.max(startIndex, clampOffset(idx, cur, ch.range.end));
+          const next = cur.slice(0, startIndex) + ch.text + cur.slice(oldEndIndex);
+          const newEndIndex = startIndex + ch.text.length;
+          const edit: Edit = {
+            startIndex,
+            oldEndIndex,
+            newEndIndex,
+            startPosition: toPoint(idx.pos(startIndex)),
+            oldEndPosition: toPoint(idx.pos(oldEndIndex)),
+            newEndPosition: toPoint(endPosition(idx.pos(startIndex), ch.text)),
+          };
+          this._tree.edit(edit);
+          cur = next;
+        }
+        edited = cur === text;
+      } catch {
+        edited = false;
+      }
+    }
+    this._text = text;
+    this.lineIndex = null;
+    this._facts = this.run(text, edited ? this._tree ?? undefined : undefined);
+    return this._facts;
+  }
+
+  private run(text: string, oldTree: Tree | undefined): FileFacts {
+    const reason = skipReason(text);
+    if (reason) {
+      this.dropTree();
+      return skippedFacts(this.file, text, reason);
+    }
+    try {
+      const tree = getParser().parse(text, oldTree ?? null);
+      if (!tree) {
+        this.dropTree();
+        return skippedFacts(this.file, text, 'the parser returned no tree');
+      }
+      this.dropTree();
+      this._tree = tree;
+      const nextCache: FunctionCache = new Map();
+      const facts = extractFacts(this.file, text, tree, { cache: this.cache, nextCache });
+      this.cache = nextCache;
+      return facts;
+    } catch (err) {
+      this.dropTree();
+      this.cache = new Map();
+      return skippedFacts(this.file, text, `front end failed: ${describe(err)}`);
+    }
+  }
+
+  private dropTree(): void {
+    if (this._tree) {
+      this._tree.delete();
+      this._tree = null;
+    }
+  }
+
+  dispose(): void {
+    this.dropTree();
+    this.cache.clear();
+  }
+}
+
+function toPoint(p: Pos): { row: number; column: number } {
+  return { row: p.line, column: p.column };
+}
+
+function clampOffset(idx: LineIndex, text: string, p: Pos): number {
+  const o = idx.offset(p.line, p.column);
+  return Math.max(0, Math.min(text.length, o));
+}
+
+function endPosition(start: Pos, inserted: string): Pos {
+  const nl = inserted.lastIndexOf('\n');
+  if (nl < 0) return { line: start.line, column: start.column + inserted.length };
+  let lines = 0;
+  for (let i = inserted.indexOf('\n'); i >= 0; i = inserted.indexOf('\n', i + 1)) lines++;
+  return { line: start.line + lines, column: inserted.length - nl - 1 };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Lookups for hovers
+
+function contains(r: Range, p: Pos): boolean {
+  if (p.line < r.start.line || p.line > r.end.line) return false;
+  if (p.line === r.start.line && p.column < r.start.column) return false;
+  if (p.line === r.end.line && p.column > r.end.column) return false;
+  return true;
+}
+
+function size(r: Range): number {
+  return (r.end.line - r.start.line) * 1e6 + (r.end.column - r.start.column);
+}
+
+export function functionAt(sf: SourceFile, pos: Pos): FunctionFacts | null {
+  let best: FunctionFacts | null = null;
+  for (const f of sf.facts.functions) if (contains(f.range, pos) && (!best || size(f.range) < size(best.range))) best = f;
+  return best;
+}
+
+export type FoundAt =
+  | { kind: 'lock'; path: AccessPath; range: Range; api?: string }
+  | { kind: 'spteHelper'; name: string; range: Range }
+  | { kind: 'identifier'; name: string; range: Range }
+  | null;
+
+/** What is under the cursor: a lock operation, an SPTE helper call, or a plain identifier. */
+export function findAt(sf: SourceFile, pos: Pos): FoundAt {
+  const fn = functionAt(sf, pos);
+  const ident = identifierAt(sf, pos);
+  if (fn) {
+    let best: FoundAt = null;
+    let bestSize = Infinity;
+    for (const b of fn.blocks) {
+      for (const op of b.ops) {
+        if (!contains(op.range, pos)) continue;
+        const sz = size(op.range);
+        if (sz >= bestSize) continue;
+        if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
+          best = { kind: 'lock', path: op.lock, range: op.range, api: op.api };
+          bestSize = sz;
+        } else if (op.k === 'sync') {
+          best = { kind: 'lock', path: op.domain, range: op.range, api: op.api };
+          bestSize = sz;
+        } else if (op.k === 'spte' && op.helper) {
+          best = { kind: 'spteHelper', name: op.helper, range: op.range };
+          bestSize = sz;
+        } else if (op.k === 'call' && isSpteHelperName(op.callee)) {
+          best = { kind: 'spteHelper', name: op.callee, range: op.range };
+          bestSize = sz;
+        }
+      }
+    }
+    // On the API name itself or inside its arguments: prefer the lock; on another identifier
+    // inside a big call (a nested helper), prefer the identifier.
+    if (best && ident && ident.kind === 'identifier' && best.kind === 'lock' && !lockApi(ident.name) && bestSize > 1e6) return ident;
+    if (best) return best;
+  }
+  return ident;
+}
+
+function identifierAt(sf: SourceFile, pos: Pos): FoundAt {
+  const text = sf.text;
+  const lines = sf.lines;
+  if (pos.line < 0 || pos.line >= lines.starts.length) return null;
+  const o = lines.offset(pos.line, pos.column);
+  const isId = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  let s = o;
+  let e = o;
+  while (s > 0 && isId(text.charCodeAt(s - 1))) s--;
+  while (e < text.length && isId(text.charCodeAt(e))) e++;
+  if (s === e || (text.charCodeAt(s) >= 48 && text.charCodeAt(s) <= 57)) return null;
+  return { kind: 'identifier', name: text.slice(s, e), range: lines.range(s, e) };
+}

@@ -1,0 +1,102 @@
+/**
+ * The statement-level skeleton of a tree-sitter tree.
+ *
+ * Walking every tree-sitter node from JS costs about as much as parsing (each step crosses into
+ * wasm), so the front end only materialises nodes that carry control flow or file structure;
+ * statements that hold expressions are leaves whose text is read by `cexpr.ts`.
+ */
+import type { Node, TreeCursor } from 'web-tree-sitter';
+
+export interface SNode {
+  type: string;
+  /** Start / end offsets in the text (UTF-16 code units, as web-tree-sitter reports them). */
+  s: number;
+  e: number;
+  /** Children (including anonymous tokens such as `else`, `:`, `;`) for container types only. */
+  kids?: SNode[];
+  /** Field name in the parent, recorded for children of `for_statement` only. */
+  field?: string | null;
+}
+
+/** Node types whose children are needed (inside function bodies and at file scope). */
+const CONTAINERS = new Set([
+  'translation_unit',
+  'function_definition',
+  'compound_statement',
+  'if_statement',
+  'else_clause',
+  'while_statement',
+  'do_statement',
+  'for_statement',
+  'switch_statement',
+  'case_statement',
+  'labeled_statement',
+  'attributed_statement',
+  'preproc_if',
+  'preproc_ifdef',
+  'preproc_else',
+  'preproc_elif',
+  'preproc_elifdef',
+  'linkage_specification',
+  'declaration_list',
+  'ERROR',
+]);
+
+/** Builds the skeleton of the node under the cursor (the cursor is restored afterwards). */
+export function skeletonAt(cursor: TreeCursor, errorCounter?: { n: number }): SNode {
+  const type = cursor.nodeType;
+  const node: SNode = { type, s: cursor.startIndex, e: cursor.endIndex };
+  if (type === 'ERROR' && errorCounter) errorCounter.n++;
+  if (CONTAINERS.has(type) && cursor.gotoFirstChild()) {
+    const kids: SNode[] = [];
+    const wantField = type === 'for_statement';
+    do {
+      const k = skeletonAt(cursor, errorCounter);
+      if (wantField) k.field = cursor.currentFieldName;
+      kids.push(k);
+    } while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+    node.kids = kids;
+  }
+  return node;
+}
+
+/** Skeleton of one node (creates a cursor). */
+export function skeletonOf(n: Node, errorCounter?: { n: number }): SNode {
+  const c = n.walk();
+  try {
+    return skeletonAt(c, errorCounter);
+  } finally {
+    c.delete();
+  }
+}
+
+/** Top-level items of a file: walks into preprocessor branches, ERROR nodes and `extern "C"` blocks. */
+export interface TopItem {
+  node: SNode;
+  /** The previous sibling at the same level (to recover `static int __init` headers). */
+  prev?: SNode;
+}
+
+export const STATEMENT_TYPES = new Set([
+  'compound_statement',
+  'expression_statement',
+  'declaration',
+  'if_statement',
+  'while_statement',
+  'do_statement',
+  'for_statement',
+  'switch_statement',
+  'case_statement',
+  'labeled_statement',
+  'attributed_statement',
+  'goto_statement',
+  'break_statement',
+  'continue_statement',
+  'return_statement',
+  'function_definition',
+  'preproc_if',
+  'preproc_ifdef',
+  'ERROR',
+  'type_definition',
+]);
