@@ -11,6 +11,8 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { registerLockOrder } from './lockGraph';
+import { registerRaceDemo } from './raceDemo';
 
 /** The `kvmLocklint/status` notification (server/lsp/server.ts StatusParams). */
 interface Status {
@@ -46,6 +48,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('kvmLocklint.showRulesSource', () => showRulesSource()),
     vscode.commands.registerCommand('kvmLocklint.showOutput', () => output?.show(true)),
   );
+  registerRaceDemo(context, () => client);
+  registerLockOrder(context, () => client);
 
   await startClient(context);
 }

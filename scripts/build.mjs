@@ -2,7 +2,7 @@
 // (when present) the benchmark into dist/, and copies the two tree-sitter .wasm files next to
 // them: the bundled front end looks for them next to __dirname first.
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,6 +52,8 @@ async function main() {
     if (!existsSync(from)) throw new Error(`missing ${file}: run npm install`);
     copyFileSync(from, join(dist, file.split('/').pop()));
   }
+  // the webviews' scripts and styles, loaded from dist/webview/ (client/raceDemo.ts, client/lockGraph.ts)
+  cpSync(join(root, 'client/webview'), join(dist, 'webview'), { recursive: true });
   console.log(`built ${jobs.length} bundles into dist/ in ${Date.now() - started} ms`);
 }
 
