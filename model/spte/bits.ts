@@ -127,9 +127,11 @@ export const EPT_PFN_SHIFT = 12;
 /** SHADOW_NONPRESENT_VALUE on 64-bit hosts: only the suppress-#VE bit. */
 export const EPT_NONPRESENT_VALUE = 1n << 63n;
 
-/** The SPTE as a 64-bit EPT entry; a non-present SPTE becomes SHADOW_NONPRESENT_VALUE. */
+/**
+ * The SPTE as a 64-bit EPT entry. Bit 63 (suppress #VE) is always set, so NONPRESENT_SPTE
+ * becomes exactly SHADOW_NONPRESENT_VALUE; other fields are encoded as they are.
+ */
 export function toEptBits(s: Spte): bigint {
-  if (!s.present) return EPT_NONPRESENT_VALUE;
   let v = EPT_NONPRESENT_VALUE | (BigInt(s.pfn) << BigInt(EPT_PFN_SHIFT));
   for (const [field, bit] of Object.entries(EPT_BIT)) {
     if (s[field as SpteFlag]) v |= 1n << BigInt(bit);
@@ -139,7 +141,6 @@ export function toEptBits(s: Spte): bigint {
 
 export function fromEptBits(v: bigint): Spte {
   const bit = (b: number) => ((v >> BigInt(b)) & 1n) === 1n;
-  if (!bit(EPT_BIT.present)) return NONPRESENT_SPTE;
   const fields: Record<string, boolean | number> = {
     pfn: Number((v >> BigInt(EPT_PFN_SHIFT)) & ((1n << 40n) - 1n)),
   };
