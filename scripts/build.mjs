@@ -41,9 +41,9 @@ async function main() {
         minify,
         external: e.external ?? [],
         logLevel: 'warning',
-        // web-tree-sitter's CommonJS build reads import.meta.url in a branch it never takes
-        // under Node's require(); keep esbuild from warning about it.
-        logOverride: { 'empty-import-meta': 'silent' },
+        // `import` would pick web-tree-sitter's ES module build, which finds its files through
+        // import.meta.url, empty in a CommonJS bundle; its CommonJS build uses __dirname.
+        alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
       }),
     );
   await Promise.all(jobs);

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import type { Finding, RuleCode } from '../checks/finding';
 import type { CodeSetting, Workspace, WorkspaceOptions } from '../engine/api';
 import { RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
+import { initFrontend, parseAndExtract } from '../frontend';
 import { FrontendPool, workerScript } from './frontendPool';
 import { DEFAULT_MAX_FILE_BYTES, readSource, walkSources } from './files';
 
@@ -74,13 +75,23 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     const pool = new FrontendPool(script, Math.min(jobs, walk.files.length), maxBytes);
     try {
       await pool.run(walk.files, (r) => {
-        if (r.facts) workspaces.get(groupOf.get(r.file)!)!.setFacts(r.file, r.facts);
-        else notes.push({ file: r.file, message: r.skipped ?? r.error ?? 'not analysed' });
+        if (!r.facts) {
+          notes.push({ file: r.file, message: r.skipped ?? r.error ?? 'not analysed' });
+          return;
+        }
+        try {
+          workspaces.get(groupOf.get(r.file)!)!.setFacts(r.file, r.facts);
+        } catch (err) {
+          notes.push({ file: r.file, message: `analysis failed: ${err instanceof Error ? err.message : String(err)}` });
+        }
       });
     } finally {
       await pool.close();
     }
   } else {
+    // The same front end as the workers, in this thread. Facts only: the command line needs
+    // neither hovers nor incremental re-parses, so no syntax tree is kept.
+    await initFrontend();
     for (const file of walk.files) {
       const read = readSource(file, maxBytes);
       if (!read.ok) {
@@ -88,7 +99,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
         continue;
       }
       try {
-        workspaces.get(groupOf.get(file)!)!.setFile(file, read.text);
+        workspaces.get(groupOf.get(file)!)!.setFacts(file, parseAndExtract(file, read.text));
       } catch (err) {
         notes.push({ file, message: `front end failed: ${err instanceof Error ? err.message : String(err)}` });
       }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, RelatedLocation, Severity } from '../checks/finding';
 import type { CheckReport } from './check';
 import { displayPath } from './paths';
+import { messageWithRef } from './formatText';
 import { TOOL_NAME, fileUri, informationUri, ruleDocUri, toolVersion } from './packageInfo';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -51,7 +52,7 @@ export function toSarif(report: CheckReport, root: string, rules: SarifRuleInfo[
       ruleId: f.code,
       ...(index !== undefined ? { ruleIndex: index } : {}),
       level: sarifLevel(f.severity),
-      message: { text: f.ruleRef ? `${f.message} (${f.ruleRef})` : f.message },
+      message: { text: messageWithRef(f) },
       locations: [{ physicalLocation: physical(f.file, f.range) }],
       ...(related.length ? { relatedLocations: related } : {}),
       ...(f.related.length

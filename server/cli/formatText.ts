@@ -1,4 +1,5 @@
 /** `path:line:col: severity: message [code]`, then the witness chain as indented notes. */
+import type { Finding } from '../checks/finding';
 import type { CheckReport } from './check';
 import { displayPath } from './paths';
 
@@ -6,8 +7,7 @@ export function renderText(report: CheckReport, root: string): string {
   const out: string[] = [];
   for (const f of report.findings) {
     const where = `${displayPath(root, f.file)}:${f.range.start.line + 1}:${f.range.start.column + 1}`;
-    const cite = f.ruleRef ? ` (${f.ruleRef})` : '';
-    out.push(`${where}: ${f.severity}: ${oneLine(f.message)}${cite} [${f.code}]`);
+    out.push(`${where}: ${f.severity}: ${oneLine(messageWithRef(f))} [${f.code}]`);
     for (const r of f.related) {
       out.push(`    ${displayPath(root, r.file)}:${r.range.start.line + 1}:${r.range.start.column + 1}: note: ${oneLine(r.message)}`);
     }
@@ -37,6 +37,11 @@ export function rulesLabel(docPath: string | null, fellBack: boolean, root: stri
   if (!docPath) return 'built-in';
   if (!fellBack) return displayPath(root, docPath);
   return explain ? `built-in (${displayPath(root, docPath)} unusable)` : 'built-in';
+}
+
+/** The message, citing where the rule is written unless the message already does. */
+export function messageWithRef(f: Pick<Finding, 'message' | 'ruleRef'>): string {
+  return f.ruleRef && !f.message.includes(f.ruleRef) ? `${f.message} (${f.ruleRef})` : f.message;
 }
 
 function oneLine(s: string): string {

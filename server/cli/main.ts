@@ -93,6 +93,11 @@ async function checkCommand(args: CheckArgs, io: CliIO): Promise<number> {
     createWorkspace: io.createWorkspace ?? createWorkspace,
   });
 
+  // Every file failed in the front end (not skipped as binary or too large): that is a broken
+  // installation, not a clean tree.
+  const failed = report.notes.filter((n) => n.message.startsWith('front end failed'));
+  if (report.files.length > 0 && failed.length === report.files.length) throw new Error(`no file could be analysed: ${failed[0].message}`);
+
   if (args.format === 'json') {
     io.stdout(JSON.stringify(toJsonReport(report, root), null, 2) + '\n');
   } else if (args.format === 'sarif') {
@@ -157,8 +162,13 @@ function raceCommand(args: RaceArgs, io: CliIO): number {
     throw new UsageError(`unknown race '${id}' (known: ${scenarios.map((s) => s.id).join(', ')})`);
   }
   const result = runScenario(id, args.variant);
-  io.stdout(args.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : ensureNewline(renderRaceText(result)));
+  io.stdout(args.format === 'json' ? JSON.stringify(result, bigintAsHex, 2) + '\n' : ensureNewline(renderRaceText(result)));
   return 0;
+}
+
+/** SPTE values in model states are 64-bit bigints, which JSON cannot carry: write them as hex. */
+function bigintAsHex(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value;
 }
 
 function isDirectory(p: string): boolean {

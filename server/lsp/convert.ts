@@ -6,6 +6,7 @@ import {
   type DiagnosticRelatedInformation,
 } from 'vscode-languageserver/node';
 import type { Finding, Severity } from '../checks/finding';
+import { messageWithRef } from '../cli/formatText';
 import { ruleDocUri } from '../cli/packageInfo';
 
 export const SOURCE = 'kvm-locklint';
@@ -47,7 +48,7 @@ export function toDiagnostic(f: Finding): Diagnostic {
     code: f.code,
     codeDescription: { href: ruleDocUri(f.code) },
     source: SOURCE,
-    message: f.ruleRef ? `${f.message} (${f.ruleRef})` : f.message,
+    message: messageWithRef(f),
     ...(related.length ? { relatedInformation: related } : {}),
   };
 }
