@@ -11,7 +11,7 @@ import { lostDirtyBit } from './scenarios/lost-dirty-bit';
 import { missingTlbFlush } from './scenarios/missing-tlb-flush';
 import { accessTrackRestore } from './scenarios/access-track-restore';
 import { accessedOnly } from './scenarios/accessed-only';
-import type { RaceResult, RaceVariant, ScenarioInfo } from './types';
+import type { RaceResult, RaceVariant, ScenarioInfo, ScenarioSpec } from './types';
 
 export { renderRaceText } from './render';
 export type * from './types';
@@ -21,7 +21,7 @@ interface Entry {
   run: (variant: RaceVariant) => RaceResult;
 }
 
-function entry<S, L>(spec: Parameters<typeof runSpec<S, L>>[0]): Entry {
+function entry<S, L>(spec: ScenarioSpec<S, L>): Entry {
   return { info: spec.info, run: (variant) => runSpec(spec, variant) };
 }
 

@@ -1,0 +1,4 @@
+export * from './bits';
+export * from './predicates';
+export * from './transitions';
+export * from './helpers';
