@@ -169,6 +169,10 @@ export interface SpteOp extends OpBase {
   target: string;
   /** For helpers that return "flush needed": whether the result is used (assigned, tested, returned, OR-ed). */
   resultUsed?: boolean;
+  /** `store`: the stored value as written (`SHADOW_NONPRESENT_VALUE`, `sptes[leaf]`); absent when unknown. */
+  value?: string;
+  /** `helper`: every argument as written, in order (`['iter->sptep', '&iter->old_spte', 'FROZEN_SPTE']`). */
+  args?: string[];
 }
 
 export type Op =
