@@ -47,6 +47,9 @@ async function main() {
       }),
     );
   await Promise.all(jobs);
+  // The webviews (race demo, lock order) load their scripts and styles from dist/webview/.
+  const webview = join(root, 'client', 'webview');
+  if (existsSync(webview)) cpSync(webview, join(dist, 'webview'), { recursive: true });
   for (const file of wasm) {
     const from = join(root, file);
     if (!existsSync(from)) throw new Error(`missing ${file}: run npm install`);

@@ -16,6 +16,7 @@ import {
   TextDocumentSyncKind,
   type CodeAction,
   type CodeActionParams,
+  type Diagnostic,
   type Connection,
   type DidChangeTextDocumentParams,
   type DidChangeWatchedFilesParams,
@@ -27,7 +28,6 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { RuleCode } from '../checks/finding';
 import type { AnalysisResult, TextChange, Workspace, WorkspaceOptions } from '../engine/api';
 import type { LockGraph } from '../engine/lockGraphTypes';
 import { BUILTIN_SOURCE, RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
@@ -388,6 +388,7 @@ export class LocklintServer {
           group.dirty = true;
         }
         od.pending = null;
+        this.publishDoc(od, []);
         continue;
       }
       const changes = od.pending && group.ws.hasFile(od.path) && od.pending.length ? od.pending : undefined;
@@ -479,12 +480,16 @@ export class LocklintServer {
   private publish(key: string, result: AnalysisResult): void {
     for (const od of this.open.values()) {
       if (this.fileGroup.get(od.path) !== key || od.changed) continue;
-      const diagnostics = od.skipped ? [] : (result.findings.get(od.path) ?? []).map(toDiagnostic);
-      const signature = JSON.stringify(diagnostics);
-      if (this.published.get(od.uri) === signature) continue;
-      this.published.set(od.uri, signature);
-      void this.conn.sendDiagnostics({ uri: od.uri, version: od.doc.version, diagnostics });
+      this.publishDoc(od, od.skipped ? [] : (result.findings.get(od.path) ?? []).map(toDiagnostic));
     }
+  }
+
+  /** Sends a document's diagnostics unless the editor already has exactly these. */
+  private publishDoc(od: OpenDoc, diagnostics: Diagnostic[]): void {
+    const signature = JSON.stringify(diagnostics);
+    if (this.published.get(od.uri) === signature) return;
+    this.published.set(od.uri, signature);
+    void this.conn.sendDiagnostics({ uri: od.uri, version: od.doc.version, diagnostics });
   }
 
   private sendStatus(key?: string): void {

@@ -1,0 +1,238 @@
+/**
+ * The language server end to end, as an editor drives it: `node bin/kvm-locklint-lsp.js --stdio`
+ * in a child process, JSON-RPC over its stdin/stdout (vscode-jsonrpc, the protocol library the
+ * server itself uses).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  StreamMessageReader,
+  StreamMessageWriter,
+  createMessageConnection,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+
+const REPO = path.resolve(__dirname, '../..');
+const ENGINE_READY = fs.existsSync(path.join(REPO, 'server/engine/workspace.ts')) && fs.existsSync(path.join(REPO, 'server/frontend/index.ts'));
+
+const HEADER = `struct mutex { int owner; };
+struct kvm {
+	struct mutex lock;
+	struct mutex slots_lock;
+	int nr_memslots;
+};
+void mutex_lock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+void kvm_take_vm_lock(struct kvm *kvm);
+`;
+const HELPER = `#include "kvm_host.h"
+
+void kvm_take_vm_lock(struct kvm *kvm)
+{
+	mutex_lock(&kvm->lock);
+	kvm->nr_memslots++;
+	mutex_unlock(&kvm->lock);
+}
+`;
+/** set_memory() calls the helper, which takes kvm->lock, while holding kvm->slots_lock. */
+const BAD = `#include "kvm_host.h"
+
+int set_memory(struct kvm *kvm)
+{
+	mutex_lock(&kvm->slots_lock);
+	kvm_take_vm_lock(kvm);
+	mutex_unlock(&kvm->slots_lock);
+	return 0;
+}
+`;
+
+interface Diagnostic {
+  range: { start: { line: number; character: number } };
+  code?: string;
+  source?: string;
+  message: string;
+  relatedInformation?: { location: { uri: string }; message: string }[];
+}
+
+class Client {
+  readonly conn: MessageConnection;
+  readonly diagnostics = new Map<string, Diagnostic[]>();
+  readonly statuses: { rulesSource: string; files: number; indexing: boolean }[] = [];
+  readonly progress: { kind: string }[] = [];
+  private waiters: (() => void)[] = [];
+  stderr = '';
+
+  constructor(readonly child: ChildProcess) {
+    child.stderr!.on('data', (d) => (this.stderr += String(d)));
+    this.conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    this.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: Diagnostic[] }) => {
+      this.diagnostics.set(p.uri, p.diagnostics);
+      this.wake();
+    });
+    this.conn.onNotification('kvmLocklint/status', (p: Client['statuses'][number]) => {
+      this.statuses.push(p);
+      this.wake();
+    });
+    this.conn.onNotification('$/progress', (p: { value: { kind: string } }) => {
+      this.progress.push(p.value);
+      this.wake();
+    });
+    this.conn.onRequest('window/workDoneProgress/create', () => null);
+    this.conn.onRequest('client/registerCapability', () => null);
+    this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({ codes: { 'lock-cycle': { enabled: true } } })));
+    this.conn.onNotification('window/logMessage', () => undefined);
+    this.conn.listen();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when `test` holds, re-checked on every notification; fails after `ms`. */
+  until<T>(what: string, test: () => T | undefined | false, ms = 15_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; server stderr: ${this.stderr.slice(-2000)}`)), ms);
+      const check = () => {
+        const v = test();
+        if (v) {
+          clearTimeout(timer);
+          resolve(v);
+        } else this.waiters.push(check);
+      };
+      check();
+    });
+  }
+}
+
+describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
+  let dir: string;
+  let client: Client;
+  let mainUri: string;
+
+  beforeAll(() => {
+    if (!fs.existsSync(path.join(REPO, 'dist/server.js'))) {
+      execFileSync(process.execPath, [path.join(REPO, 'scripts/build.mjs')], { cwd: REPO });
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-locklint-lsp-'));
+    fs.mkdirSync(path.join(dir, 'kvm'));
+    fs.writeFileSync(path.join(dir, 'kvm/kvm_host.h'), HEADER);
+    fs.writeFileSync(path.join(dir, 'kvm/helpers.c'), HELPER);
+    fs.writeFileSync(path.join(dir, 'kvm/memslots.c'), BAD);
+    mainUri = pathToFileURL(path.join(dir, 'kvm/memslots.c')).href;
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/kvm-locklint-lsp.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    client = new Client(child);
+  });
+
+  afterAll(() => {
+    client?.conn.dispose();
+    if (client && client.child.exitCode === null) client.child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('initializes with a workspace folder and indexes it with progress', async () => {
+    const result = await client.conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(dir).href,
+      workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'tree' }],
+      capabilities: {
+        window: { workDoneProgress: true },
+        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, workspaceFolders: true },
+        textDocument: { publishDiagnostics: { relatedInformation: true }, hover: { contentFormat: ['markdown'] } },
+      },
+    });
+    expect(result).toMatchObject({
+      capabilities: { hoverProvider: true, textDocumentSync: { change: 2 } },
+      serverInfo: { name: 'kvm-locklint' },
+    });
+    await client.conn.sendNotification('initialized', {});
+    const status = await client.until('indexing status', () => client.statuses.find((s) => !s.indexing && s.files >= 3));
+    expect(status.rulesSource).toBe('built-in');
+    expect(client.progress.map((p) => p.kind)).toEqual(expect.arrayContaining(['begin', 'end']));
+  });
+
+  it('publishes the lock-order violation on open, with the chain', async () => {
+    await client.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: mainUri, languageId: 'c', version: 1, text: BAD },
+    });
+    const diags = await client.until('lock-order diagnostic', () =>
+      client.diagnostics.get(mainUri)?.filter((d) => d.code === 'lock-order').length ? client.diagnostics.get(mainUri) : undefined,
+    );
+    const d = diags.find((x) => x.code === 'lock-order')!;
+    expect(d.source).toBe('kvm-locklint');
+    expect(d.range.start.line).toBe(5);
+    expect(d.relatedInformation?.some((r) => r.location.uri.endsWith('/kvm/helpers.c'))).toBe(true);
+  });
+
+  it('answers hover on the lock expression', async () => {
+    const hover = await client.conn.sendRequest<{ contents: { kind: string; value: string } } | null>('textDocument/hover', {
+      textDocument: { uri: mainUri },
+      position: { line: 4, character: 20 },
+    });
+    expect(hover?.contents.kind).toBe('markdown');
+    expect(hover?.contents.value).toMatch(/slots_lock/);
+  });
+
+  it('offers to suppress the finding on its line', async () => {
+    const diags = client.diagnostics.get(mainUri)!;
+    const actions = await client.conn.sendRequest<{ title: string; edit: { changes: Record<string, { newText: string }[]> } }[]>(
+      'textDocument/codeAction',
+      { textDocument: { uri: mainUri }, range: diags[0].range, context: { diagnostics: diags.filter((d) => d.code === 'lock-order') } },
+    );
+    expect(actions[0].title).toBe('Suppress lock-order on this line');
+    expect(actions[0].edit.changes[mainUri][0].newText).toBe(' /* kvm-locklint: ignore lock-order */');
+  });
+
+  it('clears the diagnostic when an incremental edit fixes the order', async () => {
+    // Move the helper call out of the critical section: delete line 5 and re-insert it above line 4.
+    await client.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: mainUri, version: 2 },
+      contentChanges: [
+        { range: { start: { line: 5, character: 0 }, end: { line: 6, character: 0 } }, text: '' },
+        { range: { start: { line: 4, character: 0 }, end: { line: 4, character: 0 } }, text: '\tkvm_take_vm_lock(kvm);\n' },
+      ],
+    });
+    await client.until('lock-order cleared', () => {
+      const diags = client.diagnostics.get(mainUri);
+      return diags && !diags.some((d) => d.code === 'lock-order');
+    });
+  });
+
+  it('survives garbage: bad params, unknown methods, binary and foreign documents', async () => {
+    await expect(client.conn.sendRequest('textDocument/hover', { nonsense: true })).resolves.toBeNull();
+    await expect(client.conn.sendRequest('kvmLocklint/noSuchThing', {})).rejects.toThrow();
+    await client.conn.sendNotification('textDocument/didOpen', { textDocument: null });
+    await client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: 'file:///nowhere.c' }, contentChanges: 'x' });
+    const binUri = pathToFileURL(path.join(dir, 'kvm/blob.c')).href;
+    await client.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: binUri, languageId: 'c', version: 1, text: '\u007fELF\u0000\u0000\u0001\u0002'.repeat(1000) },
+    });
+    await client.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: 'file:///elsewhere/script.py', languageId: 'python', version: 1, text: 'import os\n' },
+    });
+    await client.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: 'file:///outside/tree/huge.c', languageId: 'c', version: 1, text: 'int x;\n'.repeat(500_000) },
+    });
+    await client.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: 'untitled:Untitled-1', languageId: 'c', version: 1, text: 'void f(void) { mutex_lock(&kvm->slots_lock); \n' },
+    });
+    await client.until('binary document answered', () => client.diagnostics.has(binUri) || undefined);
+    expect(client.diagnostics.get(binUri)).toEqual([]);
+    // Still alive and still right.
+    const hover = await client.conn.sendRequest('textDocument/hover', { textDocument: { uri: mainUri }, position: { line: 5, character: 20 } });
+    expect(hover === null || typeof hover === 'object').toBe(true);
+    expect(client.child.exitCode).toBeNull();
+  });
+
+  it('shuts down and exits cleanly', async () => {
+    await client.conn.sendRequest('shutdown');
+    const exited = new Promise<number | null>((resolve) => client.child.on('exit', (code) => resolve(code)));
+    await client.conn.sendNotification('exit');
+    expect(await exited).toBe(0);
+  });
+});
