@@ -171,3 +171,11 @@ export const KERNEL_SLEEPING_CALLS: ReadonlySet<string> = new Set([
   'copy_to_user',
   'kvm_vcpu_block',
 ]);
+
+/**
+ * Destructors that run only when the last reference to an object is dropped
+ * (`if (refcount_dec_and_test(...)) kvm_destroy_vm(kvm)`). Whoever calls them through a put
+ * still holds a reference, so the destructor cannot run there: the locks it takes are not
+ * "taken by" its callers for ordering purposes. (It may still sleep.)
+ */
+export const LAST_REFERENCE_DESTRUCTORS: ReadonlySet<string> = new Set(['kvm_destroy_vm']);

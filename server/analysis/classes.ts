@@ -107,7 +107,7 @@ export class ClassResolver {
       case 'global':
         return b.type;
       case 'call':
-        return this.helperReturn(b.callee);
+        return b.type ?? this.helperReturn(b.callee);
       default:
         return undefined;
     }
@@ -124,7 +124,7 @@ export class ClassResolver {
         bk = `g:${b.name}:${b.type ?? ''}`;
         break;
       case 'call':
-        bk = `c:${b.callee}`;
+        bk = `c:${b.callee}:${b.type ?? ''}`;
         break;
       case 'pseudo':
         bk = `p:${b.name}`;
@@ -132,7 +132,8 @@ export class ClassResolver {
       default:
         bk = `u:${path.text}`;
     }
-    return bk + '|' + path.fields.join('.');
+    const alias = path.alias ? `|a:${path.alias.type ?? ''}:${path.alias.fields.join('.')}` : '';
+    return bk + '|' + path.fields.join('.') + alias;
   }
 
   resolve(path: AccessPath): ResolvedLock {
@@ -146,6 +147,13 @@ export class ClassResolver {
   }
 
   private compute(path: AccessPath): ResolvedLock {
+    const r = this.computeBase(path);
+    // A substituted local alias whose expansion could not be typed: its declared type is the fallback.
+    if (!r.resolved && path.alias?.type && path.alias.fields.length) return this.walk(path.alias.type, path.alias.fields);
+    return r;
+  }
+
+  private computeBase(path: AccessPath): ResolvedLock {
     const b = path.base;
     if (b.kind === 'pseudo') return { cls: b.name, resolved: true };
     if (b.kind === 'global' && path.fields.length === 0) {

@@ -61,7 +61,7 @@ function paramIndex(fn: FunctionFacts, root: string | undefined): number | undef
 
 function stateKey(s: FlowState): string {
   let k = '';
-  for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''};`;
+  for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
   k += `#${s.irqOff},${s.preemptOff}#`;
   const vars = Object.keys(s.env).sort();
   for (const v of vars) k += `${v}=${s.env[v]};`;
@@ -70,10 +70,25 @@ function stateKey(s: FlowState): string {
   return k;
 }
 
+/** The state without its environment: two states with the same lock part differ only in flags. */
+function lockPartKey(s: FlowState): string {
+  let k = '';
+  for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
+  k += `#${s.irqOff},${s.preemptOff}#` + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#';
+  for (const c of s.fromCaller) k += instKey(c.cls, c.inst) + ',';
+  return k;
+}
+
+function intersectEnv(a: FlowState['env'], b: FlowState['env']): FlowState['env'] {
+  const out: Record<string, FlowState['env'][string]> = {};
+  for (const k of Object.keys(a)) if (b[k] === a[k]) out[k] = a[k];
+  return out;
+}
+
 function contextKey(c: OpContext): string {
   let k = '';
   for (const h of c.held) k += `${h.cls}|${h.inst}|${h.mode};`;
-  return k + `#${c.irqOff},${c.preemptOff}`;
+  return k + `#${c.irqOff},${c.preemptOff}#${c.callerReleased.join(',')}`;
 }
 
 function union<T>(a: readonly T[], b: readonly T[], key: (x: T) => string): T[] {
@@ -90,9 +105,9 @@ function joinStates(a: FlowState, b: FlowState): FlowState {
   for (const h of a.held) {
     const other = b.held.find((x) => x.cls === h.cls && x.inst === h.inst);
     const mode: LockMode = h.mode === 'write' || other?.mode === 'write' ? 'write' : 'read';
-    held.push(bKeys.has(instKey(h.cls, h.inst)) && mode === h.mode ? h : { ...h, mode, conditional: h.conditional || !other });
+    held.push(bKeys.has(instKey(h.cls, h.inst)) && mode === h.mode ? h : { ...h, mode, maybe: h.maybe || !other });
   }
-  for (const h of b.held) if (!aKeys.has(instKey(h.cls, h.inst))) held.push({ ...h, conditional: true });
+  for (const h of b.held) if (!aKeys.has(instKey(h.cls, h.inst))) held.push({ ...h, maybe: true });
   return {
     held,
     irqOff: Math.max(a.irqOff, b.irqOff),
@@ -175,7 +190,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     }
     const list = contexts.get(op)!;
     if (list.length >= MAX_CONTEXTS_PER_OP) return;
-    const ctx: OpContext = { held: s.held, irqOff: s.irqOff, preemptOff: s.preemptOff };
+    const ctx: OpContext = { held: s.held, callerReleased: s.fromCaller.map((c) => c.cls), irqOff: s.irqOff, preemptOff: s.preemptOff };
     const k = contextKey(ctx);
     if (keys.has(k)) return;
     keys.add(k);
@@ -412,6 +427,21 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     }
     const k = stateKey(s);
     if (seen[b].has(k)) return;
+    if (seen[b].size >= MAX_STATES && seen[b].size < MAX_STATES * 4) {
+      // Over the bound: first forget the flags that tell apart states with the same locks.
+      const lk = lockPartKey(s);
+      for (let i = statesAt[b].length - 1; i >= 0; i--) {
+        const peer = statesAt[b][i];
+        if (lockPartKey(peer) !== lk) continue;
+        const merged: FlowState = { ...s, env: intersectEnv(peer.env, s.env) };
+        const mk = stateKey(merged);
+        if (seen[b].has(mk)) return;
+        seen[b].add(mk);
+        statesAt[b].push(merged);
+        work.push([b, merged]);
+        return;
+      }
+    }
     if (seen[b].size >= MAX_STATES) {
       truncated = true;
       let acc = s;

@@ -6,7 +6,7 @@
  */
 import type { Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
-import { forEachAcquisition, type Taken } from './observed';
+import { nestingPairs, type Taken } from './observed';
 import type { FunctionFlow, HeldLock, Summary } from './types';
 
 export interface ObservedEdge {
@@ -29,21 +29,15 @@ export function observedEdges(
 ): Map<string, Map<string, ObservedEdge>> {
   const edges = new Map<string, Map<string, ObservedEdge>>();
   for (const flow of flows) {
-    forEachAcquisition(flow, resolver, summaryOf, (a) => {
-      for (const t of a.taken) {
-        if (t.trylock || !t.resolved || NON_BLOCKING.has(t.kind)) continue;
-        for (const c of a.contexts) {
-          for (const h of c.held) {
-            if (!h.resolved || h.cls === t.cls || NON_BLOCKING.has(h.kind)) continue;
-            let m = edges.get(h.cls);
-            if (!m) edges.set(h.cls, (m = new Map()));
-            const prev = m.get(t.cls);
-            if (prev && prev.taken.witness.depth <= t.witness.depth) continue;
-            m.set(t.cls, { from: h.cls, to: t.cls, file: flow.fn.file, range: a.op.range, function: flow.fn.name, held: h, taken: t });
-          }
-        }
-      }
-    });
+    for (const p of nestingPairs(flow, resolver, summaryOf)) {
+      const { held: h, taken: t } = p;
+      if (NON_BLOCKING.has(t.kind) || NON_BLOCKING.has(h.kind)) continue;
+      let m = edges.get(h.cls);
+      if (!m) edges.set(h.cls, (m = new Map()));
+      const prev = m.get(t.cls);
+      if (prev && prev.taken.witness.depth <= t.witness.depth) continue;
+      m.set(t.cls, { from: h.cls, to: t.cls, file: flow.fn.file, range: p.op.range, function: flow.fn.name, held: h, taken: t });
+    }
   }
   return edges;
 }

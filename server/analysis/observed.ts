@@ -3,12 +3,12 @@
  * taken (directly, or inside the callee with its chain). The raw material of lock-order,
  * lock-cycle and the other ordering checks.
  */
-import type { CallOp, Op } from '../frontend/facts';
+import { LAST_REFERENCE_DESTRUCTORS } from '../../model/kvmTypes';
+import type { CallOp, LockKind, Op } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { mapThroughArgs } from './dataflow';
 import { externalSummary } from './summaries';
-import type { LockKind } from '../frontend/facts';
-import type { FunctionFlow, OpContext, Summary, TakeInfo } from './types';
+import type { FunctionFlow, HeldLock, OpContext, Summary, TakeInfo } from './types';
 
 export interface Taken {
   cls: string;
@@ -35,9 +35,11 @@ export function forEachAcquisition(
   resolver: ClassResolver,
   summaryOf: (name: string) => Summary | undefined,
   visit: (a: Acquisition) => void,
+  onlyUnderLocks = false,
 ): void {
   const fn = flow.fn;
   for (const [op, contexts] of flow.contexts) {
+    if (onlyUnderLocks && contexts.every((c) => c.held.length === 0)) continue;
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
       const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
@@ -57,7 +59,7 @@ export function forEachAcquisition(
       const taken: Taken[] = [];
       for (const name of names) {
         const sum = summaryOf(name) ?? externalSummary(name);
-        if (!sum) continue;
+        if (!sum || LAST_REFERENCE_DESTRUCTORS.has(name)) continue;
         for (const [key, t] of sum.takes) {
           let cls = t.cls;
           let resolved = t.resolved;
@@ -80,4 +82,50 @@ export function forEachAcquisition(
       if (taken.length) visit({ flow, op, contexts, taken });
     }
   }
+}
+
+/** "Holds `held` while taking `taken`" at `op`: one observed nesting of two different classes. */
+export interface NestingPair {
+  flow: FunctionFlow;
+  op: Op;
+  held: HeldLock;
+  taken: Taken;
+}
+
+const pairCache = new WeakMap<FunctionFlow, NestingPair[]>();
+
+/**
+ * The nestings of one function (resolved classes, trylocks excluded, same class excluded), one
+ * per (op, held class, taken class). Cached per flow: a flow is replaced whenever the function or
+ * a callee's summary changes, so the cache never goes stale (chains are expanded on demand).
+ */
+export function nestingPairs(flow: FunctionFlow, resolver: ClassResolver, summaryOf: (name: string) => Summary | undefined): NestingPair[] {
+  const cached = pairCache.get(flow);
+  if (cached) return cached;
+  const out: NestingPair[] = [];
+  const seen = new Set<string>();
+  forEachAcquisition(
+    flow,
+    resolver,
+    summaryOf,
+    (a) => {
+      for (const t of a.taken) {
+        if (t.trylock || !t.resolved) continue;
+        for (const c of a.contexts) {
+          for (const h of c.held) {
+            if (!h.resolved || h.cls === t.cls) continue;
+            // The callee releases this very lock before taking the other one.
+            if (t.witness.callerReleased?.includes(h.cls)) continue;
+            const k = `${a.op.range.start.line}:${a.op.range.start.column}|${h.cls}|${t.cls}`;
+            if (seen.has(k)) continue;
+            seen.add(k);
+            out.push({ flow, op: a.op, held: h, taken: t });
+          }
+        }
+      }
+    },
+    true,
+  );
+  pairCache.set(flow, out);
+  return out;
 }

@@ -8,7 +8,7 @@
  * synchronize. The solver is incremental: only dirty functions are re-analysed, and a caller
  * becomes dirty only when a callee's summary signature changes.
  */
-import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS } from '../../model/kvmTypes';
+import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS } from '../../model/kvmTypes';
 import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
@@ -41,9 +41,13 @@ export function externalSummary(name: string): Summary | undefined {
   return sum ?? undefined;
 }
 
+function nonEmpty(a: string[]): string[] | undefined {
+  return a.length ? a : undefined;
+}
+
 function signatureOf(s: Omit<Summary, 'signature'>): string {
   const parts: string[] = [];
-  for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}`);
+  for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}`);
   for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
   for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
   parts.push(`s${s.maySleep ? s.maySleep.depth : '-'}`);
@@ -89,7 +93,13 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     addReq({ cls: ref.cls, resolved: ref.resolved, mode: 'any', how: 'annotation', file: fn.file, range: fn.nameRange, param: paramOf(ref.root), fields: ref.fields });
   }
 
-  for (const [op] of flow.contexts) {
+  /** Classes released from our caller on every path reaching `ctxs`. */
+  const alwaysReleased = (ctxs: readonly { callerReleased: readonly string[] }[]): string[] => {
+    if (ctxs.length === 0) return [];
+    return ctxs[0].callerReleased.filter((c) => ctxs.every((x) => x.callerReleased.includes(c)));
+  };
+
+  for (const [op, opCtxs] of flow.contexts) {
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
       const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
@@ -104,6 +114,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         depth: 1,
         step: step(fn, op.range, `takes ${ref.cls}`),
         trylock: trylock || undefined,
+        callerReleased: nonEmpty(alwaysReleased(opCtxs)),
         param,
         fields: ref.fields,
       });
@@ -120,9 +131,14 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         const sum = summaryOf(name) ?? externalSummary(name);
         if (!sum) continue;
         const head = step(fn, op.range, `calls ${name}`);
-        for (const [key, t] of sum.takes) {
+        const ours = alwaysReleased(opCtxs);
+        for (const [key, t] of LAST_REFERENCE_DESTRUCTORS.has(name) ? [] : sum.takes) {
           if (t.depth >= MAX_CHAIN) continue;
-          let mapped: TakeInfo = { ...t, depth: t.depth + 1, step: head, next: { fn: name, key } };
+          // The callee released some of its caller's locks before taking this one: those that
+          // we do not hold ourselves are our caller's.
+          const inherited = (t.callerReleased ?? []).filter((c) => !opCtxs.some((x) => x.held.some((h) => h.cls === c)));
+          const callerReleased = nonEmpty([...new Set([...inherited, ...ours])]);
+          let mapped: TakeInfo = { ...t, depth: t.depth + 1, step: head, next: { fn: name, key }, callerReleased };
           let k = key;
           if (!t.resolved && t.param !== undefined) {
             const m = mapThroughArgs(resolver, fn, op, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
@@ -162,6 +178,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     const relCount = new Map<string, { count: number; eff: NetEffect }>();
     for (const ex of flow.exits) {
       for (const h of ex.state.held) {
+        if (h.maybe) continue;
         const k = `${h.cls}|${h.inst}`;
         const cur = heldCount.get(k);
         if (cur) {
@@ -192,8 +209,10 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
       }
     }
     for (const [, h] of heldCount) {
-      // Locks held by `this` function's own caller arrive through retake effects; every other
-      // lock held at an exit was taken here.
+      // Held at some exits only: a net effect when a result explains it (trylock, killable, a
+      // callee that only sometimes returns holding); otherwise it is an imbalance (reported in
+      // this function) or lost precision, and callers are better off not believing it.
+      if (h.count < n && !h.eff.conditional) continue;
       effects.push({ ...h.eff, conditional: h.eff.conditional || h.count < n });
     }
   }

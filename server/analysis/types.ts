@@ -37,6 +37,8 @@ export interface HeldLock {
   via?: string;
   /** The callee only returns holding it on some paths (trylock-like). */
   conditional?: boolean;
+  /** Held on some of the paths that were joined into this state (precision lost, not a real condition). */
+  maybe?: boolean;
   /** A drop-retake (cond_resched_lock, a callee that drops and retakes) may have released it meanwhile. */
   mayDrop?: boolean;
   irqsOff?: boolean;
@@ -61,11 +63,13 @@ export interface CallerLock {
 /** What is true just before an op on one (group of) path(s). */
 export interface OpContext {
   held: readonly HeldLock[];
+  /** Classes of the caller's locks this function has released on this path (so they are not held here). */
+  callerReleased: readonly string[];
   irqOff: number;
   preemptOff: number;
 }
 
-export interface FlowState extends OpContext {
+export interface FlowState extends Omit<OpContext, 'callerReleased'> {
   /** cls|inst of locks released directly on this path (not re-taken): a second release is a double release. */
   released: readonly string[];
   /** Locks released by a callee on this path (a later release of them is not reported). */
@@ -130,6 +134,8 @@ export interface TakeInfo extends Witness {
   mode: LockMode;
   /** Only ever taken with a trylock (cannot block, so cannot deadlock). */
   trylock?: boolean;
+  /** The caller's locks (classes) that are always released by the time this is taken. */
+  callerReleased?: string[];
   /** Unresolved takes rooted at a parameter: mapped through the caller's argument. */
   param?: number;
   fields: string[];

@@ -24,14 +24,24 @@ export const lockImbalanceCheck: Check = {
       const exits = flow.exits.filter((e) => !e.state.joined);
       if (exits.length !== flow.exits.length) continue;
 
-      // Held at some returns, not at others.
+      // Held at some returns, not at others. Only for classes the function also releases itself:
+      // one that never releases a lock it returns holding is a (conditional) net acquirer.
+      const releasesOwn = new Set<string>();
+      for (const [op, ref] of flow.locks) if (op.k === 'release') releasesOwn.add(ref.cls);
+      for (const [op, targets] of flow.targets) {
+        if (targets.length !== 1 || op.k !== 'call' || op.indirect) continue;
+        for (const e of ctx.summaryOf(targets[0])?.effects ?? []) if (e.effect === 'release') releasesOwn.add(e.cls);
+      }
       if (exits.length >= 2) {
         const byKey = new Map<string, { count: number; first: (typeof exits)[number]; lock: (typeof exits)[number]['state']['held'][number]; explained: boolean }>();
         for (const ex of exits) {
           for (const h of ex.state.held) {
+            // The caller's lock, dropped and taken again here: not ours to balance.
+            if (ex.state.fromCaller.some((c) => c.cls === h.cls)) continue;
+            if (!releasesOwn.has(h.cls)) continue;
             const k = `${h.cls}|${h.inst}`;
             const cur = byKey.get(k);
-            const explained = !!(h.conditional || h.fromConditionalOp || h.mayDrop);
+            const explained = !!(h.conditional || h.fromConditionalOp || h.mayDrop || h.maybe);
             if (cur) {
               cur.count++;
               cur.explained ||= explained;

@@ -4,11 +4,10 @@
  * the other lock, with the chain "held here" -> "calls f" -> ... -> "taken here".
  */
 import { expandChain } from '../analysis/chains';
-import { isResolvedClass } from '../analysis/classes';
-import { forEachAcquisition } from '../analysis/observed';
+import { nestingPairs } from '../analysis/observed';
 import type { OrderFact } from '../analysis/orders';
 import type { HeldLock } from '../analysis/types';
-import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
+import { chainToRelated, type Check, type CheckContext } from './check';
 import type { Finding, RelatedLocation } from './finding';
 import { ruleMeta } from './registry';
 
@@ -39,38 +38,23 @@ export const lockOrderCheck: Check = {
     const severity = ruleMeta('lock-order').defaultSeverity;
     for (const flow of ctx.flows) {
       const fn = flow.fn;
-      const seen = new Set<string>();
-      forEachAcquisition(flow, ctx.resolver, ctx.summaryOf, (a) => {
-        for (const t of a.taken) {
-          if (t.trylock || !t.resolved || !isResolvedClass(t.cls)) continue;
-          for (const c of a.contexts) {
-            for (const h of c.held) {
-              if (h.cls === t.cls || !h.resolved) continue;
-              const fact = ctx.orders.says(fn.file, t.cls, h.cls);
-              if (!fact) continue;
-              const key = `${rangeKey(a.op.range)}|${h.cls}|${t.cls}`;
-              if (seen.has(key)) continue;
-              seen.add(key);
-              const rule = ruleSentence(ctx, fact);
-              const taken = ctx.display(t.cls);
-              const held = ctx.display(h.cls);
-              const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
-              const related = [heldRelated(ctx, h), ...chainToRelated(ctx, chain)];
-              const through = t.callee ? ` (through ${t.callee})` : '';
-              out.push({
-                code: 'lock-order',
-                severity,
-                file: fn.file,
-                range: a.op.range,
-                message: `${taken} is taken inside ${held} here${through}, but ${rule.text}`,
-                related,
-                ruleRef: rule.ref,
-                functionName: fn.name,
-              });
-            }
-          }
-        }
-      });
+      for (const { op, held: h, taken: t } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
+        const fact = ctx.orders.says(fn.file, t.cls, h.cls);
+        if (!fact) continue;
+        const rule = ruleSentence(ctx, fact);
+        const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
+        const through = t.callee ? ` (through ${t.callee})` : '';
+        out.push({
+          code: 'lock-order',
+          severity,
+          file: fn.file,
+          range: op.range,
+          message: `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
+          related: [heldRelated(ctx, h), ...chainToRelated(ctx, chain)],
+          ruleRef: rule.ref,
+          functionName: fn.name,
+        });
+      }
     }
     return out;
   },
