@@ -135,6 +135,8 @@ export interface CallOp extends OpBase {
   indirect?: { table?: string; field: string; text: string };
   /** Arguments reduced to access paths where possible (null where not), for mapping callee summaries onto the caller. */
   args: (AccessPath | null)[];
+  /** Set when the call is an expression statement whose result is thrown away (`f(x);`). */
+  discarded?: boolean;
 }
 
 /** synchronize_srcu(&X), synchronize_srcu_expedited(&X), synchronize_rcu(). */
