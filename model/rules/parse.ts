@@ -21,6 +21,7 @@ import type {
   SrcuRule,
 } from './types';
 import { cleanLine, fold, indentOf, looksBinary, splitLines } from './text';
+import { findSpteSections } from './spteSections';
 
 /** Classification work is bounded per item so that a pathological input cannot make regexes slow. */
 const MAX_ITEM_CHARS = 4000;
@@ -134,6 +135,7 @@ function parseInto(text: string, model: RuleModel): void {
     return;
   }
   const lines = splitLines(text).map(cleanLine);
+  model.spteSections = findSpteSections(lines);
   const headings = findHeadings(lines);
   const headingLines = new Set<number>();
   for (const h of headings) {

@@ -128,6 +128,11 @@ export interface RuleModel {
   /** Same-class nesting statements (2025 and later). Optional for compatibility; the parser always sets it. */
   sameClassNesting?: SameClassNestingRule[];
   /**
+   * Where the "Exception" section explains the SPTE rules (fast page fault, Dirty-bit tracking,
+   * TLB flush after write-protection), for the SPTE checks' citations. Absent for built-in rules.
+   */
+  spteSections?: import('./spteSections').SpteSection[];
+  /**
    * Problems met while reading the document, one sentence each. When the document could not
    * be read as a locking document at all, the model is the built-in one and this says why.
    */
