@@ -36,10 +36,9 @@ export type Expr =
   /** A type name or anything else without calls. */
   | { t: 'other'; s: number; e: number };
 
-const PUNCT3 = new Set(['<<=', '>>=', '...']);
-const PUNCT2 = new Set([
-  '->', '++', '--', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '##',
-]);
+/** Single-character punctuators by char code (shared strings: no allocation per token). */
+const PUNCT1: Record<number, string> = {};
+for (const ch of '()[]{};,:?~') PUNCT1[ch.charCodeAt(0)] = ch;
 
 function isIdStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
@@ -123,20 +122,56 @@ export function tokenize(src: string, start: number, end: number): Tok[] {
       out.push({ k: c === 34 ? 'str' : 'chr', v: '', s, e: i });
       continue;
     }
-    const three = src.substr(i, 3);
-    if (PUNCT3.has(three)) {
-      out.push({ k: 'p', v: three, s, e: i + 3 });
-      i += 3;
-      continue;
+    const d = i + 1 < end ? src.charCodeAt(i + 1) : 0;
+    let v: string;
+    switch (c) {
+      case 45: // -
+        v = d === 62 ? '->' : d === 45 ? '--' : d === 61 ? '-=' : '-';
+        break;
+      case 43: // +
+        v = d === 43 ? '++' : d === 61 ? '+=' : '+';
+        break;
+      case 60: // <
+        v = d === 60 ? (i + 2 < end && src.charCodeAt(i + 2) === 61 ? '<<=' : '<<') : d === 61 ? '<=' : '<';
+        break;
+      case 62: // >
+        v = d === 62 ? (i + 2 < end && src.charCodeAt(i + 2) === 61 ? '>>=' : '>>') : d === 61 ? '>=' : '>';
+        break;
+      case 61: // =
+        v = d === 61 ? '==' : '=';
+        break;
+      case 33: // !
+        v = d === 61 ? '!=' : '!';
+        break;
+      case 38: // &
+        v = d === 38 ? '&&' : d === 61 ? '&=' : '&';
+        break;
+      case 124: // |
+        v = d === 124 ? '||' : d === 61 ? '|=' : '|';
+        break;
+      case 42:
+        v = d === 61 ? '*=' : '*';
+        break;
+      case 47:
+        v = d === 61 ? '/=' : '/';
+        break;
+      case 37:
+        v = d === 61 ? '%=' : '%';
+        break;
+      case 94:
+        v = d === 61 ? '^=' : '^';
+        break;
+      case 35:
+        v = d === 35 ? '##' : '#';
+        break;
+      case 46:
+        v = d === 46 && i + 2 < end && src.charCodeAt(i + 2) === 46 ? '...' : '.';
+        break;
+      default:
+        v = PUNCT1[c] ?? src[i];
     }
-    const two = src.substr(i, 2);
-    if (PUNCT2.has(two)) {
-      out.push({ k: 'p', v: two, s, e: i + 2 });
-      i += 2;
-      continue;
-    }
-    out.push({ k: 'p', v: src[i], s, e: i + 1 });
-    i++;
+    out.push({ k: 'p', v, s, e: i + v.length });
+    i += v.length;
   }
   return out;
 }

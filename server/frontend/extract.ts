@@ -29,6 +29,7 @@ import {
 import type {
   AccessPath,
   AcquireOp,
+  CallOp,
   Block,
   EdgeCondition,
   FieldFunctionBinding,
@@ -638,6 +639,13 @@ export class FunctionBuilder {
       const init = strip(x.init);
       if (init.t === 'block' && !init.stmtExpr) {
         for (const b of readDesignatedBindings(this.src, init.innerS, init.innerE)) {
+          const v = b.func === 'true' ? 'nonzero' : b.func === 'false' || b.func === 'NULL' ? 'zero' : undefined;
+          if (v) {
+            // `struct result r = { .found_memslot = false }`: a flag initialised by designator.
+            this.emit({ k: 'assign', range: this.range(b.s, b.e), api: '=', variable: `${x.name}.${b.field}`, value: v });
+            continue;
+          }
+          if (/^[A-Z0-9_]+$/.test(b.func)) continue;
           this.ctx.bindings.push({ structType: d.type || undefined, variable: x.name, field: b.field, func: b.func, range: this.range(b.s, b.e) });
         }
       }
@@ -920,7 +928,7 @@ export class FunctionBuilder {
     const name = this.flagName(l);
     this.evalAssignValue(name, e.r, e.op);
     if (target !== undefined) {
-      this.emit({ k: 'spte', range: this.range(e.s, e.e), api: '=', access: 'store', target });
+      this.emit({ k: 'spte', range: this.range(e.s, e.e), api: '=', access: 'store', target, value: this.text(e.r.s, e.r.e) });
     }
     // Bindings: `x.f = func`, `x->f = func`.
     if (l.t === 'member') {
@@ -1028,18 +1036,18 @@ export class FunctionBuilder {
     if (!name) return;
     if (name === 'WRITE_ONCE' || name === '__WRITE_ONCE') {
       const t = e.args[0] ? this.spteStoreTarget(strip(e.args[0])) : undefined;
-      if (t !== undefined) this.emit({ k: 'spte', range, api: name, access: 'store', target: t });
+      if (t !== undefined) this.emit({ k: 'spte', range, api: name, access: 'store', target: t, value: e.args[1] ? this.text(e.args[1].s, e.args[1].e) : undefined });
       return;
     }
     const h = spteHelperArg(name);
     if (h !== undefined) {
       const arg = e.args[h] ?? e.args[0];
-      this.emit({ k: 'spte', range, api: name, access: 'helper', helper: name, target: arg ? this.text(arg.s, arg.e) : '', resultUsed: used });
+      this.emit({ k: 'spte', range, api: name, access: 'helper', helper: name, target: arg ? this.text(arg.s, arg.e) : '', resultUsed: used, args: e.args.map((x) => this.text(x.s, x.e)) });
     } else {
       const a = spteAtomicArg(name);
       if (a !== undefined && e.args[a] && this.isSptePtr(e.args[a])) {
         const arg = e.args[a];
-        this.emit({ k: 'spte', range, api: name, access: 'helper', helper: name, target: this.text(arg.s, arg.e), resultUsed: used });
+        this.emit({ k: 'spte', range, api: name, access: 'helper', helper: name, target: this.text(arg.s, arg.e), resultUsed: used, args: e.args.map((x) => this.text(x.s, x.e)) });
       }
     }
     if (NOT_CALLS.has(name)) return;
@@ -1049,7 +1057,9 @@ export class FunctionBuilder {
       this.emit({ k: 'call', range, api: name, callee: name, indirect: { field: name, text: name }, args: this.argPaths(e.args) });
       return;
     }
-    this.emit({ k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) });
+    const call: CallOp = { k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) };
+    if (!used) call.discarded = true;
+    this.emit(call);
   }
 
   private indirectCall(e: Extract<Expr, { t: 'call' }>, fn: Expr, range: Range): void {
@@ -1282,7 +1292,7 @@ function lastKid(n: SNode, type: string): SNode | undefined {
 // File level
 
 /** A function-facts cache: function text (+ start column) -> facts computed at some start line. */
-export type FunctionCache = Map<string, { line: number; facts: FunctionFacts }>;
+export type FunctionCache = Map<string, { line: number; facts: FunctionFacts; errors: number }>;
 
 export interface ExtractOptions {
   /** Reuses facts of functions whose text did not change (rebasing their lines). */
@@ -1302,20 +1312,38 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
   const rawStructs: RawStruct[] = [];
 
   const functions: FunctionFacts[] = [];
+  const caching = !!(opts.cache || opts.nextCache);
+  let globalsKey = '';
+  let globalsKeyCount = 0;
   // One walk over the file scope; function bodies are skeletonised only when not cached.
   const cursor = tree.walk();
   const fnFromCursor = (prev: SNode | undefined): void => {
     const s = cursor.startIndex;
     const e = cursor.endIndex;
-    const col = lines.pos(s).column;
-    const prevText = prev && prev.type === 'declaration' && text.charCodeAt(prev.e - 1) !== 59 ? text.slice(prev.s, prev.e) : '';
-    const key = `${col}|${[...ctx.globals.keys()].join(',')}|${prevText}|${text.slice(s, e)}`;
+    let key = '';
+    if (caching) {
+      if (globalsKeyCount !== ctx.globals.size) {
+        globalsKey = [...ctx.globals.keys()].join(',');
+        globalsKeyCount = ctx.globals.size;
+      }
+      const col = lines.pos(s).column;
+      const prevText = prev && prev.type === 'declaration' && text.charCodeAt(prev.e - 1) !== 59 ? text.slice(prev.s, prev.e) : '';
+      key = `${col}|${globalsKey}|${prevText}|${text.slice(s, e)}`;
+    }
     const startLine = lines.line(s);
-    const cached = opts.cache?.get(key);
+    const cached = caching ? opts.cache?.get(key) : undefined;
     let facts: FunctionFacts | null = null;
-    if (cached && !cached.facts.notes?.includes('has-local-bindings')) facts = rebaseFunction(cached.facts, startLine - cached.line, file);
+    let fnErrors = 0;
+    if (cached && !cached.facts.notes?.includes('has-local-bindings')) {
+      facts = rebaseFunction(cached.facts, startLine - cached.line, file);
+      fnErrors = cached.errors;
+    }
     if (!facts) {
-      const sk = skeletonAt(cursor, errors);
+      const node = cursor.currentNode;
+      const hasError = node.hasError;
+      // ERROR nodes anywhere in the function (a walk in wasm, only for functions that have one).
+      if (hasError) fnErrors = node.descendantsOfType('ERROR').length;
+      const sk = skeletonAt(cursor);
       const before = ctx.bindings.length;
       try {
         facts = new FunctionBuilder(ctx).build(sk, prev);
@@ -1323,13 +1351,14 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
         facts = null; // never lose the rest of the file
       }
       if (facts) {
-        facts.hasErrors = cursor.currentNode.hasError;
+        facts.hasErrors = hasError;
         if (ctx.bindings.length > before) facts.notes = [...(facts.notes ?? []), 'has-local-bindings'];
       }
     }
+    errors.n += fnErrors;
     if (facts) {
       functions.push(facts);
-      opts.nextCache?.set(key, { line: startLine, facts });
+      opts.nextCache?.set(key, { line: startLine, facts, errors: fnErrors });
     }
   };
   try {
@@ -1385,22 +1414,29 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
   };
 }
 
+const GLOBAL_HINT = /DEFINE_|DECLARE_|spinlock_t|rwlock_t|\bstruct\s+(?:mutex|rw_semaphore|srcu_struct)\b/;
+
 function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): void {
   const { text } = ctx;
   const t = text.slice(n.s, n.e);
-  if (t.includes('{') && (t.includes('struct') || t.includes('union'))) readStructs(text, n.s, n.e, rawStructs);
-  if (n.type === 'declaration' || n.type === 'expression_statement') {
-    const d = readDeclaration(text, n.s, n.e);
+  const hasBrace = t.includes('{');
+  if (hasBrace && (t.includes('struct') || t.includes('union'))) readStructs(text, n.s, n.e, rawStructs);
+  const bindingHint = hasBrace && t.includes('.') && t.includes('=');
+  if ((n.type === 'declaration' || n.type === 'expression_statement') && (bindingHint || GLOBAL_HINT.test(t))) {
+    // Only the head matters for globals and the variable name: stop at the initializer's brace.
+    const head = hasBrace ? n.s + t.indexOf('{') : n.e;
+    const d = readDeclaration(text, n.s, head);
     if (d) {
       for (const g of globalLocksOf(d, n.s, n.e)) {
         ctx.globals.set(g.name, { name: g.name, kind: g.kind, perCpu: g.perCpu, range: ctx.lines.range(g.s, g.e) });
       }
-      if (t.includes('.') && t.includes('=')) {
+      if (bindingHint) {
         const eq = t.indexOf('=');
         const brace = t.indexOf('{', eq);
         if (brace > 0) {
           const variable = d.declarators[0]?.name ?? '';
           for (const b of readDesignatedBindings(text, n.s + brace, n.e)) {
+            if (/^[A-Z0-9_]+$/.test(b.func) || b.func === 'true' || b.func === 'false') continue;
             ctx.bindings.push({ structType: d.type || undefined, variable, field: b.field, func: b.func, range: ctx.lines.range(b.s, b.e) });
           }
         }
