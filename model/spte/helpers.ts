@@ -44,12 +44,23 @@ export interface SpteHelperContract {
   family: 'shadow' | 'tdp' | 'primitive';
   /** What the function returns, in a few words. */
   returns: string;
+  /**
+   * For plain writers: what the CALLER must have established about the SPTE for the plain store
+   * to be safe (the SPTE checks verify it at each call site). `no-volatile-bits`: not present, or
+   * spte_has_volatile_bits() false; `not-present`: not shadow-present; `non-leaf-or-mmio`: a
+   * parent SPTE or an MMIO SPTE, whose bits nothing changes outside mmu_lock.
+   */
+  callerMustEnsure?: 'no-volatile-bits' | 'not-present' | 'non-leaf-or-mmio';
+  /** The helper checks (WARNs on) its own precondition, so its call sites are not judged. */
+  selfChecked?: boolean;
 }
 
 export const SPTE_HELPERS: readonly SpteHelperContract[] = [
   // ---- shadow (rmap) MMU, mmu.c ----
   {
     name: 'mmu_spte_set',
+    callerMustEnsure: 'not-present',
+    selfChecked: true,
     family: 'shadow',
     atomicity: 'plain',
     requiresLock: 'mmu_lock-write',
@@ -98,6 +109,7 @@ export const SPTE_HELPERS: readonly SpteHelperContract[] = [
   },
   {
     name: 'mmu_spte_clear_no_track',
+    callerMustEnsure: 'non-leaf-or-mmio',
     family: 'shadow',
     atomicity: 'plain',
     requiresLock: 'mmu_lock-write',
@@ -110,6 +122,7 @@ export const SPTE_HELPERS: readonly SpteHelperContract[] = [
   },
   {
     name: '__set_spte',
+    callerMustEnsure: 'not-present',
     family: 'shadow',
     atomicity: 'plain',
     requiresLock: 'mmu_lock-write',
@@ -122,6 +135,7 @@ export const SPTE_HELPERS: readonly SpteHelperContract[] = [
   },
   {
     name: '__update_clear_spte_fast',
+    callerMustEnsure: 'no-volatile-bits',
     family: 'shadow',
     atomicity: 'plain',
     requiresLock: 'mmu_lock-write',
@@ -205,6 +219,7 @@ export const SPTE_HELPERS: readonly SpteHelperContract[] = [
   },
   {
     name: '__kvm_tdp_mmu_write_spte',
+    callerMustEnsure: 'no-volatile-bits',
     family: 'tdp',
     atomicity: 'plain',
     requiresLock: 'mmu_lock-any',
@@ -300,6 +315,7 @@ export const SPTE_HELPERS: readonly SpteHelperContract[] = [
   // ---- generic primitives applied to an SPTE ----
   {
     name: 'WRITE_ONCE',
+    callerMustEnsure: 'no-volatile-bits',
     family: 'primitive',
     atomicity: 'plain',
     requiresLock: 'mmu_lock-write',
