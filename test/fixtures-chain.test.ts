@@ -34,3 +34,20 @@ describe.skipIf('reason' in loaded || !chainCase)(
     });
   },
 );
+
+const cycleCase = discoverFixtures().find((c) => c.name === 'lock-cycle/ab-ba');
+
+describe.skipIf('reason' in loaded || !cycleCase)('lock-cycle across files: related chain', () => {
+  it('is reported once and shows both halves of the AB-BA', async () => {
+    if ('reason' in loaded || !cycleCase) return;
+    if (loaded.engine.implemented && !loaded.engine.implemented.has('lock-cycle')) return;
+    const run = await runCase(loaded.engine, cycleCase);
+    const cycles = run.findings.filter((f) => f.code === 'lock-cycle');
+    expect(cycles).toHaveLength(1);
+    const related = cycles[0].related;
+    const text = related.map((r) => `${r.file}:${r.range.start.line + 1}: ${r.message}`).join('\n');
+    // Each edge: "held here" and "taken here" in its own file.
+    expect(related.filter((r) => r.file.endsWith('ab-ba/lapic.c')).length, text).toBeGreaterThanOrEqual(2);
+    expect(related.filter((r) => r.file.endsWith('ab-ba/pit.c')).length, text).toBeGreaterThanOrEqual(2);
+  });
+});

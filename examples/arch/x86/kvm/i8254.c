@@ -43,8 +43,8 @@ void kvm_pit_retarget(struct kvm_pit *pit, u64 period)
 	mutex_lock(&pit->pit_state.lock);
 	pit->pit_state.period = period;
 	/*
-	 * kvm-locklint demo: lock-cycle — pit_state.lock -> apic_map_lock here,
-	 * apic_map_lock -> pit_state.lock in lapic.c: AB-BA
+	 * Second half of the lock-cycle demo in lapic.c: pit_state.lock ->
+	 * apic_map_lock here, the reverse there (reported once, in lapic.c).
 	 */
 	mutex_lock(&ka->apic_map_lock);
 	ka->apic_map_gen++;

@@ -11,7 +11,7 @@ void kvm_recalculate_apic_map(struct kvm *kvm)
 	mutex_lock(&kvm->arch.apic_map_lock);
 	kvm->arch.apic_map_gen++;
 	if (pit) {
-		/* kvm-locklint demo: lock-cycle — the other half of the AB-BA with i8254.c */
+		/* kvm-locklint demo: lock-cycle — apic_map_lock -> pit_state.lock here, the reverse in i8254.c */
 		mutex_lock(&pit->pit_state.lock);
 		pit->pit_state.reinject = 0;
 		mutex_unlock(&pit->pit_state.lock);
