@@ -55,8 +55,6 @@ async function main() {
     if (!existsSync(from)) throw new Error(`missing ${file}: run npm install`);
     copyFileSync(from, join(dist, file.split('/').pop()));
   }
-  // the webviews' scripts and styles, loaded from dist/webview/ (client/raceDemo.ts, client/lockGraph.ts)
-  cpSync(join(root, 'client/webview'), join(dist, 'webview'), { recursive: true });
   console.log(`built ${jobs.length} bundles into dist/ in ${Date.now() - started} ms`);
 }
 
