@@ -19,6 +19,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const loaded = await loadEngine();
+// KVM_LOCKLINT_FIXTURES_ALL=1 runs the fixtures of codes the registry does not mark implemented
+// yet (for the engineers writing those checks).
+if (process.env.KVM_LOCKLINT_FIXTURES_ALL === '1' && !('reason' in loaded)) loaded.engine.implemented = null;
 const cases = discoverFixtures();
 
 describe('fixture conventions', () => {
