@@ -1341,9 +1341,11 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
     if (!facts) {
       const node = cursor.currentNode;
       const hasError = node.hasError;
-      // ERROR nodes anywhere in the function (a walk in wasm, only for functions that have one).
-      if (hasError) fnErrors = node.descendantsOfType('ERROR').length;
-      const sk = skeletonAt(cursor);
+      // ERROR nodes at statement level; a function whose errors all sit inside expressions (or
+      // are MISSING tokens) counts once. Counting every ERROR would cost a full walk.
+      const counter = { n: 0 };
+      const sk = skeletonAt(cursor, counter);
+      fnErrors = counter.n > 0 ? counter.n : hasError ? 1 : 0;
       const before = ctx.bindings.length;
       try {
         facts = new FunctionBuilder(ctx).build(sk, prev);

@@ -292,7 +292,10 @@ export interface FileFacts {
   globals: GlobalLockDef[];
   bindings: FieldFunctionBinding[];
   suppressions: Suppression[];
-  /** Number of tree-sitter ERROR nodes in the file. */
+  /**
+   * Number of tree-sitter ERROR nodes in the file, counted at file scope and statement level (a
+   * function whose errors all sit inside expressions, or are MISSING tokens, counts once).
+   */
   errorCount: number;
   /** Set when the file was not analysed (binary, too large): one sentence why. */
   skipped?: string;
