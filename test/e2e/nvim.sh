@@ -27,7 +27,8 @@ if [ -z "$FILE" ]; then
     const [f, l, c] = process.argv.slice(1); const s = require("fs").readFileSync(f, "utf8").split("\n")[l - 1] || "";
     const i = s.indexOf("(", c - 1); console.log(i < 0 ? c - 1 : i + 2 + (s[i + 1] === "&" ? 1 : 0));' "$FILE" "$LINE" "$COL")
 fi
-export LSP_CMD=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' node "$ROOT/bin/kvm-locklint-lsp.js" --stdio)
+# LSP_SERVER: the server script to test (default the project's bin, i.e. dist/server.js)
+export LSP_CMD=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' node "${LSP_SERVER:-$ROOT/bin/kvm-locklint-lsp.js}" --stdio)
 export LSP_ROOT=$WS HOVER_LINE HOVER_COL
 # keep nvim's state (swap, lsp.log) out of $HOME
 export XDG_DATA_HOME=$E2E_DIR/nvim/data XDG_CACHE_HOME=$E2E_DIR/nvim/cache XDG_STATE_HOME=$E2E_DIR/nvim/state XDG_CONFIG_HOME=$E2E_DIR/nvim/config
