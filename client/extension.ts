@@ -73,7 +73,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     ],
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
-    initializationOptions: { settings: vscode.workspace.getConfiguration('kvmLocklint') },
+    initializationOptions: { settings: currentSettings() },
   };
   client = new LanguageClient('kvmLocklint', 'KVM Lock Lint', serverOptions, clientOptions);
   context.subscriptions.push(client.onNotification(STATUS_NOTIFICATION, (s: Status) => showStatus(s)));
@@ -83,6 +83,12 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     output?.appendLine(`KVM Lock Lint: the language server did not start: ${String(err)}`);
     void vscode.window.showErrorMessage('KVM Lock Lint: the language server did not start. See the output channel.');
   }
+}
+
+/** The settings as plain data (the server asks for them again through workspace/configuration). */
+function currentSettings(): Record<string, unknown> {
+  const cfg = vscode.workspace.getConfiguration('kvmLocklint');
+  return { rulesFile: cfg.get('rulesFile'), codes: cfg.get('codes'), maxFileSizeKB: cfg.get('maxFileSizeKB') };
 }
 
 async function stopClient(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   CodeActionKind,
   DidChangeConfigurationNotification,
   DidChangeWatchedFilesNotification,
+  DidChangeWorkspaceFoldersNotification,
   FileChangeType,
   TextDocumentSyncKind,
   type CodeAction,
@@ -31,6 +32,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { AnalysisResult, TextChange, Workspace, WorkspaceOptions } from '../engine/api';
 import type { LockGraph } from '../engine/lockGraphTypes';
 import { BUILTIN_SOURCE, RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
+import { initFrontend, parseAndExtract } from '../frontend';
 import { FrontendPool, workerScript } from '../cli/frontendPool';
 import { isCSource, looksBinary, readSource, walkSources } from '../cli/files';
 import { RULE_CODES } from '../cli/args';
@@ -115,10 +117,13 @@ export class LocklintServer {
     c.onDidChangeWatchedFiles((p) => this.guard('didChangeWatchedFiles', () => this.watchedFilesChanged(p)));
     c.onHover((p) => this.guardRequest('hover', null, () => this.hover(p)));
     c.onCodeAction((p) => this.guardRequest('codeAction', [], () => this.codeActions(p)));
-    c.workspace.onDidChangeWorkspaceFolders((e) =>
+    // The raw notification: the library's workspace.onDidChangeWorkspaceFolders throws unless
+    // the client announced folder support before listen().
+    c.onNotification(DidChangeWorkspaceFoldersNotification.type, (p) =>
       this.guard('didChangeWorkspaceFolders', () => {
-        const removed = new Set(e.removed.map((f) => uriToPath(f.uri)));
-        this.folders = [...this.folders.filter((f) => !removed.has(f)), ...e.added.map((f) => uriToPath(f.uri))];
+        const removed = new Set((p.event?.removed ?? []).map((f) => uriToPath(f.uri)));
+        const added = (p.event?.added ?? []).map((f) => uriToPath(f.uri)).filter((f) => path.isAbsolute(f));
+        this.folders = [...this.folders.filter((f) => !removed.has(f)), ...added];
         this.restart();
       }),
     );
@@ -187,6 +192,8 @@ export class LocklintServer {
     const generation = ++this.generation;
     void this.serial(async () => {
       this.resolver = this.makeResolver();
+      // Syntax trees live in wasm memory: give them back before dropping the workspaces.
+      for (const g of this.groups.values()) for (const f of g.files) g.ws.removeFile(f);
       this.groups = new Map();
       this.fileGroup.clear();
       for (const od of this.open.values()) {
@@ -265,12 +272,31 @@ export class LocklintServer {
     while (i < files.length && performance.now() < deadline) {
       const file = files[i++];
       if (this.isOpenPath(file)) continue; // the editor's text wins over the disk
-      const read = readSource(file, this.maxBytes());
-      if (!read.ok) continue;
-      const group = await this.groupFor(file);
-      this.setFileIn(group, file, () => group.ws.setFile(file, read.text));
+      await this.loadFromDisk(file);
     }
     return i;
+  }
+
+  /**
+   * Hands a closed file's facts to its workspace. Only open documents keep a syntax tree (for
+   * hover and incremental parses); the rest of the tree is facts, which is all the analysis needs.
+   */
+  private async loadFromDisk(file: string): Promise<void> {
+    const read = readSource(file, this.maxBytes());
+    const group = await this.groupFor(file);
+    if (!read.ok) {
+      this.dropFile(group, file);
+      return;
+    }
+    await initFrontend();
+    this.setFileIn(group, file, () => group.ws.setFacts(file, parseAndExtract(file, read.text)));
+  }
+
+  private dropFile(group: Group, file: string): void {
+    if (!group.ws.hasFile(file)) return;
+    group.ws.removeFile(file);
+    group.files.delete(file);
+    group.dirty = true;
   }
 
   private async indexWithWorkers(script: string, files: string[], generation: number, tick: () => void): Promise<void> {
@@ -308,7 +334,7 @@ export class LocklintServer {
   // ---- documents ---------------------------------------------------------------------------
 
   private didOpen(p: DidOpenTextDocumentParams): void {
-    const { uri, languageId, version, text } = p.textDocument;
+    const { uri, languageId, version, text } = p?.textDocument ?? {};
     if (typeof uri !== 'string' || typeof text !== 'string') return;
     const file = uriToPath(uri);
     if (!this.isCDocument(languageId, file)) return;
@@ -318,7 +344,7 @@ export class LocklintServer {
   }
 
   private didChange(p: DidChangeTextDocumentParams): void {
-    const od = this.open.get(p.textDocument?.uri);
+    const od = this.open.get(p?.textDocument?.uri);
     if (!od || !Array.isArray(p.contentChanges)) return;
     const changes = p.contentChanges.filter((c) => c && typeof c.text === 'string');
     for (const change of changes) {
@@ -354,14 +380,11 @@ export class LocklintServer {
       // Back to the disk's version of the file (or out of the index if it is not in the tree).
       const group = this.groups.get(this.fileGroup.get(od.path) ?? '');
       if (!group) return;
-      const read = od.path.startsWith('/') || path.isAbsolute(od.path) ? readSource(od.path, this.maxBytes()) : undefined;
-      if (read?.ok && this.inFolders(od.path)) {
-        this.setFileIn(group, od.path, () => group.ws.setFile(od.path, read.text));
+      if (this.inFolders(od.path) && isCSource(od.path)) {
+        await this.loadFromDisk(od.path);
       } else {
-        group.ws.removeFile(od.path);
-        group.files.delete(od.path);
+        this.dropFile(group, od.path);
         this.fileGroup.delete(od.path);
-        group.dirty = true;
       }
       this.analyzeAndPublish();
     });
@@ -382,11 +405,7 @@ export class LocklintServer {
       od.skipped = this.skipReason(text);
       if (od.skipped) {
         this.conn.console.info(`${od.path}: not analysed (${od.skipped})`);
-        if (group.files.has(od.path)) {
-          group.ws.removeFile(od.path);
-          group.files.delete(od.path);
-          group.dirty = true;
-        }
+        this.dropFile(group, od.path);
         od.pending = null;
         this.publishDoc(od, []);
         continue;
@@ -420,15 +439,8 @@ export class LocklintServer {
       for (const change of changes) {
         const file = uriToPath(change.uri);
         if (!isCSource(file) || this.isOpenPath(file) || !this.inFolders(file)) continue;
-        const group = await this.groupFor(file);
-        if (change.type === FileChangeType.Deleted) {
-          group.ws.removeFile(file);
-          group.files.delete(file);
-          group.dirty = true;
-        } else {
-          const read = readSource(file, this.maxBytes());
-          if (read.ok) this.setFileIn(group, file, () => group.ws.setFile(file, read.text));
-        }
+        if (change.type === FileChangeType.Deleted) this.dropFile(await this.groupFor(file), file);
+        else await this.loadFromDisk(file);
       }
       this.analyzeAndPublish();
     });
@@ -529,8 +541,7 @@ export class LocklintServer {
   /** The lock graph of the rules source in the status bar, when the analyzer can draw one. */
   lockGraph(): LockGraph | null {
     const group = (this.statusKey && this.groups.get(this.statusKey)) || [...this.groups.values()][0];
-    const ws = group?.ws as (Workspace & { lockGraph?: () => LockGraph }) | undefined;
-    return ws?.lockGraph?.() ?? null;
+    return group?.ws.lockGraph?.() ?? null;
   }
 
   private async hover(p: HoverParams): Promise<Hover | null> {

@@ -84,7 +84,9 @@ class Client {
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onRequest('client/registerCapability', () => null);
     this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({ codes: { 'lock-cycle': { enabled: true } } })));
-    this.conn.onNotification('window/logMessage', () => undefined);
+    this.conn.onNotification('window/logMessage', (p: { type: number; message: string }) => {
+      if (process.env.LSP_TEST_LOG) console.log('[server]', p.message);
+    });
     this.conn.listen();
   }
 
@@ -124,6 +126,10 @@ describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
     fs.writeFileSync(path.join(dir, 'kvm/kvm_host.h'), HEADER);
     fs.writeFileSync(path.join(dir, 'kvm/helpers.c'), HELPER);
     fs.writeFileSync(path.join(dir, 'kvm/memslots.c'), BAD);
+    // Enough other files for the server to index with its worker threads.
+    for (let i = 0; i < 12; i++) {
+      fs.writeFileSync(path.join(dir, `kvm/extra${i}.c`), `#include "kvm_host.h"\nint extra${i}(struct kvm *kvm)\n{\n\treturn kvm->nr_memslots;\n}\n`);
+    }
     mainUri = pathToFileURL(path.join(dir, 'kvm/memslots.c')).href;
     const child = spawn(process.execPath, [path.join(REPO, 'bin/kvm-locklint-lsp.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     client = new Client(child);
@@ -151,7 +157,7 @@ describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
       serverInfo: { name: 'kvm-locklint' },
     });
     await client.conn.sendNotification('initialized', {});
-    const status = await client.until('indexing status', () => client.statuses.find((s) => !s.indexing && s.files >= 3));
+    const status = await client.until('indexing status', () => client.statuses.find((s) => !s.indexing && s.files >= 15));
     expect(status.rulesSource).toBe('built-in');
     expect(client.progress.map((p) => p.kind)).toEqual(expect.arrayContaining(['begin', 'end']));
   });
@@ -198,6 +204,27 @@ describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
       ],
     });
     await client.until('lock-order cleared', () => {
+      const diags = client.diagnostics.get(mainUri);
+      return diags && !diags.some((d) => d.code === 'lock-order');
+    });
+  });
+
+  it('updates an open file when a change in another file fixes it (cross-file)', async () => {
+    // Break it again, then fix it on the other side: the helper stops taking kvm->lock.
+    await client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: mainUri, version: 3 }, contentChanges: [{ text: BAD }] });
+    await client.until('lock-order back', () => client.diagnostics.get(mainUri)?.some((d) => d.code === 'lock-order'));
+    const helperUri = pathToFileURL(path.join(dir, 'kvm/helpers.c')).href;
+    await client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: helperUri, languageId: 'c', version: 1, text: HELPER } });
+    const lockLine = HELPER.split('\n').findIndex((l) => l.includes('mutex_lock(&kvm->lock)'));
+    const unlockLine = HELPER.split('\n').findIndex((l) => l.includes('mutex_unlock(&kvm->lock)'));
+    await client.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: helperUri, version: 2 },
+      contentChanges: [
+        { range: { start: { line: unlockLine, character: 0 }, end: { line: unlockLine + 1, character: 0 } }, text: '' },
+        { range: { start: { line: lockLine, character: 0 }, end: { line: lockLine + 1, character: 0 } }, text: '' },
+      ],
+    });
+    await client.until('lock-order cleared through the other file', () => {
       const diags = client.diagnostics.get(mainUri);
       return diags && !diags.some((d) => d.code === 'lock-order');
     });
