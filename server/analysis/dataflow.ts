@@ -65,7 +65,7 @@ function stateKey(s: FlowState): string {
   k += `#${s.irqOff},${s.preemptOff}#`;
   const vars = Object.keys(s.env).sort();
   for (const v of vars) k += `${v}=${s.env[v]};`;
-  k += '#' + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#';
+  k += '#' + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#' + s.failed.join(',') + '#';
   for (const c of s.fromCaller) k += instKey(c.cls, c.inst) + ',';
   return k;
 }
@@ -74,7 +74,7 @@ function stateKey(s: FlowState): string {
 function lockPartKey(s: FlowState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
-  k += `#${s.irqOff},${s.preemptOff}#` + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#';
+  k += `#${s.irqOff},${s.preemptOff}#` + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#' + s.failed.join(',') + '#';
   for (const c of s.fromCaller) k += instKey(c.cls, c.inst) + ',';
   return k;
 }
@@ -115,6 +115,7 @@ function joinStates(a: FlowState, b: FlowState): FlowState {
     released: union(a.released, b.released, (x) => x),
     calleeReleased: union(a.calleeReleased, b.calleeReleased, (x) => x),
     fromCaller: union(a.fromCaller, b.fromCaller, (x) => instKey(x.cls, x.inst)),
+    failed: a.failed.filter((x) => b.failed.includes(x)),
     env: {},
     joined: true,
   };
@@ -225,6 +226,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       irqOff: op.irqsOff ? clampDepth(s.irqOff + 1) : s.irqOff,
       released: s.released.includes(key) ? s.released.filter((x) => x !== key) : s.released,
       calleeReleased: s.calleeReleased.includes(key) ? s.calleeReleased.filter((x) => x !== key) : s.calleeReleased,
+      failed: s.failed.includes(key) ? s.failed.filter((x) => x !== key) : s.failed,
     };
   };
 
@@ -274,12 +276,13 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
         if (op.resultVar) {
           const heldWhen = op.heldWhen ?? 'zero';
           const other = heldWhen === 'zero' ? 'nonzero' : 'zero';
-          const known = s.env[op.resultVar];
-          const out: FlowState[] = [];
-          if (known === undefined || known === heldWhen) out.push(withEnv(acquire(s, op, ref), op.resultVar, heldWhen));
-          if (known === undefined || known === other) out.push(withEnv(s, op.resultVar, other));
-          // A stale value from an earlier iteration must not prune both branches.
-          return out.length ? out : [withEnv(acquire(s, op, ref), op.resultVar, heldWhen), withEnv(s, op.resultVar, other)];
+          const key = instKey(ref.cls, ref.inst);
+          const failedState = (): FlowState => {
+            const f = s.failed.includes(key) ? s : { ...s, failed: [...s.failed, key] };
+            return withEnv(f, op.resultVar!, other);
+          };
+          // The op (re)defines its result variable: an older value in the environment says nothing.
+          return [withEnv(acquire(s, op, ref), op.resultVar, heldWhen), failedState()];
         }
         return [acquire(s, op, ref)];
       }
@@ -287,7 +290,9 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
         record(op, s);
         const ref = locks.get(op)!;
         const heldHere = findHeld(s.held, ref.cls, ref.inst) >= 0;
-        if (!heldHere && !s.calleeReleased.includes(instKey(ref.cls, ref.inst))) {
+        if (!heldHere && s.failed.includes(instKey(ref.cls, ref.inst))) {
+          event({ kind: 'releaseAfterFailed', op, lock: ref });
+        } else if (!heldHere && !s.calleeReleased.includes(instKey(ref.cls, ref.inst))) {
           const wasReleased = s.released.includes(instKey(ref.cls, ref.inst));
           if (!wasReleased) {
             const ctxs = contexts.get(op) ?? [];
@@ -462,6 +467,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     released: [],
     calleeReleased: [],
     fromCaller: [],
+    failed: [],
     env: {},
     joined: false,
   };

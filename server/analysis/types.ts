@@ -76,6 +76,8 @@ export interface FlowState extends Omit<OpContext, 'callerReleased'> {
   calleeReleased: readonly string[];
   /** Locks released on this path that this function did not take. */
   fromCaller: readonly CallerLock[];
+  /** cls|inst of conditional acquisitions (trylock, killable) that failed on this path. */
+  failed: readonly string[];
   env: Readonly<Record<string, FlagValue>>;
   /** States were joined to stay within the bound: environment facts were forgotten. */
   joined: boolean;
@@ -87,7 +89,7 @@ export interface ExitState {
   range: Range;
 }
 
-export type FlowEventKind = 'doubleRelease' | 'releaseNotHeld' | 'retakeNotHeld' | 'assertNotHeld';
+export type FlowEventKind = 'doubleRelease' | 'releaseNotHeld' | 'releaseAfterFailed' | 'retakeNotHeld' | 'assertNotHeld';
 
 export interface FlowEvent {
   kind: FlowEventKind;

@@ -9,6 +9,7 @@
  * the caller's lock (a net release); flows whose states had to be joined, and bodies with parse
  * errors, are not judged.
  */
+import type { HeldLock } from '../analysis/types';
 import { rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { ruleMeta } from './registry';
@@ -20,7 +21,7 @@ export const lockImbalanceCheck: Check = {
     const severity = ruleMeta('lock-imbalance').defaultSeverity;
     for (const flow of ctx.flows) {
       const fn = flow.fn;
-      if (flow.truncated || fn.hasErrors) continue;
+      if (flow.truncated) continue;
       const exits = flow.exits.filter((e) => !e.state.joined);
       if (exits.length !== flow.exits.length) continue;
 
@@ -32,25 +33,42 @@ export const lockImbalanceCheck: Check = {
         if (targets.length !== 1 || op.k !== 'call' || op.indirect) continue;
         for (const e of ctx.summaryOf(targets[0])?.effects ?? []) if (e.effect === 'release') releasesOwn.add(e.cls);
       }
+      // A release reached only after a failed trylock/killable of the same lock (and never with
+      // the lock held, which a loop over instances would do): the result test is inverted.
+      const inverted = flow.events.filter(
+        (e) => e.kind === 'releaseAfterFailed' && !(flow.contexts.get(e.op) ?? []).some((c) => c.held.some((h) => h.cls === e.lock.cls)),
+      );
+      const invertedTests = new Set(inverted.map((e) => e.lock.cls));
       if (exits.length >= 2) {
-        const byKey = new Map<string, { count: number; first: (typeof exits)[number]; lock: (typeof exits)[number]['state']['held'][number]; explained: boolean }>();
+        const byKey = new Map<string, { count: number; first: (typeof exits)[number]; lock: HeldLock; conditional: boolean; vague: boolean }>();
         for (const ex of exits) {
           for (const h of ex.state.held) {
             // The caller's lock, dropped and taken again here: not ours to balance.
             if (ex.state.fromCaller.some((c) => c.cls === h.cls)) continue;
-            if (!releasesOwn.has(h.cls)) continue;
             const k = `${h.cls}|${h.inst}`;
             const cur = byKey.get(k);
-            const explained = !!(h.conditional || h.fromConditionalOp || h.mayDrop || h.maybe);
+            const conditional = !!(h.conditional || h.fromConditionalOp);
+            const vague = !!(h.mayDrop || h.maybe);
             if (cur) {
               cur.count++;
-              cur.explained ||= explained;
-            } else byKey.set(k, { count: 1, first: ex, lock: h, explained });
+              cur.conditional ||= conditional;
+              cur.vague ||= vague;
+            } else byKey.set(k, { count: 1, first: ex, lock: h, conditional, vague });
           }
         }
         for (const [, v] of byKey) {
-          if (v.count === exits.length || v.explained) continue;
-          const name = ctx.display(v.lock.cls);
+          if (v.count === exits.length || v.vague) continue;
+          const cls = v.lock.cls;
+          if (v.conditional) {
+            // Returning holding a trylock/killable lock on success is a protocol ("returns 0
+            // with the lock held") unless the result test is inverted here, or nobody ever
+            // releases what this function returns holding.
+            const inverted = invertedTests.has(cls);
+            if (!inverted && (releasesOwn.has(cls) || callersRelease(ctx, fn.name, cls))) continue;
+          } else if (!releasesOwn.has(cls)) {
+            continue;
+          }
+          const name = ctx.display(cls);
           const taken = v.lock.via ? `taken through ${v.lock.via} at line ${v.lock.range.start.line + 1}` : `taken at line ${v.lock.range.start.line + 1}`;
           out.push({
             code: 'lock-imbalance',
@@ -69,7 +87,19 @@ export const lockImbalanceCheck: Check = {
       for (const e of flow.events) {
         const key = `${e.kind}|${rangeKey(e.op.range)}`;
         if (reported.has(key)) continue;
-        if (e.kind === 'doubleRelease') {
+        if (e.kind === 'releaseAfterFailed') {
+          if (!inverted.includes(e)) continue;
+          reported.add(key);
+          out.push({
+            code: 'lock-imbalance',
+            severity,
+            file: fn.file,
+            range: e.op.range,
+            message: `${ctx.display(e.lock.cls)} is released here on a path where the attempt to take it failed (the result test looks inverted)`,
+            related: [],
+            functionName: fn.name,
+          });
+        } else if (e.kind === 'doubleRelease') {
           reported.add(key);
           out.push({
             code: 'lock-imbalance',
@@ -82,7 +112,8 @@ export const lockImbalanceCheck: Check = {
           });
         } else if (e.kind === 'releaseNotHeld') {
           const ctxs = flow.contexts.get(e.op) ?? [];
-          const heldOnSome = ctxs.some((c) => c.held.some((h) => h.cls === e.lock.cls));
+          // Held on another path by this function itself (not the caller's lock taken again).
+          const heldOnSome = ctxs.some((c) => c.held.some((h) => h.cls === e.lock.cls) && !c.callerReleased.includes(e.lock.cls));
           const notHeldOnSome = ctxs.some((c) => !c.held.some((h) => h.cls === e.lock.cls));
           if (!heldOnSome || !notHeldOnSome) continue;
           const required = (sum?.requires ?? []).some((r) => r.cls === e.lock.cls && r.how !== 'inferred');
@@ -103,3 +134,34 @@ export const lockImbalanceCheck: Check = {
     return out;
   },
 };
+
+/** callee name -> names of the functions that call it, per check run. */
+const callersCache = new WeakMap<CheckContext, Map<string, string[]>>();
+
+/** Does some caller of `name` release `cls` (directly or through a callee)? */
+function callersRelease(ctx: CheckContext, name: string, cls: string): boolean {
+  let callers = callersCache.get(ctx);
+  if (!callers) {
+    callers = new Map();
+    for (const flow of ctx.flows) {
+      for (const ts of flow.targets.values()) {
+        for (const t of ts) {
+          let list = callers.get(t);
+          if (!list) callers.set(t, (list = []));
+          if (!list.includes(flow.fn.name)) list.push(flow.fn.name);
+        }
+      }
+    }
+    callersCache.set(ctx, callers);
+  }
+  const flowsByName = new Map(ctx.flows.map((f) => [f.fn.name, f] as const));
+  for (const c of callers.get(name) ?? []) {
+    const flow = flowsByName.get(c);
+    if (!flow) continue;
+    for (const [op, ref] of flow.locks) if (op.k === 'release' && ref.cls === cls) return true;
+    for (const ts of flow.targets.values()) {
+      for (const t of ts) if (ctx.summaryOf(t)?.effects.some((e) => e.effect === 'release' && e.cls === cls)) return true;
+    }
+  }
+  return false;
+}

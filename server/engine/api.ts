@@ -7,6 +7,7 @@
 import type { RuleModel } from '../../model/rules/types';
 import type { Finding, RuleCode, Severity } from '../checks/finding';
 import type { FileFacts, Pos, Range } from '../frontend/facts';
+import type { LockGraph } from './lockGraphTypes';
 
 export interface CodeSetting {
   enabled: boolean;
@@ -64,4 +65,6 @@ export interface Workspace {
   analyze(): AnalysisResult;
   /** Hover at a position of a file already given to setFile. */
   hover(path: string, pos: Pos): HoverInfo | null;
+  /** The documented and observed lock orders (the "Show lock order" picture). */
+  lockGraph?(): LockGraph;
 }

@@ -1,6 +1,12 @@
-/** The real C front end behind the engine's FrontendPort (undefined until server/frontend/index.ts exists). */
-import type { FrontendPort } from './frontendPort';
+/** The real C front end (server/frontend/index.ts) behind the engine's FrontendPort. */
+import { findAt, functionAt, initFrontend, SourceFile } from '../frontend/index';
+import type { FrontendPort, SourceFileLike } from './frontendPort';
 
-export function defaultFrontend(): FrontendPort | undefined {
-  return undefined;
+export function defaultFrontend(): FrontendPort {
+  return {
+    init: () => initFrontend(),
+    open: (file, text) => new SourceFile(file, text),
+    findAt: (sf: SourceFileLike, pos) => findAt(sf as SourceFile, pos),
+    functionAt: (sf: SourceFileLike, pos) => functionAt(sf as SourceFile, pos),
+  };
 }

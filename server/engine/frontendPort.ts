@@ -13,7 +13,7 @@ export interface SourceFileLike {
 }
 
 export type FoundAt =
-  | { kind: 'lock'; path: import('../frontend/facts').AccessPath; range: Range }
+  | { kind: 'lock'; path: import('../frontend/facts').AccessPath; range: Range; api?: string }
   | { kind: 'spteHelper'; name: string; range: Range }
   | { kind: 'identifier'; name: string; range: Range }
   | null;

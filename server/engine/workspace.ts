@@ -7,12 +7,13 @@
 import type { RuleModel } from '../../model/rules/types';
 import { ClassResolver, DocNames } from '../analysis/classes';
 import { buildIndex, type WorkspaceIndex } from '../analysis/index';
-import { observedEdges } from '../analysis/lockGraph';
+import { expandChain } from '../analysis/chains';
+import { observedEdges, type ObservedEdge } from '../analysis/lockGraph';
 import { OrderRules } from '../analysis/orders';
 import { SummarySolver } from '../analysis/summaries';
 import type { FunctionFlow } from '../analysis/types';
-import type { CheckContext } from '../checks/check';
-import type { Finding } from '../checks/finding';
+import { chainToRelated, type CheckContext } from '../checks/check';
+import type { Finding, RelatedLocation } from '../checks/finding';
 import { runChecks } from '../checks/index';
 import { applyPolicy, isEnabled } from '../checks/policy';
 import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
@@ -231,10 +232,7 @@ export class WorkspaceImpl implements Workspace {
   }
 }
 
-import { expandChain } from '../analysis/chains';
-import { chainToRelated } from '../checks/check';
-import type { ObservedEdge } from '../analysis/lockGraph';
-function expandChainRelated(ctx: CheckContext, e: ObservedEdge) {
+function expandChainRelated(ctx: CheckContext, e: ObservedEdge): RelatedLocation[] {
   return chainToRelated(ctx, expandChain(e.taken.witness, 'takes', ctx.summaryOf));
 }
 
