@@ -4,8 +4,22 @@ import type { Finding } from './finding';
 import { lockCycleCheck } from './lockCycle';
 import { lockImbalanceCheck } from './lockImbalance';
 import { lockOrderCheck } from './lockOrder';
+import { spteLocklessWriteCheck } from './spteLocklessWrite';
+import { spteNonatomicCheck } from './spteNonatomic';
+import { spteTlbFlushCheck } from './spteTlbFlush';
+import { sleepInAtomicCheck } from './sleepInAtomic';
+import { srcuOrderCheck } from './srcuOrder';
 
-export const CHECKS: readonly Check[] = [lockOrderCheck, lockCycleCheck, lockImbalanceCheck];
+export const CHECKS: readonly Check[] = [
+  lockOrderCheck,
+  lockCycleCheck,
+  lockImbalanceCheck,
+  srcuOrderCheck,
+  sleepInAtomicCheck,
+  spteNonatomicCheck,
+  spteLocklessWriteCheck,
+  spteTlbFlushCheck,
+];
 
 /** Runs every check whose codes are not all disabled; a check that throws loses its findings only. */
 export function runChecks(ctx: CheckContext, enabled: (code: Finding['code']) => boolean, checks: readonly Check[] = CHECKS): { findings: Finding[]; errors: string[] } {

@@ -35,14 +35,14 @@ export const RULES: readonly RuleMeta[] = [
     defaultSeverity: 'error',
     description: 'A lock that synchronize_srcu(&kvm->srcu) runs under is taken inside a kvm->srcu read-side section, or synchronize_srcu inside one.',
     enforces: 'SRCU rules ("cannot be taken inside a kvm->srcu read-side critical section")',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'sleep-in-atomic',
     defaultSeverity: 'error',
     description: 'A sleeping lock or call (mutex, rwsem, synchronize_srcu, ...) under a spinlock, rwlock, raw spinlock or with preemption/IRQs off.',
     enforces: 'Lock types of the reference section',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'lock-requires',
@@ -84,21 +84,21 @@ export const RULES: readonly RuleMeta[] = [
     defaultSeverity: 'error',
     description: 'A non-atomic write to an SPTE that may hold volatile bits.',
     enforces: 'Exception: fast page fault (volatile SPTE bits are updated atomically)',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'spte-lockless-write',
     defaultSeverity: 'error',
     description: 'An SPTE modified without cmpxchg on a lockless path (fast page fault, lockless walk, TDP MMU under read lock).',
     enforces: 'Exception: fast page fault (cmpxchg on the lockless path)',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'spte-tlb-flush',
     defaultSeverity: 'warning',
     description: 'A writable->read-only SPTE update whose "flush needed" result is dropped.',
     enforces: 'Exception: fast page fault (TLB flush after write-protection)',
-    implemented: false,
+    implemented: true,
   },
 ];
 

@@ -1,0 +1,132 @@
+/**
+ * "What a callee does while its caller's lock is still held": the events (a sleep, a lock taken,
+ * a synchronize) a function may reach, each with the lock classes it has certainly released
+ * before. A callee that drops the caller's SRCU read lock (or spinlock) and only then takes a
+ * mutex is not blamed: the event carries "released kvm.srcu before", and the caller holding
+ * kvm.srcu finds it irrelevant.
+ *
+ * An event that a function reports itself (it holds the offending context at that point) is not
+ * passed on to its callers, so one bug gives one finding.
+ */
+import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
+import type { Op } from '../frontend/facts';
+import type { CheckContext } from './check';
+import { blockOf, calleeNames, chosenFlows, contextsOf, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step } from './lockSupport';
+
+export interface ExposedEvent {
+  /** `sleep`, `take:<cls>`, `sync:<cls>`: what happens. */
+  key: string;
+  /** Lock classes released on every path before it (within the chain). */
+  released: ReadonlySet<string>;
+  /** From the op in this function down to the event. */
+  chain: ChainStep[];
+}
+
+export interface ExposureSpec {
+  /** Events an op causes by itself (an acquisition, a synchronize, a call of a kernel function). */
+  ownEvents(flow: FunctionFlow, op: Op): { key: string; what: string }[];
+  /** Is the event a problem in context `c`? Returns what makes it one (for the message), or undefined. */
+  offends(c: OpContext, key: string, released: ReadonlySet<string>): Offence | undefined;
+  /** Whether a function passes its events on to its callers at all (default: yes). */
+  exports?(flow: FunctionFlow): boolean;
+}
+
+export interface Offence {
+  /** The held lock that makes it a problem, if a lock does. */
+  held?: OpContext['held'][number];
+  /** `interrupts are disabled`, ... when no lock does. */
+  reason?: string;
+}
+
+export interface EventAt {
+  op: Op;
+  event: ExposedEvent;
+  /** The first context of the op in which the event offends, and why. */
+  offence?: { context: OpContext; offence: Offence };
+}
+
+const MAX_PER_KEY = 4;
+const EMPTY: ReadonlySet<string> = new Set();
+
+function setKey(s: ReadonlySet<string>): string {
+  return [...s].sort().join(',');
+}
+
+export class ExposureSolver {
+  private memo = new Map<string, ExposedEvent[]>();
+  private inProgress = new Set<string>();
+
+  constructor(
+    private readonly ctx: CheckContext,
+    private readonly spec: ExposureSpec,
+  ) {}
+
+  /** Events of a function its callers must judge against what they hold. */
+  exposed(name: string): ExposedEvent[] {
+    const m = this.memo.get(name);
+    if (m) return m;
+    const flow = chosenFlows(this.ctx).get(name);
+    if (!flow || this.inProgress.has(name)) return [];
+    this.inProgress.add(name);
+    const out: ExposedEvent[] = [];
+    const count = new Map<string, number>();
+    const seen = new Set<string>();
+    const released = releasedBefore(this.ctx, flow);
+    const guarded = paramGuardedBlocks(flow.fn);
+    const events = this.spec.exports && !this.spec.exports(flow) ? [] : this.eventsOf(flow);
+    for (const ev of events) {
+      if (ev.offence) continue;
+      if (guarded.size && guarded.has(blockOf(flow.fn, ev.op))) continue;
+      const before = released.get(ev.op) ?? EMPTY;
+      const rel = before.size === 0 ? ev.event.released : new Set([...before, ...ev.event.released]);
+      const k = ev.event.key + '|' + setKey(rel);
+      if (seen.has(k)) continue;
+      const n = count.get(ev.event.key) ?? 0;
+      if (n >= MAX_PER_KEY) continue;
+      seen.add(k);
+      count.set(ev.event.key, n + 1);
+      out.push({ key: ev.event.key, released: rel, chain: ev.event.chain });
+    }
+    this.inProgress.delete(name);
+    // Shortest chains first, so that callers keep the clearest witness.
+    out.sort((a, b) => a.chain.length - b.chain.length);
+    this.memo.set(name, out);
+    return out;
+  }
+
+  /** Every event at every reached op of a flow, with the context in which it offends (if any). */
+  eventsOf(flow: FunctionFlow): EventAt[] {
+    const fn = flow.fn;
+    const res: EventAt[] = [];
+    for (const [op, contexts] of flow.contexts) {
+      const events: ExposedEvent[] = [];
+      for (const e of this.spec.ownEvents(flow, op)) events.push({ key: e.key, released: EMPTY, chain: [step(fn, op.range, e.what)] });
+      if (op.k === 'call') {
+        for (const name of calleeNames(flow, op)) {
+          if (name === fn.name) continue;
+          const head = step(fn, op.range, `calls ${name}`);
+          const perKey = new Map<string, number>();
+          for (const e of this.exposed(name)) {
+            if (e.chain.length >= MAX_CHAIN) continue;
+            const n = perKey.get(e.key) ?? 0;
+            if (n >= MAX_PER_KEY) continue;
+            perKey.set(e.key, n + 1);
+            events.push({ key: e.key, released: e.released, chain: [head, ...e.chain] });
+          }
+        }
+      }
+      for (const event of events) {
+        let offence: EventAt['offence'];
+        for (const c of contextsOf(flow, op).length ? contexts : []) {
+          const o = this.spec.offends(c, event.key, event.released);
+          if (o) {
+            offence = { context: c, offence: o };
+            break;
+          }
+        }
+        res.push({ op, event, offence });
+      }
+    }
+    return res;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Small helpers shared by the SRCU, sleep, requirement and notifier checks: the call graph seen
+ * from the callee side, which call targets an op has, where an op sits in its CFG, whether an op
+ * runs on every path of its function, and which locks a function has certainly released before
+ * an op (so that a callee which drops its caller's lock first is not blamed for what follows).
+ */
+import { mapThroughArgs } from '../analysis/dataflow';
+import { archOfFile } from '../analysis/orders';
+import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
+import type { CallOp, FunctionFacts, Op, Range } from '../frontend/facts';
+import type { CheckContext } from './check';
+
+export const MAX_CHAIN = 32;
+
+function memo<K extends object, V>(cache: WeakMap<K, V>, key: K, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+/** `x86.c:120` (1-based), for messages. */
+export function where(file: string, range: Range): string {
+  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  return `${i >= 0 ? file.slice(i + 1) : file}:${range.start.line + 1}`;
+}
+
+export function step(fn: FunctionFacts, range: Range, what: string): ChainStep {
+  return { file: fn.file, range, function: fn.name, what };
+}
+
+/** The names a call op may reach: resolved definitions, else the callee's own name (kernel functions). */
+export function calleeNames(flow: FunctionFlow, op: CallOp): string[] {
+  const t = flow.targets.get(op) ?? [];
+  if (t.length) return t;
+  return op.indirect ? [] : [op.callee];
+}
+
+const flowByName = new WeakMap<CheckContext, Map<string, FunctionFlow>>();
+/** The flow of the chosen definition of each name. */
+export function chosenFlows(ctx: CheckContext): Map<string, FunctionFlow> {
+  return memo(flowByName, ctx, () => {
+    const m = new Map<string, FunctionFlow>();
+    for (const f of ctx.flows) if (ctx.index.functions.get(f.fn.name) === f.fn) m.set(f.fn.name, f);
+    return m;
+  });
+}
+
+const callerCache = new WeakMap<CheckContext, Map<string, Set<string>>>();
+/** callee name -> names of the (chosen) functions that call it, recursion excluded. */
+export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
+  return memo(callerCache, ctx, () => {
+    const m = new Map<string, Set<string>>();
+    for (const flow of chosenFlows(ctx).values()) {
+      for (const targets of flow.targets.values()) {
+        for (const t of targets) {
+          if (t === flow.fn.name) continue;
+          let s = m.get(t);
+          if (!s) m.set(t, (s = new Set()));
+          s.add(flow.fn.name);
+        }
+      }
+    }
+    return m;
+  });
+}
+
+export function hasCallers(ctx: CheckContext, name: string): boolean {
+  return (callersOf(ctx).get(name)?.size ?? 0) > 0;
+}
+
+const boundCache = new WeakMap<CheckContext, Set<string>>();
+/** Functions stored in a struct field somewhere (ops tables, descriptors): they have callers we may not see. */
+export function boundFunctions(ctx: CheckContext): Set<string> {
+  return memo(boundCache, ctx, () => {
+    const s = new Set<string>();
+    for (const byType of ctx.index.bindings.values()) for (const set of byType.values()) for (const f of set) s.add(f);
+    return s;
+  });
+}
+
+/** Does a rule of architecture `arch` apply to `file` (a file outside arch/ gets every rule)? */
+export function archApplies(arch: string, file: string): boolean {
+  const a = (arch || 'any').toLowerCase();
+  const f = archOfFile(file);
+  return f === undefined || a === 'any' || a.startsWith('any') || a === f;
+}
+
+/** A document lock name as a class key (null when the name does not resolve). */
+export function classOfName(ctx: CheckContext, name: string): string | null {
+  return ctx.names.classOf.get(name) ?? ctx.resolver.docNameToClass(name);
+}
+
+const blockCache = new WeakMap<FunctionFacts, Map<Op, number>>();
+export function blockOf(fn: FunctionFacts, op: Op): number {
+  const m = memo(blockCache, fn, () => {
+    const map = new Map<Op, number>();
+    fn.blocks.forEach((b, i) => b.ops.forEach((o) => map.set(o, i)));
+    return map;
+  });
+  return m.get(op) ?? -1;
+}
+
+function reachable(fn: FunctionFacts, from: number[], avoid: number): Set<number> {
+  const seen = new Set<number>();
+  const stack = from.filter((b) => b !== avoid);
+  while (stack.length) {
+    const b = stack.pop()!;
+    if (seen.has(b) || b === avoid || b < 0 || b >= fn.blocks.length) continue;
+    seen.add(b);
+    for (const e of fn.blocks[b].succ) stack.push(e.to);
+  }
+  return seen;
+}
+
+const uncondCache = new WeakMap<FunctionFacts, Map<number, boolean>>();
+/**
+ * Does the op's block run on every path that does the function's work? False when paths that
+ * skip the block join the code after it again (`if (cond) lockdep_assert_held(...); work...`);
+ * an early `return` before the block does not make it conditional.
+ */
+export function isUnconditional(fn: FunctionFacts, op: Op): boolean {
+  const b = blockOf(fn, op);
+  if (b < 0) return false;
+  const m = memo(uncondCache, fn, () => new Map<number, boolean>());
+  const cached = m.get(b);
+  if (cached !== undefined) return cached;
+  const bypass = reachable(fn, [fn.entry], b);
+  const after = reachable(fn, fn.blocks[b].succ.map((e) => e.to), -1);
+  let ok = true;
+  for (const x of after) {
+    if (bypass.has(x) && fn.blocks[x].ops.some((o) => o.k !== 'assign')) {
+      ok = false;
+      break;
+    }
+  }
+  m.set(b, ok);
+  return ok;
+}
+
+/** Lock classes a call's callee releases on every path (its net `release` effects), mapped onto the caller. */
+export function calleeReleases(ctx: CheckContext, flow: FunctionFlow, op: CallOp): string[] {
+  const t = flow.targets.get(op) ?? [];
+  if (op.indirect || t.length !== 1) return [];
+  const sum = ctx.summaryOf(t[0]);
+  if (!sum) return [];
+  const out: string[] = [];
+  for (const e of sum.effects) {
+    if (e.effect !== 'release' || e.conditional) continue;
+    out.push(mapThroughArgs(ctx.resolver, flow.fn, op, e).cls);
+  }
+  return out;
+}
+
+const releasedCache = new WeakMap<FunctionFlow, Map<Op, ReadonlySet<string>>>();
+/**
+ * For each op: the lock classes released (by a release op or a callee's net release) on every
+ * path from the function's entry to it. A must-analysis (intersection at joins).
+ */
+export function releasedBefore(ctx: CheckContext, flow: FunctionFlow): Map<Op, ReadonlySet<string>> {
+  return memo(releasedCache, flow, () => {
+    const fn = flow.fn;
+    const n = fn.blocks.length;
+    const ins: (Set<string> | null)[] = new Array(n).fill(null);
+    const out = new Map<Op, ReadonlySet<string>>();
+    const transfer = (b: number, s: Set<string>, record: boolean): Set<string> => {
+      let cur = s;
+      for (const op of fn.blocks[b].ops) {
+        if (record) out.set(op, cur);
+        let add: string[] = [];
+        if (op.k === 'release') add = [flow.locks.get(op)?.cls ?? ''];
+        else if (op.k === 'call') add = calleeReleases(ctx, flow, op);
+        add = add.filter((c) => c && !cur.has(c));
+        if (add.length) cur = new Set([...cur, ...add]);
+      }
+      return cur;
+    };
+    if (fn.entry < 0 || fn.entry >= n) return out;
+    ins[fn.entry] = new Set();
+    const work = [fn.entry];
+    let budget = n * 16 + 64;
+    while (work.length && budget-- > 0) {
+      const b = work.pop()!;
+      const o = transfer(b, ins[b]!, false);
+      for (const e of fn.blocks[b].succ) {
+        if (e.to < 0 || e.to >= n) continue;
+        const prev = ins[e.to];
+        if (!prev) {
+          ins[e.to] = new Set(o);
+          work.push(e.to);
+          continue;
+        }
+        const meet = [...prev].filter((c) => o.has(c));
+        if (meet.length !== prev.size) {
+          ins[e.to] = new Set(meet);
+          work.push(e.to);
+        }
+      }
+    }
+    for (let b = 0; b < n; b++) if (ins[b]) transfer(b, ins[b]!, true);
+    return out;
+  });
+}
+
+/** Is class `cls` held in context `c` (any mode)? */
+export function holds(c: OpContext, cls: string): boolean {
+  return c.held.some((h) => h.cls === cls);
+}
+
+/** The op's contexts (empty when the op was never reached). */
+export function contextsOf(flow: FunctionFlow, op: Op): OpContext[] {
+  return flow.contexts.get(op) ?? [];
+}
+
+const guardCache = new WeakMap<FunctionFacts, Set<number>>();
+/**
+ * Blocks reached only for one value of a parameter used as a condition (`if (atomic) return;`
+ * before a sleep, `if (can_block) mutex_lock()`): what happens there depends on the caller's
+ * argument, which the call sites do not show, so callers are given the benefit of the doubt.
+ */
+export function paramGuardedBlocks(fn: FunctionFacts): Set<number> {
+  return memo(guardCache, fn, () => {
+    const out = new Set<number>();
+    const params = new Set(fn.params.map((p) => p.name));
+    const condVars = new Set<string>();
+    const assigned = new Set<string>();
+    for (const b of fn.blocks) {
+      for (const e of b.succ) if (e.cond && params.has(e.cond.variable)) condVars.add(e.cond.variable);
+      for (const o of b.ops) if (o.k === 'assign') assigned.add(o.variable);
+    }
+    for (const v of condVars) {
+      if (assigned.has(v)) continue;
+      for (const blocked of ['zero', 'nonzero'] as const) {
+        const seen = new Set<number>();
+        const stack = [fn.entry];
+        while (stack.length) {
+          const b = stack.pop()!;
+          if (seen.has(b) || b < 0 || b >= fn.blocks.length) continue;
+          seen.add(b);
+          for (const e of fn.blocks[b].succ) if (!(e.cond && e.cond.variable === v && e.cond.value === blocked)) stack.push(e.to);
+        }
+        for (let b = 0; b < fn.blocks.length; b++) if (!seen.has(b) && fn.blocks[b].ops.length) out.add(b);
+      }
+    }
+    return out;
+  });
+}
