@@ -5,6 +5,7 @@
  */
 import type {
   CallOp,
+  FieldFunctionBinding,
   FileFacts,
   FunctionFacts,
   GlobalLockDef,
@@ -28,6 +29,8 @@ export interface WorkspaceIndex {
   globals: Map<string, GlobalLockDef & { file: string }>;
   /** field -> struct type ('' when unknown) -> functions bound to it. */
   bindings: Map<string, Map<string, Set<string>>>;
+  /** Every binding with its file and position (which function's body an initializer is in). */
+  bindingSites?: (FieldFunctionBinding & { file: string })[];
   /** A signature of the parts that change class resolution (structs, globals); equal means "same layout". */
   layoutSignature: string;
 }
@@ -96,6 +99,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
   const allFunctions = new Map<string, FunctionFacts[]>();
   const globals = new Map<string, GlobalLockDef & { file: string }>();
   const bindings = new Map<string, Map<string, Set<string>>>();
+  const bindingSites: (FieldFunctionBinding & { file: string })[] = [];
   for (const ff of list) {
     for (const s of ff.structs) {
       const prev = structs.get(s.name);
@@ -114,6 +118,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
     }
     for (const g of ff.globals) if (!globals.has(g.name)) globals.set(g.name, { ...g, file: ff.file });
     for (const b of ff.bindings) {
+      bindingSites.push({ ...b, file: ff.file });
       let byType = bindings.get(b.field);
       if (!byType) bindings.set(b.field, (byType = new Map()));
       const key = b.structType ?? '';
@@ -135,7 +140,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
   let h = 2166136261;
   for (const [k, v] of [...returnTypes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) h = hashString(`${k}>${v}`, h);
   sig += ':' + (h >>> 0).toString(16);
-  return { structs, allFunctions, functions, returnTypes, globals, bindings, layoutSignature: sig };
+  return { structs, allFunctions, functions, returnTypes, globals, bindings, bindingSites, layoutSignature: sig };
 }
 
 /**
