@@ -57,6 +57,15 @@ export class FrontendPool {
     return done;
   }
 
+  /** Stops early: files not yet extracted are dropped and run() resolves. */
+  async cancel(): Promise<void> {
+    this.queue = [];
+    this.onResult = () => {};
+    this.pending = 0;
+    this.finish?.();
+    await this.close();
+  }
+
   async close(): Promise<void> {
     const workers = this.slots.splice(0).map((s) => s.worker);
     await Promise.all(workers.map((w) => w.terminate().catch(() => 0)));
@@ -108,6 +117,7 @@ export class FrontendPool {
   }
 
   private deliver(result: ExtractResult): void {
+    if (this.pending <= 0) return; // cancelled
     try {
       this.onResult(result);
     } finally {

@@ -7,6 +7,7 @@
  * documents and the analyzer never see interleaved half-updates; indexing is cut into small
  * queued chunks so that edits and hovers get their turn between them.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CodeActionKind,
@@ -300,12 +301,16 @@ export class LocklintServer {
   }
 
   private async indexWithWorkers(script: string, files: string[], generation: number, tick: () => void): Promise<void> {
-    const pool = new FrontendPool(script, Math.max(1, Math.min(4, (await import('node:os')).availableParallelism())), this.maxBytes());
+    const pool = new FrontendPool(script, Math.max(1, Math.min(4, os.availableParallelism())), this.maxBytes());
     try {
       const applying: Promise<unknown>[] = [];
       await pool.run(files, (r) => {
         tick();
-        if (!r.facts || generation !== this.generation) return;
+        if (generation !== this.generation) {
+          void pool.cancel(); // settings or folders changed: this index is stale
+          return;
+        }
+        if (!r.facts) return;
         const facts = r.facts;
         applying.push(
           this.serial(async () => {

@@ -64,6 +64,8 @@ class Client {
   readonly statuses: { rulesSource: string; files: number; indexing: boolean }[] = [];
   readonly progress: { kind: string }[] = [];
   private waiters: (() => void)[] = [];
+  /** What the editor answers to workspace/configuration for `kvmLocklint`. */
+  settings: Record<string, unknown> = { codes: { 'lock-cycle': { enabled: true } } };
   stderr = '';
 
   constructor(readonly child: ChildProcess) {
@@ -83,7 +85,7 @@ class Client {
     });
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.onRequest('client/registerCapability', () => null);
-    this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({ codes: { 'lock-cycle': { enabled: true } } })));
+    this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => this.settings));
     this.conn.onNotification('window/logMessage', (p: { type: number; message: string }) => {
       if (process.env.LSP_TEST_LOG) console.log('[server]', p.message);
     });
@@ -228,6 +230,29 @@ describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
       const diags = client.diagnostics.get(mainUri);
       return diags && !diags.some((d) => d.code === 'lock-order');
     });
+  });
+
+  it('follows the settings: a disabled code disappears, its severity can be changed', async () => {
+    await client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: mainUri, version: 10 }, contentChanges: [{ text: BAD }] });
+    const helperUri = pathToFileURL(path.join(dir, 'kvm/helpers.c')).href;
+    await client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: helperUri, version: 10 }, contentChanges: [{ text: HELPER }] });
+    await client.until('lock-order back', () => client.diagnostics.get(mainUri)?.some((d) => d.code === 'lock-order'));
+
+    client.settings = { codes: { 'lock-order': { enabled: true, severity: 'information' } } };
+    await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await client.until('lock-order as information', () =>
+      client.diagnostics.get(mainUri)?.some((d) => d.code === 'lock-order' && (d as { severity?: number }).severity === 3),
+    );
+
+    client.settings = { codes: { 'lock-order': { enabled: false } } };
+    await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await client.until('lock-order disabled', () => {
+      const diags = client.diagnostics.get(mainUri);
+      return diags && !diags.some((d) => d.code === 'lock-order');
+    });
+    client.settings = {};
+    await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await client.until('lock-order enabled again', () => client.diagnostics.get(mainUri)?.some((d) => d.code === 'lock-order'));
   });
 
   it('survives garbage: bad params, unknown methods, binary and foreign documents', async () => {
