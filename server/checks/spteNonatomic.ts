@@ -1,0 +1,69 @@
+/**
+ * spte-nonatomic: a plain write (store, WRITE_ONCE, __update_clear_spte_fast, __set_spte,
+ * __kvm_tdp_mmu_write_spte, mmu_spte_clear_no_track on a leaf) to an SPTE whose old value may hold
+ * volatile bits: fast page fault may set W and the CPU may set Accessed/Dirty without mmu_lock, so
+ * the store can lose them (locking.rst, "Dirty bit tracking"). Safe when every path to the write
+ * tests the old value first (spte_has_volatile_bits / kvm_tdp_mmu_spte_need_atomic_write false,
+ * or not shadow-present), and for the stores of kvm-facts 4.4 (unlinked tables, out-parameters,
+ * FROZEN SPTEs). Writes in lockless / shared-mode code are left to spte-lockless-write.
+ * The bodies of the plain primitives themselves are definitions, not uses.
+ */
+import type { FunctionFlow } from '../analysis/types';
+import type { Op } from '../frontend/facts';
+import type { Check, CheckContext } from './check';
+import type { Finding } from './finding';
+import { ruleMeta } from './registry';
+import {
+  citeSection,
+  definesPlainPrimitive,
+  guardHolds,
+  isFrozenByThisThread,
+  isOutParamStore,
+  isUnlinkedTableEntry,
+  spteOps,
+} from './spteContext';
+import { sharedContexts } from './spteShared';
+import { contractOf, describeWrite, writeKind } from './spteWrites';
+
+function writeHeld(flow: FunctionFlow, op: Op): boolean {
+  const ctxs = flow.contexts.get(op);
+  return !!ctxs && ctxs.length > 0 && ctxs.every((c) => c.held.some((h) => h.mode === 'write' && /(^|\.)mmu_lock$/.test(h.cls)));
+}
+
+export const spteNonatomicCheck: Check = {
+  codes: ['spte-nonatomic'],
+  run(ctx: CheckContext): Finding[] {
+    const out: Finding[] = [];
+    const severity = ruleMeta('spte-nonatomic').defaultSeverity;
+    const shared = sharedContexts(ctx);
+    for (const flow of ctx.flows) {
+      const fn = flow.fn;
+      if (definesPlainPrimitive(fn)) continue;
+      for (const op of spteOps(fn)) {
+        if (writeKind(op) !== 'plain') continue;
+        const c = contractOf(op);
+        const need = c?.callerMustEnsure;
+        if (!c || !need || c.selfChecked) continue;
+        if (shared.reasonAt(fn, op)) continue;
+        if (isUnlinkedTableEntry(op.target) || isOutParamStore(fn, op) || isFrozenByThisThread(fn, op)) continue;
+        if (guardHolds(fn, op, need)) continue;
+        const cite = citeSection(ctx, 'dirty-bit');
+        const lock = writeHeld(flow, op) ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
+        let message: string;
+        if (need === 'non-leaf-or-mmio') {
+          message =
+            `${describeWrite(op)} on a leaf SPTE: ${c.safeWhen} A leaf SPTE can have W set by fast page fault or Dirty set by the CPU, and this plain clear loses them; ` +
+            `use mmu_spte_clear_track_bits() (drop_spte()) for leaf SPTEs.${lock} (${cite.text})`;
+        } else {
+          const test = need === 'not-present' ? 'is_shadow_present_pte()' : 'spte_has_volatile_bits() (or is_shadow_present_pte())';
+          const instead = need === 'not-present' ? 'mmu_spte_set()/mmu_spte_update()' : 'mmu_spte_update()/mmu_spte_clear_track_bits(), or kvm_tdp_mmu_write_spte() in the TDP MMU,';
+          message =
+            `${describeWrite(op)} is a plain store to an SPTE that may hold volatile bits: fast page fault can set W and the CPU can set Accessed/Dirty concurrently, ` +
+            `so bits set since the old value was read are lost. No ${test} test guards it on every path; use ${instead} or test the old value first.${lock} (${cite.text})`;
+        }
+        out.push({ code: 'spte-nonatomic', severity, file: fn.file, range: op.range, message, related: [], ruleRef: cite.ref, functionName: fn.name });
+      }
+    }
+    return out;
+  },
+};
