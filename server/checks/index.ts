@@ -4,11 +4,15 @@ import type { Finding } from './finding';
 import { lockCycleCheck } from './lockCycle';
 import { lockImbalanceCheck } from './lockImbalance';
 import { lockOrderCheck } from './lockOrder';
+import { lockRequiresCheck } from './lockRequires';
+import { notifierLockCheck } from './notifierLock';
+import { rwlockModeCheck } from './rwlockMode';
 import { spteLocklessWriteCheck } from './spteLocklessWrite';
 import { spteNonatomicCheck } from './spteNonatomic';
 import { spteTlbFlushCheck } from './spteTlbFlush';
 import { sleepInAtomicCheck } from './sleepInAtomic';
 import { srcuOrderCheck } from './srcuOrder';
+import { srcuRequiredCheck } from './srcuRequired';
 
 export const CHECKS: readonly Check[] = [
   lockOrderCheck,
@@ -16,6 +20,10 @@ export const CHECKS: readonly Check[] = [
   lockImbalanceCheck,
   srcuOrderCheck,
   sleepInAtomicCheck,
+  lockRequiresCheck,
+  rwlockModeCheck,
+  notifierLockCheck,
+  srcuRequiredCheck,
   spteNonatomicCheck,
   spteLocklessWriteCheck,
   spteTlbFlushCheck,

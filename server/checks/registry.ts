@@ -49,21 +49,21 @@ export const RULES: readonly RuleMeta[] = [
     defaultSeverity: 'warning',
     description: 'A function that asserts or requires a lock (lockdep_assert_held*, documented "must also take") is reached without it.',
     enforces: 'lockdep assertions and "critical sections for X must also take Y"',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'rwlock-mode',
     defaultSeverity: 'error',
     description: 'A write-mode requirement on mmu_lock is reached while it is held for read only.',
     enforces: '"kvm->arch.mmu_lock is an rwlock"',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'notifier-lock',
     defaultSeverity: 'error',
     description: 'An MMU-notifier callback reaches kvm->slots_lock or kvm->slots_arch_lock.',
     enforces: '"MMU notifiers must not take either kvm->slots_lock or kvm->slots_arch_lock"',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'lock-imbalance',
@@ -74,10 +74,10 @@ export const RULES: readonly RuleMeta[] = [
   },
   {
     code: 'srcu-required',
-    defaultSeverity: 'warning',
+    defaultSeverity: 'information',
     description: 'Memslots, gfn_to_* or bus access without the kvm->srcu read lock (or slots_lock).',
     enforces: 'kvm->srcu protects kvm->memslots and kvm->buses',
-    implemented: false,
+    implemented: true,
   },
   {
     code: 'spte-nonatomic',

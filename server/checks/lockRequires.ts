@@ -1,0 +1,74 @@
+/**
+ * lock-requires: a function that asserts a lock (lockdep_assert_held*, kvm_lockdep_assert_*,
+ * `__must_hold`) or that takes a lock the document says "must also take" another one, reached
+ * without that lock.
+ *
+ * Requirements propagate to callers that neither hold nor take the lock (./requirements.ts), so
+ * a finding is made only where nobody above can be asked any more: at the call site in a
+ * function that has no callers in the workspace (an ioctl handler, a work function, a callback),
+ * or at the acquisition itself when such a function takes the inner lock of a "must also take"
+ * rule. A function with no callers that asserts a lock itself states its contract: nothing to
+ * report there.
+ */
+import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
+import type { Finding } from './finding';
+import { calledFromOutside, chosenFlows, hasCallers, holds } from './lockSupport';
+import { ruleMeta } from './registry';
+import { needRef, requirementSolver, type Need } from './requirements';
+
+function requirementText(ctx: CheckContext, n: Need): string {
+  if (n.how === 'documented' && n.inner) return `${ctx.display(n.inner)} may only be taken with ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
+  return `${n.origin.function}() requires ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
+}
+
+export const lockRequiresCheck: Check = {
+  codes: ['lock-requires'],
+  run(ctx: CheckContext): Finding[] {
+    const out: Finding[] = [];
+    const severity = ruleMeta('lock-requires').defaultSeverity;
+    const solver = requirementSolver(ctx);
+    for (const flow of chosenFlows(ctx).values()) {
+      const fn = flow.fn;
+      if (hasCallers(ctx, fn.name) || calledFromOutside(fn)) continue;
+      const asserted = solver.ownAsserted(flow);
+      for (const a of fn.annotations) if (a.kind === 'must_hold') asserted.add(ctx.resolver.resolve(a.lock).cls);
+      const reported = new Set<string>();
+      const report = (op: { range: Finding['range'] }, n: Need, through?: string): void => {
+        const key = `${rangeKey(op.range)}|${n.cls}`;
+        if (reported.has(key)) return;
+        reported.add(key);
+        const held = ctx.display(n.cls);
+        const ruleRef = needRef(ctx, n);
+        const message =
+          n.how === 'documented' && !through
+            ? `${ctx.display(n.inner ?? '')} is taken without ${held} held, but ${requirementText(ctx, n)}`
+            : `${through ?? fn.name} is called without ${held} held, but ${requirementText(ctx, n)}` +
+              (n.chain.length > 2 ? `; the requirement is reached through ${n.chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '');
+        out.push({
+          code: 'lock-requires',
+          severity,
+          file: fn.file,
+          range: op.range,
+          message,
+          related: chainToRelated(ctx, n.chain.map((s, i) => (i === n.chain.length - 1 ? { ...s, what: n.how === 'documented' ? s.what : `requires ${held}: ${s.what}` } : s))),
+          ruleRef,
+          functionName: fn.name,
+        });
+      };
+      // The inner lock of a documented "must also take", taken here without the outer one.
+      for (const o of solver.ownNeeds(flow)) {
+        if (o.need.how !== 'documented' || !o.op || asserted.has(o.need.cls)) continue;
+        report(o.op, o.need);
+      }
+      for (const [op, contexts] of flow.contexts) {
+        if (op.k !== 'call') continue;
+        for (const { callee, need } of solver.calleeNeeds(flow, op)) {
+          if (asserted.has(need.cls)) continue;
+          if (!contexts.some((c) => !holds(c, need.cls))) continue;
+          report(op, need, callee);
+        }
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,200 @@
+/**
+ * Lock requirements of functions, propagated up the call graph: what a function needs its
+ * caller to hold. Sources:
+ *   - an unconditional lockdep_assert_held*() / kvm_lockdep_assert_*() / `__must_hold` of a lock
+ *     the function does not take itself (a disjunctive `lockdep_assert_once(a || b)` is not one,
+ *     and an assert that paths around it skip — `if (cond) lockdep_assert_held(..)` — is waived);
+ *   - a documented "critical sections for X must also take Y": taking X without Y needs Y;
+ *   - a call, made on every path, to a function with a requirement the caller does not satisfy.
+ * The mode of a requirement (`write` for lockdep_assert_held_write) is kept for rwlock-mode; a
+ * mode that depends on a variable (`kvm_lockdep_assert_mmu_lock_held(kvm, shared)`) is `any`.
+ */
+import type { MustAlsoHoldRule } from '../../model/rules/types';
+import { mapThroughArgs } from '../analysis/dataflow';
+import type { ChainStep, FunctionFlow } from '../analysis/types';
+import type { CallOp, LockMode, Op } from '../frontend/facts';
+import type { CheckContext } from './check';
+import { archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where } from './lockSupport';
+
+export interface Need {
+  cls: string;
+  resolved: boolean;
+  mode: 'any' | LockMode;
+  how: 'assert' | 'annotation' | 'documented';
+  /** The documented rule, and the inner lock whose acquisition needs `cls`. */
+  rule?: MustAlsoHoldRule;
+  inner?: string;
+  /** Where the requirement is stated: the assert, or the acquisition of the inner lock. */
+  origin: { file: string; range: Op['range']; function: string; api: string };
+  /** Parameter the lock path starts at, for mapping onto a caller's argument. */
+  param?: number;
+  fields: string[];
+  /** From the op in this function down to the origin. */
+  chain: ChainStep[];
+}
+
+const solvers = new WeakMap<CheckContext, RequirementSolver>();
+export function requirementSolver(ctx: CheckContext): RequirementSolver {
+  let s = solvers.get(ctx);
+  if (!s) solvers.set(ctx, (s = new RequirementSolver(ctx)));
+  return s;
+}
+
+export class RequirementSolver {
+  private memo = new Map<string, Need[]>();
+  private inProgress = new Set<string>();
+  private mustRules: { rule: MustAlsoHoldRule; lock: string; mustHold: string }[] = [];
+
+  constructor(private readonly ctx: CheckContext) {
+    for (const rule of ctx.rules.mustAlsoHold) {
+      const lock = classOfName(ctx, rule.lock);
+      const mustHold = classOfName(ctx, rule.mustHold);
+      if (lock && mustHold && lock !== mustHold) this.mustRules.push({ rule, lock, mustHold });
+    }
+  }
+
+  /** Classes a function asserts unconditionally itself: it states its contract, callers answer for it. */
+  ownAsserted(flow: FunctionFlow): Set<string> {
+    const s = new Set<string>();
+    for (const op of flow.contexts.keys()) {
+      if (op.k !== 'assert' || op.negated || op.weak) continue;
+      if (!isUnconditional(flow.fn, op)) continue;
+      const ref = flow.locks.get(op);
+      if (ref) s.add(ref.cls);
+    }
+    return s;
+  }
+
+  /** The documented "X needs Y" rules that apply to a file. */
+  documentedFor(file: string): { rule: MustAlsoHoldRule; lock: string; mustHold: string }[] {
+    return this.mustRules.filter((r) => archApplies(r.rule.arch, file));
+  }
+
+  /** Needs created by the function's own ops (asserts, annotations, documented acquisitions). */
+  ownNeeds(flow: FunctionFlow): { op?: Op; need: Need }[] {
+    const fn = flow.fn;
+    const out: { op?: Op; need: Need }[] = [];
+    const paramOf = (root: string | undefined): number | undefined => {
+      if (root === undefined) return undefined;
+      const i = fn.params.findIndex((p) => p.name === root);
+      return i >= 0 ? i : undefined;
+    };
+    for (const a of fn.annotations) {
+      if (a.kind !== 'must_hold') continue;
+      const ref = this.ctx.resolver.resolve(a.lock);
+      const root = a.lock.base.kind === 'var' ? a.lock.base.name : undefined;
+      out.push({
+        need: {
+          cls: ref.cls,
+          resolved: ref.resolved,
+          mode: 'any',
+          how: 'annotation',
+          origin: { file: fn.file, range: fn.nameRange, function: fn.name, api: '__must_hold' },
+          param: paramOf(root),
+          fields: a.lock.fields,
+          chain: [step(fn, fn.nameRange, `__must_hold(${a.lock.text})`)],
+        },
+      });
+    }
+    const documented = this.documentedFor(fn.file);
+    for (const [op, contexts] of flow.contexts) {
+      if (op.k === 'assert') {
+        if (op.negated || op.weak || !isUnconditional(fn, op)) continue;
+        const ref = flow.locks.get(op);
+        if (!ref) continue;
+        // Taken by the function itself on every path to the assert: not a requirement on callers.
+        if (contexts.length && contexts.every((c) => holds(c, ref.cls))) continue;
+        out.push({
+          op,
+          need: {
+            cls: ref.cls,
+            resolved: ref.resolved,
+            mode: op.mode,
+            how: 'assert',
+            origin: { file: fn.file, range: op.range, function: fn.name, api: op.api },
+            param: paramOf(ref.root),
+            fields: ref.fields,
+            chain: [step(fn, op.range, `${op.api}(${this.ctx.display(ref.cls)})`)],
+          },
+        });
+      } else if (op.k === 'acquire' && documented.length) {
+        const ref = flow.locks.get(op);
+        if (!ref) continue;
+        for (const d of documented) {
+          if (d.lock !== ref.cls) continue;
+          if (!contexts.some((c) => !holds(c, d.mustHold))) continue;
+          const mustRoot = ref.root;
+          out.push({
+            op,
+            need: {
+              cls: d.mustHold,
+              resolved: true,
+              mode: 'any',
+              how: 'documented',
+              rule: d.rule,
+              inner: ref.cls,
+              origin: { file: fn.file, range: op.range, function: fn.name, api: op.api },
+              param: paramOf(mustRoot),
+              fields: [],
+              chain: [step(fn, op.range, `takes ${ref.cls}`)],
+            },
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A callee's needs as seen at a call op of `flow` (mapped through the arguments). */
+  calleeNeeds(flow: FunctionFlow, op: CallOp): { callee: string; need: Need }[] {
+    const out: { callee: string; need: Need }[] = [];
+    for (const name of calleeNames(flow, op)) {
+      if (name === flow.fn.name) continue;
+      const head = step(flow.fn, op.range, `calls ${name}`);
+      for (const r of this.needs(name)) {
+        if (r.chain.length >= MAX_CHAIN) continue;
+        const m = mapThroughArgs(this.ctx.resolver, flow.fn, op, { cls: r.cls, resolved: r.resolved, inst: '', param: r.param, fields: r.fields });
+        if (!m.resolved) continue;
+        out.push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: [head, ...r.chain] } });
+      }
+    }
+    return out;
+  }
+
+  /** What a function needs its callers to hold. */
+  needs(name: string): Need[] {
+    const m = this.memo.get(name);
+    if (m) return m;
+    const flow = chosenFlows(this.ctx).get(name);
+    if (!flow || this.inProgress.has(name)) return [];
+    this.inProgress.add(name);
+    const out: Need[] = [];
+    const seen = new Map<string, number>();
+    const add = (n: Need): void => {
+      const k = `${n.cls}|${n.mode}`;
+      const i = seen.get(k);
+      if (i === undefined) {
+        seen.set(k, out.length);
+        out.push(n);
+      } else if (n.chain.length < out[i].chain.length) out[i] = n;
+    };
+    for (const o of this.ownNeeds(flow)) add(o.need);
+    const guarded = paramGuardedBlocks(flow.fn);
+    for (const [op, contexts] of flow.contexts) {
+      if (op.k !== 'call' || !isUnconditional(flow.fn, op) || guarded.has(blockOf(flow.fn, op))) continue;
+      for (const { need } of this.calleeNeeds(flow, op)) {
+        if (!contexts.some((c) => !holds(c, need.cls))) continue;
+        add(need);
+      }
+    }
+    this.inProgress.delete(name);
+    this.memo.set(name, out);
+    return out;
+  }
+}
+
+/** `lockdep_assert_held_write at tdp_mmu.c:652` / `locking.rst:55`: where a need is written. */
+export function needRef(ctx: CheckContext, n: Need): string {
+  if (n.how === 'documented' && n.rule) return ctx.ruleRef(n.rule.line);
+  return `${n.origin.api} at ${where(n.origin.file, n.origin.range)}`;
+}

@@ -1,0 +1,192 @@
+/**
+ * srcu-required: memslots and I/O buses are protected by kvm->srcu; reading them (kvm_memslots,
+ * gfn_to_memslot, gfn_to_hva*, kvm_read/write_guest*, kvm_io_bus_read/write, kvm_get_bus, ...)
+ * needs the kvm->srcu read lock, or kvm->slots_lock, which excludes memslot updates.
+ *
+ * A function that makes such an access without either presumably expects its caller to hold
+ * one, so the requirement moves up the call graph (like lock-requires); a finding is made only
+ * in an entry point: a function with no caller in the workspace that is either non-static or
+ * stored in an ops table (an ioctl handler, a callback), and whose callers are not outside the
+ * workspace. A static function nobody calls and no initializer stores is reached through a
+ * pointer we cannot follow, so its context is unknown and it is left alone. A function that
+ * states the requirement itself (`lockdep_assert_once(srcu_read_lock_held(..) || ..)`) passes it
+ * on and is never blamed.
+ */
+import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
+import type { FunctionFacts } from '../frontend/facts';
+import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
+import type { Finding } from './finding';
+import { blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, MAX_CHAIN, paramGuardedBlocks, step } from './lockSupport';
+import { ruleMeta } from './registry';
+
+/** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
+export const SRCU_ACCESSORS: ReadonlySet<string> = new Set([
+  'kvm_memslots',
+  '__kvm_memslots',
+  'kvm_vcpu_memslots',
+  'kvm_get_bus',
+  'id_to_memslot',
+  'gfn_to_memslot',
+  '__gfn_to_memslot',
+  'kvm_vcpu_gfn_to_memslot',
+  'kvm_for_each_memslot',
+  'kvm_for_each_memslot_in_gfn_range',
+  'kvm_is_visible_gfn',
+  'kvm_vcpu_is_visible_gfn',
+  'kvm_host_page_size',
+  'gfn_to_hva',
+  'gfn_to_hva_prot',
+  'kvm_vcpu_gfn_to_hva',
+  'kvm_vcpu_gfn_to_hva_prot',
+  'gfn_to_pfn',
+  'gfn_to_pfn_prot',
+  'kvm_vcpu_gfn_to_pfn',
+  'gfn_to_page',
+  'kvm_vcpu_map',
+  'kvm_read_guest',
+  'kvm_read_guest_page',
+  'kvm_read_guest_atomic',
+  'kvm_read_guest_cached',
+  'kvm_read_guest_offset_cached',
+  'kvm_write_guest',
+  'kvm_write_guest_page',
+  'kvm_write_guest_cached',
+  'kvm_write_guest_offset_cached',
+  'kvm_gfn_to_hva_cache_init',
+  'kvm_clear_guest',
+  'kvm_vcpu_read_guest',
+  'kvm_vcpu_read_guest_page',
+  'kvm_vcpu_read_guest_atomic',
+  'kvm_vcpu_write_guest',
+  'kvm_vcpu_write_guest_page',
+  'mark_page_dirty',
+  'kvm_vcpu_mark_page_dirty',
+  'kvm_io_bus_read',
+  'kvm_io_bus_write',
+  'kvm_io_bus_write_cookie',
+  'kvm_io_bus_get_dev',
+]);
+
+interface Need {
+  /** The accessor finally called. */
+  accessor: string;
+  chain: ChainStep[];
+}
+
+class SrcuNeeds {
+  private memo = new Map<string, Need | null>();
+  private inProgress = new Set<string>();
+
+  constructor(
+    private readonly ctx: CheckContext,
+    private readonly protectors: ReadonlySet<string>,
+    private readonly srcu: string,
+  ) {}
+
+  protectedIn(c: OpContext): boolean {
+    return c.held.some((h) => this.protectors.has(h.cls));
+  }
+
+  /** Does the function state the requirement itself (an assert on kvm->srcu or slots_lock, even a weak one)? */
+  declares(flow: FunctionFlow): boolean {
+    for (const op of flow.contexts.keys()) {
+      if (op.k !== 'assert' || op.negated) continue;
+      const ref = flow.locks.get(op);
+      if (ref && this.protectors.has(ref.cls)) return true;
+    }
+    return false;
+  }
+
+  /** Unprotected accesses at a call op: the accessor itself, or a callee that needs the lock. */
+  accessesAt(flow: FunctionFlow, op: FunctionFlow['fn']['blocks'][number]['ops'][number]): Need[] {
+    if (op.k !== 'call') return [];
+    const out: Need[] = [];
+    for (const name of calleeNames(flow, op)) {
+      if (name === flow.fn.name) continue;
+      const head = step(flow.fn, op.range, `calls ${name}`);
+      if (SRCU_ACCESSORS.has(name)) {
+        out.push({ accessor: name, chain: [head] });
+        continue;
+      }
+      const sub = this.need(name);
+      if (sub && sub.chain.length < MAX_CHAIN) out.push({ accessor: sub.accessor, chain: [head, ...sub.chain] });
+    }
+    return out;
+  }
+
+  need(name: string): Need | null {
+    const m = this.memo.get(name);
+    if (m !== undefined) return m;
+    const flow = chosenFlows(this.ctx).get(name);
+    if (!flow || SRCU_ACCESSORS.has(name) || this.inProgress.has(name)) return null;
+    this.inProgress.add(name);
+    let best: Need | null = null;
+    const guarded = paramGuardedBlocks(flow.fn);
+    for (const [op, contexts] of flow.contexts) {
+      if (op.k !== 'call' || !contexts.some((c) => !this.protectedIn(c))) continue;
+      // Only accesses made on every path are passed on: what a callee does under a condition
+      // (a feature flag, an argument) is not a contract its callers must meet.
+      if (!isUnconditional(flow.fn, op) || guarded.has(blockOf(flow.fn, op))) continue;
+      for (const n of this.accessesAt(flow, op)) if (!best || n.chain.length < best.chain.length) best = n;
+    }
+    if (!best) {
+      // A stated contract (an assert that the kvm->srcu read lock is held) without an access of its own.
+      for (const op of flow.contexts.keys()) {
+        const ref = op.k === 'assert' && !op.negated && !op.weak ? flow.locks.get(op) : undefined;
+        if (ref && ref.cls === this.srcu) {
+          best = { accessor: name, chain: [step(flow.fn, op.range, `${op.api}(${this.ctx.display(ref.cls)})`)] };
+          break;
+        }
+      }
+    }
+    this.inProgress.delete(name);
+    this.memo.set(name, best);
+    return best;
+  }
+}
+
+function isEntryPoint(ctx: CheckContext, fn: FunctionFacts): boolean {
+  if (hasCallers(ctx, fn.name) || calledFromOutside(fn)) return false;
+  return !fn.isStatic || boundFunctions(ctx).has(fn.name);
+}
+
+export const srcuRequiredCheck: Check = {
+  codes: ['srcu-required'],
+  run(ctx: CheckContext): Finding[] {
+    const srcu = classOfName(ctx, 'kvm->srcu');
+    const slots = classOfName(ctx, 'kvm->slots_lock');
+    if (!srcu) return [];
+    const protectors = new Set([srcu, ...(slots ? [slots] : [])]);
+    const solver = new SrcuNeeds(ctx, protectors, srcu);
+    const entry = ctx.rules.locks.find((l) => ctx.names.classOf.get(l.name) === srcu || l.name === 'kvm->srcu');
+    const ruleRef = ctx.ruleRef(entry?.line ?? 0);
+    const severity = ruleMeta('srcu-required').defaultSeverity;
+    const out: Finding[] = [];
+    for (const flow of chosenFlows(ctx).values()) {
+      const fn = flow.fn;
+      if (SRCU_ACCESSORS.has(fn.name) || !isEntryPoint(ctx, fn) || solver.declares(flow)) continue;
+      const reported = new Set<string>();
+      for (const [op, contexts] of flow.contexts) {
+        if (op.k !== 'call' || !contexts.some((c) => !solver.protectedIn(c))) continue;
+        for (const n of solver.accessesAt(flow, op)) {
+          const key = rangeKey(op.range);
+          if (reported.has(key)) continue;
+          reported.add(key);
+          const callee = op.k === 'call' ? n.chain[0].what.replace(/^calls /, '') : '';
+          const via = n.chain.length > 1 ? ` (through ${n.chain.slice(1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')})` : '';
+          out.push({
+            code: 'srcu-required',
+            severity,
+            file: fn.file,
+            range: op.range,
+            message: `${callee} reads memslots or I/O buses${via} without the ${ctx.display(srcu)} read lock or ${ctx.display(slots ?? 'kvm.slots_lock')} held, and ${fn.name} has no caller that could hold it; the srcu read lock must be held while accessing memslots (${ruleRef})`,
+            related: chainToRelated(ctx, n.chain.map((s, i) => (i === n.chain.length - 1 ? { ...s, what: `${s.what} (needs ${ctx.display(srcu)})` } : s))),
+            ruleRef,
+            functionName: fn.name,
+          });
+        }
+      }
+    }
+    return out;
+  },
+};
