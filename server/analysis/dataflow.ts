@@ -24,6 +24,7 @@ import type {
 } from './types';
 
 const MAX_STATES = 16;
+const NONE: readonly string[] = [];
 const MAX_CONTEXTS_PER_OP = 16;
 const MAX_DEPTH = 4;
 const MAX_STEPS_PER_BLOCK = 64;
@@ -59,7 +60,17 @@ function paramIndex(fn: FunctionFacts, root: string | undefined): number | undef
   return i >= 0 ? i : undefined;
 }
 
+const keyCache = new WeakMap<FlowState, string>();
+
 function stateKey(s: FlowState): string {
+  const cached = keyCache.get(s);
+  if (cached !== undefined) return cached;
+  const k = computeStateKey(s);
+  keyCache.set(s, k);
+  return k;
+}
+
+function computeStateKey(s: FlowState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
   k += `#${s.irqOff},${s.preemptOff}#`;
@@ -85,10 +96,22 @@ function intersectEnv(a: FlowState['env'], b: FlowState['env']): FlowState['env'
   return out;
 }
 
-function contextKey(c: OpContext): string {
-  let k = '';
-  for (const h of c.held) k += `${h.cls}|${h.inst}|${h.mode};`;
-  return k + `#${c.irqOff},${c.preemptOff}#${c.callerReleased.join(',')}`;
+const heldKeyCache = new WeakMap<readonly HeldLock[], string>();
+
+function heldKey(held: readonly HeldLock[]): string {
+  let k = heldKeyCache.get(held);
+  if (k === undefined) {
+    k = '';
+    for (const h of held) k += `${h.cls}|${h.inst}|${h.mode};`;
+    heldKeyCache.set(held, k);
+  }
+  return k;
+}
+
+function contextKey(s: FlowState): string {
+  let k = heldKey(s.held) + `#${s.irqOff},${s.preemptOff}#`;
+  for (const c of s.fromCaller) k += c.cls + ',';
+  return k;
 }
 
 function union<T>(a: readonly T[], b: readonly T[], key: (x: T) => string): T[] {
@@ -141,6 +164,14 @@ function withEnv(s: FlowState, variable: string, value: FlowState['env'][string]
 
 const clampDepth = (n: number): number => Math.max(0, Math.min(MAX_DEPTH, n));
 
+/** The function an argument names (`do_set_msr` passed as a callback), if it is one. */
+export function functionArgument(index: WorkspaceIndex, arg: AccessPath | null | undefined): string | undefined {
+  if (!arg || arg.fields.length !== 0) return undefined;
+  const b = arg.base;
+  if ((b.kind === 'var' || b.kind === 'global') && index.functions.has(b.name)) return b.name;
+  return undefined;
+}
+
 /** Maps a callee-relative lock onto the caller: through the argument when rooted at a parameter. */
 export function mapThroughArgs(
   resolver: ClassResolver,
@@ -160,6 +191,95 @@ export function mapThroughArgs(
   return { cls, resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
 }
 
+/**
+ * The flag variables worth tracking: results of conditional acquisitions, flags the function
+ * assigns, and variables tested by more than one branch (correlated conditions such as
+ * `if (shared) read_lock() else write_lock(); ... if (shared) read_unlock() ...`). Only in
+ * functions that take or release something; elsewhere flags cannot change a lockset.
+ */
+function relevantVariables(fn: FunctionFacts, targets: Map<Op, string[]>, env: FlowEnv): Set<string> {
+  const out = new Set<string>();
+  let lockish = false;
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake') lockish = true;
+      else if (op.k === 'call' && !lockish) {
+        const t = targets.get(op);
+        if (t && t.length >= 1 && !op.indirect && (env.summaryOf(t[0])?.effects.length ?? 0) > 0) lockish = true;
+      }
+    }
+  }
+  if (!lockish) return out;
+  const testedIn = new Map<string, number>();
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      if (op.k === 'acquire' && op.resultVar) out.add(op.resultVar);
+      else if (op.k === 'assign') out.add(op.variable);
+    }
+    const seenHere = new Set<string>();
+    for (const e of b.succ) {
+      if (!e.cond || seenHere.has(e.cond.variable)) continue;
+      seenHere.add(e.cond.variable);
+      testedIn.set(e.cond.variable, (testedIn.get(e.cond.variable) ?? 0) + 1);
+    }
+  }
+  for (const [v, n] of testedIn) if (n >= 2) out.add(v);
+  // A test inside a loop is met again on the next iteration (loop-invariant conditions).
+  const inLoop = blocksInLoops(fn);
+  for (const b of inLoop) for (const e of fn.blocks[b].succ) if (e.cond) out.add(e.cond.variable);
+  return out;
+}
+
+/** Blocks that lie on a cycle of the CFG (iterative Tarjan over block indices). */
+function blocksInLoops(fn: FunctionFacts): number[] {
+  const n = fn.blocks.length;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const out: number[] = [];
+  let counter = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] >= 0) continue;
+    const frames: [number, number][] = [[root, 0]];
+    index[root] = low[root] = counter++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (frames.length) {
+      const fr = frames[frames.length - 1];
+      const v = fr[0];
+      const succ = fn.blocks[v].succ;
+      if (fr[1] < succ.length) {
+        const w = succ[fr[1]++].to;
+        if (w < 0 || w >= n) continue;
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++;
+          stack.push(w);
+          onStack[w] = 1;
+          frames.push([w, 0]);
+        } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+      } else {
+        frames.pop();
+        if (frames.length) {
+          const p = frames[frames.length - 1][0];
+          low[p] = Math.min(low[p], low[v]);
+        }
+        if (low[v] === index[v]) {
+          const comp: number[] = [];
+          let w: number;
+          do {
+            w = stack.pop()!;
+            onStack[w] = 0;
+            comp.push(w);
+          } while (w !== v);
+          if (comp.length > 1 || fn.blocks[v].succ.some((e) => e.to === v)) out.push(...comp);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
   const locks = new Map<Op, LockRef>();
   const targets = new Map<Op, string[]>();
@@ -170,10 +290,21 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       } else if (op.k === 'sync') {
         locks.set(op, lockRefOf(env.resolver, op.domain));
       } else if (op.k === 'call') {
-        targets.set(op, callTargets(env.index, op));
+        const t = callTargets(env.index, op);
+        // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
+        if (!op.indirect && t.length === 1) {
+          const pc = env.summaryOf(t[0])?.paramCalls;
+          if (pc) for (const k of pc) {
+            const h = functionArgument(env.index, op.args[k]);
+            if (h && !t.includes(h)) t.push(h);
+          }
+        }
+        targets.set(op, t);
       }
     }
   }
+
+  const relevant = relevantVariables(fn, targets, env);
 
   const contexts = new Map<Op, OpContext[]>();
   const contextKeys = new Map<Op, Set<string>>();
@@ -191,11 +322,10 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     }
     const list = contexts.get(op)!;
     if (list.length >= MAX_CONTEXTS_PER_OP) return;
-    const ctx: OpContext = { held: s.held, callerReleased: s.fromCaller.map((c) => c.cls), irqOff: s.irqOff, preemptOff: s.preemptOff };
-    const k = contextKey(ctx);
+    const k = contextKey(s);
     if (keys.has(k)) return;
     keys.add(k);
-    list.push(ctx);
+    list.push({ held: s.held, callerReleased: s.fromCaller.length ? s.fromCaller.map((c) => c.cls) : NONE, irqOff: s.irqOff, preemptOff: s.preemptOff });
   };
   const event = (e: FlowEvent): void => {
     const k = `${e.kind}@${e.op.range.start.line}:${e.op.range.start.column}`;
@@ -205,7 +335,10 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
   };
 
   const acquire = (s: FlowState, op: AcquireOp, ref: LockRef): FlowState => {
-    if (s.held.some((h) => h.cls === ref.cls && h.inst === ref.inst)) return s;
+    // Read sides of SRCU/RCU nest (each unlock ends one level): keep up to two levels.
+    const recursive = op.kind === 'srcu' || op.kind === 'rcu';
+    const same = s.held.filter((h) => h.cls === ref.cls && h.inst === ref.inst).length;
+    if (same > (recursive ? 1 : 0)) return s;
     const h: HeldLock = {
       cls: ref.cls,
       resolved: ref.resolved,
@@ -330,7 +463,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       case 'call': {
         record(op, s);
         const t = targets.get(op)!;
-        if (op.indirect || t.length !== 1) return [s];
+        if (op.indirect || t.length === 0) return [s];
         const sum = env.summaryOf(t[0]);
         if (!sum || sum.effects.length === 0) return [s];
         let cur = s;
@@ -398,7 +531,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       case 'preemptOn':
         return [{ ...s, preemptOff: clampDepth(s.preemptOff - 1) }];
       case 'assign':
-        return [withEnv(s, op.variable, op.value)];
+        return relevant.has(op.variable) ? [withEnv(s, op.variable, op.value)] : [s];
       default:
         return [s];
     }
@@ -492,7 +625,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     }
     for (const s of states) {
       for (const e of block.succ) {
-        if (e.cond) {
+        if (e.cond && relevant.has(e.cond.variable)) {
           const v = s.env[e.cond.variable];
           if (v !== undefined && v !== e.cond.value) continue;
           arrive(e.to, v === undefined ? withEnv(s, e.cond.variable, e.cond.value) : s, b);

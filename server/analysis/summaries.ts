@@ -11,7 +11,7 @@
 import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS } from '../../model/kvmTypes';
 import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
-import { analyzeFunction, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
+import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
 import { callTargets, type WorkspaceIndex } from './index';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
 
@@ -52,6 +52,7 @@ function signatureOf(s: Omit<Summary, 'signature'>): string {
   for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
   parts.push(`s${s.maySleep ? s.maySleep.depth : '-'}`);
   for (const [k, c] of s.syncs) parts.push(`y${k}:${c.depth}`);
+  if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
   return parts.join('\n');
 }
 
@@ -99,7 +100,12 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     return ctxs[0].callerReleased.filter((c) => ctxs.every((x) => x.callerReleased.includes(c)));
   };
 
+  const paramCalls: number[] = [];
   for (const [op, opCtxs] of flow.contexts) {
+    if (op.k === 'call' && !op.indirect?.table) {
+      const k = fn.params.findIndex((p) => p.name === op.callee);
+      if (k >= 0 && !paramCalls.includes(k)) paramCalls.push(k);
+    }
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
       const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
@@ -132,21 +138,32 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         if (!sum) continue;
         const head = step(fn, op.range, `calls ${name}`);
         const ours = alwaysReleased(opCtxs);
-        for (const [key, t] of LAST_REFERENCE_DESTRUCTORS.has(name) ? [] : sum.takes) {
-          if (t.depth >= MAX_CHAIN) continue;
-          // The callee released some of its caller's locks before taking this one: those that
-          // we do not hold ourselves are our caller's.
-          const inherited = (t.callerReleased ?? []).filter((c) => !opCtxs.some((x) => x.held.some((h) => h.cls === c)));
-          const callerReleased = nonEmpty([...new Set([...inherited, ...ours])]);
-          let mapped: TakeInfo = { ...t, depth: t.depth + 1, step: head, next: { fn: name, key }, callerReleased };
-          let k = key;
-          if (!t.resolved && t.param !== undefined) {
-            const m = mapThroughArgs(resolver, fn, op, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
-            const p = m.resolved ? undefined : m.param;
-            mapped = { ...mapped, cls: m.cls, resolved: m.resolved, param: p, fields: m.fields };
-            k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
+        if (!LAST_REFERENCE_DESTRUCTORS.has(name)) {
+          for (const [key, t] of sum.takes) {
+            if (t.depth >= MAX_CHAIN) continue;
+            const parametric = !t.resolved && t.param !== undefined;
+            if (!parametric) {
+              // Most callees' locks are already known at a shorter or equal depth: skip early.
+              const prev = takes.get(key);
+              if (prev && prev.depth <= t.depth + 1 && !(prev.trylock && !t.trylock)) continue;
+            }
+            // The callee released some of its caller's locks before taking this one: those that
+            // we do not hold ourselves are our caller's.
+            let callerReleased: string[] | undefined;
+            if (t.callerReleased || ours.length) {
+              const inherited = (t.callerReleased ?? []).filter((c) => !opCtxs.some((x) => x.held.some((h) => h.cls === c)));
+              callerReleased = nonEmpty([...new Set([...inherited, ...ours])]);
+            }
+            let mapped: TakeInfo = { ...t, depth: t.depth + 1, step: head, next: { fn: name, key }, callerReleased };
+            let k = key;
+            if (parametric) {
+              const m = mapThroughArgs(resolver, fn, op, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
+              const p = m.resolved ? undefined : m.param;
+              mapped = { ...mapped, cls: m.cls, resolved: m.resolved, param: p, fields: m.fields };
+              k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
+            }
+            addTake(k, mapped);
           }
-          addTake(k, mapped);
         }
         if (sum.maySleep && sum.maySleep.depth < MAX_CHAIN) setSleep({ depth: sum.maySleep.depth + 1, step: head, next: { fn: name, key: '' } });
         for (const [d, w] of sum.syncs) if (w.depth < MAX_CHAIN) addSync(d, { depth: w.depth + 1, step: head, next: { fn: name, key: d } });
@@ -217,14 +234,24 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     }
   }
 
-  const partial = { name: fn.name, takes, requires, effects, maySleep, syncs };
+  const partial = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
   return { ...partial, signature: signatureOf(partial) };
 }
 
 /** Call-graph edges of a function: the names it may call that have definitions. */
 function calleesOf(fn: FunctionFacts, index: WorkspaceIndex): string[] {
   const out = new Set<string>();
-  for (const b of fn.blocks) for (const op of b.ops) if (op.k === 'call') for (const t of callTargets(index, op)) out.add(t);
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      if (op.k !== 'call') continue;
+      for (const t of callTargets(index, op)) out.add(t);
+      // A function passed as an argument may be called by the callee.
+      for (const a of op.args) {
+        const h = functionArgument(index, a);
+        if (h) out.add(h);
+      }
+    }
+  }
   return [...out];
 }
 
@@ -294,6 +321,19 @@ export class SummarySolver {
   readonly extraFlows = new Map<FunctionFacts, FunctionFlow>();
   private callees = new Map<string, string[]>();
   private callers = new Map<string, Set<string>>();
+  private sccs: string[][] | undefined;
+
+  private rebuildCallers(): void {
+    this.callers = new Map();
+    for (const [name, cs] of this.callees) {
+      for (const c of cs) {
+        let set = this.callers.get(c);
+        if (!set) this.callers.set(c, (set = new Set()));
+        set.add(name);
+      }
+    }
+  }
+
 
   constructor(
     private index: WorkspaceIndex,
@@ -330,26 +370,30 @@ export class SummarySolver {
     const extraRecomputed = this.updateExtraFlows(index, forceAll);
     if (dirty.size === 0) return { recomputed: extraRecomputed };
 
-    // A changed definition can change call targets of its own calls only; new names can make
-    // unresolved calls elsewhere resolve: recompute the call graph (cheap) and mark callers of
-    // names whose existence changed.
-    const prevCallees = this.callees;
-    this.callees = new Map();
-    this.callers = new Map();
-    for (const [name, fn] of index.functions) {
-      const cs = !dirty.has(name) && prevCallees.has(name) ? prevCallees.get(name)! : calleesOf(fn, index);
-      this.callees.set(name, cs);
-      for (const c of cs) {
-        let set = this.callers.get(c);
-        if (!set) this.callers.set(c, (set = new Set()));
-        set.add(name);
+    // Call graph: recompute the callee lists of dirty functions only (a changed body changes
+    // its own calls); new or vanished names can change what other calls resolve to, so then
+    // everything is recomputed. SCCs are reused while no callee list changed.
+    const namesChanged = forceAll || this.callees.size !== index.functions.size || [...dirty].some((n) => !this.callees.has(n));
+    let graphChanged = namesChanged || !this.sccs;
+    if (namesChanged) {
+      const prev = this.callees;
+      this.callees = new Map();
+      for (const [name, fn] of index.functions) this.callees.set(name, calleesOf(fn, index));
+      this.rebuildCallers();
+      for (const name of index.functions.keys()) if (!prev.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
+    } else {
+      for (const name of dirty) {
+        const cs = calleesOf(index.functions.get(name)!, index);
+        const old = this.callees.get(name) ?? [];
+        if (cs.length !== old.length || cs.some((c, i) => c !== old[i])) {
+          graphChanged = true;
+          this.callees.set(name, cs);
+        }
       }
+      if (graphChanged) this.rebuildCallers();
     }
-    for (const name of dirty) {
-      if (!prevCallees.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
-    }
-
-    const sccs = stronglyConnected([...index.functions.keys()], (n) => this.callees.get(n) ?? []);
+    if (graphChanged) this.sccs = stronglyConnected([...index.functions.keys()], (n) => this.callees.get(n) ?? []);
+    const sccs = this.sccs!;
     const env = this.flowEnv();
     let recomputed = 0;
     for (const comp of sccs) {

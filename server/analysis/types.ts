@@ -177,6 +177,8 @@ export interface Summary {
   maySleep?: Witness;
   /** SRCU/RCU domains it may synchronize (class keys), with a witness. */
   syncs: Map<string, Witness>;
+  /** Parameters (indices) the function calls as function pointers (`do_msr(vcpu, ...)`). */
+  paramCalls?: number[];
   /** A string that changes when anything callers see changes. */
   signature: string;
 }

@@ -33,6 +33,10 @@ export interface AnalysisStats {
   lockEvents: number;
   /** Milliseconds spent in the last analyze(), front end excluded. */
   ms: number;
+  /** Milliseconds per phase of the last analyze() (index, summaries, each check), for tuning. */
+  phases?: Record<string, number>;
+  /** Functions whose flow was recomputed by the last analyze(). */
+  recomputed?: number;
 }
 
 export interface AnalysisResult {

@@ -14,7 +14,7 @@ import { SummarySolver } from '../analysis/summaries';
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, type CheckContext } from '../checks/check';
 import type { Finding, RelatedLocation } from '../checks/finding';
-import { runChecks } from '../checks/index';
+import { CHECKS, runChecks } from '../checks/index';
 import { applyPolicy, isEnabled } from '../checks/policy';
 import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
 import type { AnalysisResult, HoverInfo, TextChange, Workspace, WorkspaceOptions } from './api';
@@ -95,7 +95,15 @@ export class WorkspaceImpl implements Workspace {
     const t0 = performance.now();
     if (!this.changed && this.last) return { ...this.last, stats: { ...this.last.stats, ms: performance.now() - t0 } };
     const facts = [...this.files.values()].map((e) => e.facts).filter((f) => !f.skipped);
+    const phases: Record<string, number> = {};
+    let tp = performance.now();
+    const phase = (name: string): void => {
+      const now = performance.now();
+      phases[name] = (phases[name] ?? 0) + (now - tp);
+      tp = now;
+    };
     const index = buildIndex(facts);
+    phase('index');
     const layoutChanged = !this.index || index.layoutSignature !== this.index.layoutSignature;
     if (layoutChanged || !this.resolver) {
       this.resolver = new ClassResolver(index);
@@ -106,7 +114,8 @@ export class WorkspaceImpl implements Workspace {
     }
     this.index = index;
     if (!this.solver) this.solver = new SummarySolver(index, this.resolver);
-    this.solver.solve(index, this.resolver, layoutChanged);
+    const solved = this.solver.solve(index, this.resolver, layoutChanged);
+    phase('summaries');
 
     const solver = this.solver;
     const names = this.names!;
@@ -123,8 +132,13 @@ export class WorkspaceImpl implements Workspace {
       ruleRef: this.ruleRef,
     };
     this.lastCtx = ctx;
-    const { findings: raw, errors } = runChecks(ctx, (code) => isEnabled(code, this.opts.codes));
-    this.problems.push(...errors);
+    const raw: Finding[] = [];
+    for (const check of CHECKS) {
+      const r = runChecks(ctx, (code) => isEnabled(code, this.opts.codes), [check]);
+      raw.push(...r.findings);
+      this.problems.push(...r.errors);
+      phase(`check:${check.codes.join(',')}`);
+    }
     const bySuppression = new Map<string, FileFacts>();
     for (const [p, e] of this.files) bySuppression.set(p, e.facts);
     for (const e of this.files.values()) bySuppression.set(e.facts.file, e.facts);
@@ -149,7 +163,11 @@ export class WorkspaceImpl implements Workspace {
       for (const fn of f.functions) for (const b of fn.blocks) for (const op of b.ops) if (op.k !== 'call' && op.k !== 'assign') lockEvents++;
     }
     this.changed = false;
-    this.last = { findings: byFile, stats: { files: this.files.size, functions, lockEvents, ms: performance.now() - t0 } };
+    phase('report');
+    this.last = {
+      findings: byFile,
+      stats: { files: this.files.size, functions, lockEvents, ms: performance.now() - t0, phases, recomputed: solved.recomputed },
+    };
     return this.last;
   }
 
