@@ -230,8 +230,17 @@ export class LocklintServer {
     const progress = await this.conn.window.createWorkDoneProgress().catch(() => undefined);
     try {
       progress?.begin('KVM Lock Lint: indexing', 0, 'finding C files', false);
+      const started = performance.now();
       const files = walkSources(this.folders).files;
       if (generation !== this.generation) return;
+      // Say early which rules the tree is judged by (the status bar shows it while indexing).
+      if (files.length) {
+        await this.serial(async () => {
+          this.statusKey = undefined;
+          const first = await this.groupFor(files[0]);
+          this.sendStatus(first.choice.key);
+        });
+      }
       const script = workerScript();
       let done = 0;
       const report = () => {
@@ -252,10 +261,16 @@ export class LocklintServer {
       }
       if (generation !== this.generation) return;
       progress?.report(100, 'analyzing');
+      const parsed = performance.now();
       await this.serial(() => {
         for (const g of this.groups.values()) g.dirty = true;
         this.analyzeAndPublish();
       });
+      const functions = [...this.groups.values()].reduce((n, g) => n + g.functions, 0);
+      this.conn.console.info(
+        `kvm-locklint: indexed ${files.length} files (${functions} functions): front end ${Math.round(parsed - started)} ms, ` +
+          `analysis ${Math.round(performance.now() - parsed)} ms`,
+      );
     } finally {
       progress?.done();
       if (generation === this.generation) {
