@@ -61,7 +61,7 @@ interface Diagnostic {
 class Client {
   readonly conn: MessageConnection;
   readonly diagnostics = new Map<string, Diagnostic[]>();
-  readonly statuses: { rulesSource: string; files: number; indexing: boolean }[] = [];
+  readonly statuses: { rulesSource: string; rulesPath: string | null; files: number; indexing: boolean }[] = [];
   readonly progress: { kind: string }[] = [];
   private waiters: (() => void)[] = [];
   /** What the editor answers to workspace/configuration for `kvmLocklint`. */
@@ -253,6 +253,23 @@ describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
     client.settings = {};
     await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
     await client.until('lock-order enabled again', () => client.diagnostics.get(mainUri)?.some((d) => d.code === 'lock-order'));
+  });
+
+  it('judges by kvmLocklint.rulesFile when set, and says so in the status', async () => {
+    const doc = path.join(dir, 'my-locking.rst');
+    fs.writeFileSync(doc, 'KVM Lock Overview\n=================\n\n1. Acquisition Orders\n---------------------\n\n- kvm->lock is taken outside kvm->slots_lock\n');
+    const seen = client.statuses.length;
+    client.settings = { rulesFile: 'my-locking.rst' };
+    await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    const status = await client.until('status with the rules file', () =>
+      client.statuses.slice(seen).find((s) => s.rulesPath === doc && !s.indexing),
+    );
+    expect(status.rulesSource).toBe('my-locking.rst');
+    await client.until('lock-order under the file rules', () =>
+      client.diagnostics.get(mainUri)?.some((d) => d.code === 'lock-order' && d.message.includes('my-locking.rst')),
+    );
+    client.settings = {};
+    await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
   });
 
   it('survives garbage: bad params, unknown methods, binary and foreign documents', async () => {
