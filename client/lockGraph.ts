@@ -11,10 +11,14 @@ import { buildWebviewHtml, webviewPanelOptions } from './webviewHtml';
 export const SHOW_LOCK_ORDER_COMMAND = 'kvmLocklint.showLockOrder';
 const LOCK_GRAPH_REQUEST = 'kvmLocklint/lockGraph';
 
-/** The wire shape of server/engine/lockGraphTypes.ts (the client may not import server/). */
+/**
+ * The wire shape of server/engine/lockGraphTypes.ts (the client may not import server/). Positions
+ * are the analyzer's 0-based {line, column}; LSP's {line, character} is accepted too.
+ */
 interface WirePos {
   line: number;
-  character: number;
+  column?: number;
+  character?: number;
 }
 interface WireLocation {
   file: string;
@@ -89,7 +93,7 @@ async function openEdge(graph: WireGraph, edge: WireEdge): Promise<void> {
     if (witness.length > 0) {
       // the last step is where the inner lock is taken: the place to look at first
       const at = witness[witness.length - 1];
-      const range = new vscode.Range(at.range.start.line, at.range.start.character, at.range.end.line, at.range.end.character);
+      const range = new vscode.Range(toPosition(at.range.start), toPosition(at.range.end));
       await vscode.window.showTextDocument(toUri(at.file), { selection: range, viewColumn: vscode.ViewColumn.Beside, preview: true });
       return;
     }
@@ -107,6 +111,11 @@ async function openEdge(graph: WireGraph, edge: WireEdge): Promise<void> {
   } catch (err) {
     void vscode.window.showErrorMessage(`KVM Lock Lint: cannot open the location: ${describe(err)}`);
   }
+}
+
+function toPosition(p: WirePos | undefined): vscode.Position {
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+  return new vscode.Position(n(p?.line), n(p?.column ?? p?.character));
 }
 
 /** Witness files are file URIs, absolute paths, or paths relative to the workspace. */

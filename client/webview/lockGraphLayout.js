@@ -37,8 +37,106 @@
    * @returns {{ width: number, height: number, nodes: LNode[], edges: LEdge[], layers: number }}
    */
   function layoutLockGraph(graph) {
-    const inNodes = Array.isArray(graph && graph.nodes) ? graph.nodes : [];
+    const inNodes = (Array.isArray(graph && graph.nodes) ? graph.nodes : []).filter((n) => n && typeof n.id === 'string');
     const inEdges = Array.isArray(graph && graph.edges) ? graph.edges : [];
+    const valid = (/** @type {any} */ e) => e && typeof e.from === 'string' && typeof e.to === 'string';
+
+    // weakly connected components (union-find), in order of first appearance
+    /** @type {Map<string, string>} */
+    const parent = new Map();
+    const find = (/** @type {string} */ a) => {
+      let r = a;
+      while (parent.get(r) !== r) r = /** @type {string} */ (parent.get(r));
+      while (parent.get(a) !== r) {
+        const next = /** @type {string} */ (parent.get(a));
+        parent.set(a, r);
+        a = next;
+      }
+      return r;
+    };
+    const ids = [];
+    const see = (/** @type {string} */ id) => {
+      if (!parent.has(id)) parent.set(id, id), ids.push(id);
+    };
+    for (const n of inNodes) see(n.id);
+    const connected = new Set();
+    for (const e of inEdges) {
+      if (!valid(e)) continue;
+      see(e.from);
+      see(e.to);
+      connected.add(e.from);
+      connected.add(e.to);
+      const a = find(e.from);
+      const b = find(e.to);
+      if (a !== b) parent.set(b, a);
+    }
+    const byId = new Map(inNodes.map((n) => [n.id, n]));
+    /** @type {Map<string, { nodes: InNode[], edges: (InEdge & { index: number })[] }>} */
+    const comps = new Map();
+    for (const id of ids) {
+      if (!connected.has(id)) continue;
+      const r = find(id);
+      if (!comps.has(r)) comps.set(r, { nodes: [], edges: [] });
+      /** @type {any} */ (comps.get(r)).nodes.push(byId.get(id) || { id, label: id, documented: false });
+    }
+    inEdges.forEach((e, index) => {
+      if (valid(e)) /** @type {any} */ (comps.get(find(e.from))).edges.push({ ...e, index });
+    });
+
+    // components side by side, biggest first
+    const parts = [...comps.values()].sort((a, b) => b.nodes.length - a.nodes.length);
+    /** @type {LNode[]} */
+    const nodesOut = [];
+    /** @type {LEdge[]} */
+    const edgesOut = [];
+    let x0 = 0;
+    let bottom = 0;
+    let layerCount = 0;
+    for (const part of parts) {
+      const sub = layoutComponent(part.nodes, part.edges, x0);
+      nodesOut.push(...sub.nodes);
+      edgesOut.push(...sub.edges);
+      x0 = sub.right + NODE_GAP;
+      bottom = Math.max(bottom, sub.bottom);
+      layerCount = Math.max(layerCount, sub.layers);
+    }
+    edgesOut.sort((a, b) => a.index - b.index);
+
+    // locks without any edge say nothing about order: rows of their own at the bottom
+    const isolated = ids.filter((id) => !connected.has(id)).map((id) => {
+      const n = /** @type {InNode} */ (byId.get(id));
+      const label = String(n.label || n.id);
+      return { id, label, documented: n.documented !== false, dummy: false, layer: layerCount, order: 0, x: 0, y: 0, w: nodeWidth(label), h: NODE_H };
+    });
+    const rowMax = Math.max(640, x0);
+    let y = bottom > 0 ? bottom + LAYER_GAP / 2 : MARGIN;
+    let x = MARGIN;
+    for (const n of isolated) {
+      if (x > MARGIN && x + n.w > rowMax) {
+        x = MARGIN;
+        y += NODE_H + NODE_GAP / 2;
+      }
+      n.x = x;
+      n.y = y;
+      x += n.w + NODE_GAP / 2;
+      nodesOut.push(n);
+    }
+    const right = nodesOut.reduce((m, n) => Math.max(m, n.x + n.w), 0);
+    const low = nodesOut.reduce((m, n) => Math.max(m, n.y + n.h), 0);
+    return {
+      width: Math.max(right + MARGIN + 40, 120),
+      height: Math.max(low + MARGIN, 60),
+      nodes: nodesOut,
+      edges: edgesOut,
+      layers: layerCount + (isolated.length ? 1 : 0),
+    };
+  }
+
+  /**
+   * One connected component, its left edge at x0.
+   * @param {InNode[]} inNodes @param {(InEdge & { index: number })[]} inEdges @param {number} x0
+   */
+  function layoutComponent(inNodes, inEdges, x0) {
 
     /** @type {Map<string, LNode>} */
     const nodes = new Map();
@@ -176,23 +274,44 @@
 
     // ---- 5. coordinates ------------------------------------------------------------------------
     const layerWidth = (/** @type {LNode[]} */ layer) => layer.reduce((s, n) => s + n.w, 0) + NODE_GAP * Math.max(0, layer.length - 1);
+    const cx = (/** @type {LNode} */ n) => n.x + n.w / 2;
     const maxW = layers.reduce((m, layer) => Math.max(m, layerWidth(layer)), 0);
     layers.forEach((layer, l) => {
-      let x = MARGIN + (maxW - layerWidth(layer)) / 2;
+      let x = (maxW - layerWidth(layer)) / 2;
       for (const n of layer) {
         n.x = x;
         n.y = MARGIN + l * (NODE_H + LAYER_GAP);
         x += n.w + NODE_GAP;
       }
     });
-    const cx = (/** @type {LNode} */ n) => n.x + n.w / 2;
-
+    // Pull each lock towards the mean position of its neighbours, keeping the order and the gaps.
+    const placeLayer = (/** @type {LNode[]} */ layer, /** @type {Map<string, string[]>} */ neighbours) => {
+      const want = layer.map((n) => {
+        const ns = neighbours.get(n.id) || [];
+        return ns.length ? ns.reduce((s, id) => s + cx(/** @type {LNode} */ (nodes.get(id))), 0) / ns.length - n.w / 2 : n.x;
+      });
+      for (let i = 0; i < layer.length; i++) {
+        const prev = layer[i - 1];
+        layer[i].x = prev ? Math.max(want[i], prev.x + prev.w + NODE_GAP) : want[i];
+      }
+      for (let i = layer.length - 2; i >= 0; i--) {
+        const next = layer[i + 1];
+        layer[i].x = Math.min(layer[i].x, Math.max(want[i], next.x - NODE_GAP - layer[i].w));
+        if (layer[i].x + layer[i].w + NODE_GAP > next.x) layer[i].x = next.x - NODE_GAP - layer[i].w;
+      }
+    };
+    for (let iter = 0; iter < 4; iter++) {
+      for (let l = 1; l < layers.length; l++) placeLayer(layers[l], up);
+      for (let l = layers.length - 2; l >= 0; l--) placeLayer(layers[l], down);
+    }
+    const minX = layers.flat().reduce((m, n) => Math.min(m, n.x), Infinity);
+    for (const n of layers.flat()) n.x += MARGIN + x0 - minX;
     /** Parallel edges (same unordered pair) get spread apart. */
     const pairCount = new Map();
     /** @type {LEdge[]} */
     const edges = [];
-    inEdges.forEach((e, index) => {
-      if (!e || typeof e.from !== 'string' || typeof e.to !== 'string') return;
+    inEdges.forEach((e) => {
+      const index = e.index;
       const from = /** @type {LNode} */ (nodes.get(e.from));
       const to = /** @type {LNode} */ (nodes.get(e.to));
       if (from === to) {
@@ -236,10 +355,9 @@
       edges.push({ index, from: e.from, to: e.to, kind: String(e.kind), back, self: false, points, path, head: arrowHead(lastCtrl, points[points.length - 1]) });
     });
 
-    const all = [...nodes.values()];
-    const width = all.reduce((m, n) => Math.max(m, n.x + n.w), 0) + MARGIN + 40;
-    const height = layers.length * (NODE_H + LAYER_GAP) - LAYER_GAP + 2 * MARGIN;
-    return { width: Math.max(width, 120), height: Math.max(height, 60), nodes: real, edges, layers: layers.length };
+    const right = real.reduce((m, n) => Math.max(m, n.x + n.w), 0) + (edges.some((e) => e.self) ? 40 : 0);
+    const bottom = real.reduce((m, n) => Math.max(m, n.y + n.h), 0);
+    return { right, bottom, nodes: real, edges, layers: layers.length };
   }
 
   /** Triangle at `tip`, pointing along from -> tip. @param {Pt} from @param {Pt} tip */

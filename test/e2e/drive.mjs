@@ -2,10 +2,12 @@
 // code-server with KVM Lock Lint installed:
 //   (a) opens FILE and waits for the lock-order diagnostic (squiggle, then the Problems panel),
 //   (b) hovers the lock expression and reads the hover,
-//   (c) runs "KVM Lock Lint: Show race…", picks the first scenario and waits for its webview.
-// Screenshots: OUT/diagnostic.png, OUT/hover.png, OUT/race-demo.png (OUT/failure.png on error).
+//   (c) runs "KVM Lock Lint: Show race…", picks the first scenario and waits for its webview,
+//   (d) runs "KVM Lock Lint: Show lock order", and opens an edge's witness from the edge list.
+// Screenshots: OUT/diagnostic.png, hover.png, race-demo.png, lock-order.png (failure.png on error).
 // Usage: node drive.mjs <url> <file relative to the folder> <expected Problems text> <outDir>
-// Env: E2E_LINE, E2E_COL (1-based position of the finding, for the hover), E2E_TIMEOUT_MS.
+// Env: E2E_LINE, E2E_COL (1-based position of the finding), E2E_HOVER_LINE/COL (where to hover),
+//      E2E_HOVER_EXPECT (text the hover must contain), E2E_TIMEOUT_MS.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -72,7 +74,9 @@ try {
   await page.keyboard.press('Control+P');
   const qi = page.locator('.quick-input-widget input');
   await qi.waitFor({ timeout: 15_000 });
-  await qi.fill(file);
+  // "file:line:col" opens the editor scrolled to the finding, so its squiggle is rendered
+  const at = Number(process.env.E2E_LINE || 0) > 0 ? `:${process.env.E2E_LINE}:${process.env.E2E_COL || 1}` : '';
+  await qi.fill(file + at);
   await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30_000 });
   await page.keyboard.press('Enter');
   const tOpen = Date.now();
@@ -99,8 +103,8 @@ try {
   await page.screenshot({ path: path.join(outDir, 'diagnostic.png') });
 
   // ---- (b) hover the lock expression ----------------------------------------------------------
-  const line = Number(process.env.E2E_LINE || 0);
-  const col = Number(process.env.E2E_COL || 0);
+  const line = Number(process.env.E2E_HOVER_LINE || process.env.E2E_LINE || 0);
+  const col = Number(process.env.E2E_HOVER_COL || process.env.E2E_COL || 0);
   const editor = page.locator('.monaco-editor.focused, .editor-instance .monaco-editor').first();
   await editor.click({ position: { x: 200, y: 10 } }).catch(() => {});
   if (line > 0) {
@@ -123,7 +127,8 @@ try {
   });
   const offsetChars = arg ? arg.index + arg[0].length - arg[1].length + Math.min(3, arg[1].length - 1) : 1;
   await page.mouse.move(cbox.x + offsetChars * charW, cbox.y + cbox.height / 2);
-  const hover = page.locator('.monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover:not(.hidden)').first();
+  const hoverExpect = process.env.E2E_HOVER_EXPECT || '';
+  const hover = page.locator('.monaco-hover:not(.hidden)', hoverExpect ? { hasText: hoverExpect } : {}).first();
   try {
     await hover.waitFor({ timeout: 8_000 });
   } catch {
@@ -134,7 +139,7 @@ try {
   }
   await page.waitForTimeout(700); // the LSP part of the hover arrives after the marker part
   const hoverText = (await hover.innerText()).trim();
-  log('hover text:', JSON.stringify(hoverText.slice(0, 600)));
+  log(`hover at ${line}:${col} (expecting ${JSON.stringify(hoverExpect)}):`, JSON.stringify(hoverText.slice(0, 600)));
   if (!hoverText) throw new Error('empty hover');
   await page.screenshot({ path: path.join(outDir, 'hover.png') });
   hoverHasServerText = hoverText.replace(/\s+/g, ' ').length > expectText.length + 20;
@@ -162,6 +167,28 @@ try {
   if (broken === 0) throw new Error('the race demo shows no broken invariant at the last step');
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(outDir, 'race-demo.png') });
+
+  // ---- (d) the lock-order picture: drawn, and choosing an edge opens its witness ---------------
+  await runCommand('KVM Lock Lint: Show lock order');
+  const gframe = await webviewFrame('svg.graph .node', 30_000);
+  const nodes = await gframe.locator('svg.graph .node').count();
+  const edgeButtons = gframe.locator('.edge-list button:not([disabled])');
+  const edges = await gframe.locator('.edge-list button').count();
+  log(`lock order: ${nodes} locks, ${edges} edges`);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(outDir, 'lock-order.png') });
+  const observed = gframe.locator('.edge-list li.violation button, .edge-list li.observed button').first();
+  if ((await observed.count()) > 0) {
+    const label = await observed.getAttribute('aria-label');
+    const tabsBefore = await page.locator('.tabs-container .tab').count();
+    await observed.focus();
+    await observed.press('Enter'); // keyboard path: the list beside the picture
+    await page.waitForFunction((n) => document.querySelectorAll('.tabs-container .tab').length > n, tabsBefore, { timeout: 15_000 });
+    const tabs = await page.locator('.tabs-container .tab').allInnerTexts();
+    log(`witness of ${JSON.stringify(label)} opened; editor tabs now: ${JSON.stringify(tabs.map((t) => t.split('\n')[0]))}`);
+  } else if ((await edgeButtons.count()) === 0) {
+    throw new Error('the lock-order picture lists no edge with a location');
+  }
 
   ok = process.env.E2E_ONLY_RACE ? true : problems.some((t) => t.replace(/\s+/g, ' ').includes(expectText));
   if (!hoverHasServerText) log('note: the hover shows only the diagnostic, no server hover text');

@@ -15,11 +15,13 @@ FILE=${1:-}
 HOVER_LINE= HOVER_COL=
 if [ -z "$FILE" ]; then
   node "$ROOT/bin/kvm-locklint.js" check --format json --root "$WS" --fail-on never "$WS" > "$E2E_DIR/nvim-cli.json"
+  # hover on the lock held in that finding ("vcpu->mutex held here") when it is in the same file
   read -r REL LINE COL < <(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const d = r.diagnostics.find((d) => d.code === "lock-order");
     if (!d) { console.error("the CLI finds no lock-order violation in " + process.argv[2]); process.exit(1); }
-    console.log(d.file, d.line, d.column);' "$E2E_DIR/nvim-cli.json" "$WS")
+    const h = (d.related || []).find((x) => x.file === d.file && / held here/.test(x.message)) || d;
+    console.log(d.file, h.line, h.column);' "$E2E_DIR/nvim-cli.json" "$WS")
   FILE=$WS/$REL
   HOVER_LINE=$((LINE - 1))
   # the lock expression: first "&" (or argument) after the call's "(" on that line

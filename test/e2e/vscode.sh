@@ -9,6 +9,8 @@
 # Env: E2E_VSIX (test this .vsix instead of packaging), E2E_WS (folder to open; default examples/),
 #      E2E_FILE (path under examples/ to open; default: the first lock-order finding of the CLI),
 #      E2E_EXPECT (text expected in the Problems panel; default: that finding's message),
+#      E2E_HOVER_LINE/COL, E2E_HOVER_EXPECT (where to hover, what the hover must say; default: the
+#      lock held in that finding, e.g. "vcpu->mutex"),
 #      PORT (18080), E2E_TIMEOUT_MS (60000), IMAGES (docs/images), KEEP_IMAGES=1 (do not copy).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,14 +45,21 @@ log "packaged $(basename "$VSIX"): $VSIX_BYTES bytes ($(numfmt --to=iec "$VSIX_B
 if [ -z "${E2E_FILE:-}" ] || [ -z "${E2E_EXPECT:-}" ]; then
   node "$ROOT/bin/kvm-locklint.js" check --format json --root "$WS" --fail-on never "$WS" > "$E2E_DIR/cli.json" ||
     { log "the CLI failed on $WS"; exit 1; }
-  read -r CLI_FILE CLI_LINE CLI_COL CLI_MSG < <(node -e '
+  # the finding, and where to hover: the lock held ("vcpu->mutex held here") when that is in the
+  # same file, else the finding itself; the hover must name that lock
+  read -r CLI_FILE CLI_LINE CLI_COL H_LINE H_COL H_EXPECT CLI_MSG < <(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const d = r.diagnostics.find((d) => d.code === "lock-order") || r.diagnostics[0];
     if (!d) { console.error("no diagnostics on examples/"); process.exit(1); }
-    console.log(d.file, d.line, d.column, d.message.replace(/\s+/g, " "));' "$E2E_DIR/cli.json")
+    const held = (d.related || []).find((x) => x.file === d.file && / held here/.test(x.message));
+    const h = held || d;
+    const lock = held ? held.message.split(" ")[0] : "-";
+    console.log(d.file, d.line, d.column, h.line, h.column, lock, d.message.replace(/\s+/g, " "));' "$E2E_DIR/cli.json")
   E2E_FILE=${E2E_FILE:-$CLI_FILE}
   E2E_EXPECT=${E2E_EXPECT:-$CLI_MSG}
   export E2E_LINE=${E2E_LINE:-$CLI_LINE} E2E_COL=${E2E_COL:-$CLI_COL}
+  export E2E_HOVER_LINE=${E2E_HOVER_LINE:-$H_LINE} E2E_HOVER_COL=${E2E_HOVER_COL:-$H_COL}
+  [ "$H_EXPECT" != - ] && export E2E_HOVER_EXPECT=${E2E_HOVER_EXPECT:-$H_EXPECT}
 fi
 log "file: $E2E_FILE; expecting: $E2E_EXPECT"
 
@@ -87,7 +96,7 @@ node "$HERE/drive.mjs" "http://127.0.0.1:$PORT/?folder=$WS" "$E2E_FILE" "$E2E_EX
 log "browser phase took $(since "$t")s"
 if [ $rc = 0 ] && [ "${KEEP_IMAGES:-0}" != 1 ]; then
   mkdir -p "$IMAGES"
-  cp "$OUT/diagnostic.png" "$OUT/hover.png" "$OUT/race-demo.png" "$IMAGES/"
+  cp "$OUT/diagnostic.png" "$OUT/hover.png" "$OUT/race-demo.png" "$OUT/lock-order.png" "$IMAGES/"
   log "screenshots copied to $IMAGES"
 fi
 [ -f "$OUT/timing.txt" ] && cat "$OUT/timing.txt"

@@ -58,6 +58,28 @@ describe('layoutLockGraph', () => {
     }
   });
 
+  it('puts locks without any edge in a row below the graph', () => {
+    const l = layoutLockGraph({
+      nodes: ['a', 'b', 'lonely1', 'lonely2'].map(node),
+      edges: [{ from: 'a', to: 'b', kind: 'observed' }],
+    });
+    const n = byId(l);
+    expect(n.get('lonely1')!.y).toBeGreaterThan(n.get('b')!.y);
+    expect(n.get('lonely1')!.y).toBe(n.get('lonely2')!.y);
+    expect(l.height).toBeGreaterThanOrEqual(n.get('lonely1')!.y + n.get('lonely1')!.h);
+  });
+
+  it('places a lock above the locks taken inside it (centred on its neighbours)', () => {
+    const l = layoutLockGraph({
+      nodes: ['outer', 'i1', 'i2', 'i3'].map(node),
+      edges: ['i1', 'i2', 'i3'].map((to) => ({ from: 'outer', to, kind: 'observed' })),
+    });
+    const n = byId(l);
+    const c = (id: string) => n.get(id)!.x + n.get(id)!.w / 2;
+    expect(Math.abs(c('outer') - (c('i1') + c('i3')) / 2)).toBeLessThan(2);
+    expect(Math.min(...(l.nodes as N[]).map((x) => x.x))).toBeGreaterThanOrEqual(0);
+  });
+
   it('handles self edges, edges to unknown nodes and an empty graph', () => {
     const l = layoutLockGraph({ nodes: [node('kvm.lock')], edges: [{ from: 'kvm.lock', to: 'kvm.lock', kind: 'observed' }, { from: 'kvm.lock', to: 'ghost', kind: 'observed' }] });
     expect((l.edges as E[])[0].self).toBe(true);
