@@ -114,7 +114,7 @@ export class LocklintServer {
     c.onDidOpenTextDocument((p) => this.guard('didOpen', () => this.didOpen(p)));
     c.onDidChangeTextDocument((p) => this.guard('didChange', () => this.didChange(p)));
     c.onDidCloseTextDocument((p) => this.guard('didClose', () => this.didClose(p)));
-    c.onDidChangeConfiguration(() => this.guard('didChangeConfiguration', () => this.reloadSettings()));
+    c.onDidChangeConfiguration((p) => this.guard('didChangeConfiguration', () => this.reloadSettings(p?.settings)));
     c.onDidChangeWatchedFiles((p) => this.guard('didChangeWatchedFiles', () => this.watchedFilesChanged(p)));
     c.onHover((p) => this.guardRequest('hover', null, () => this.hover(p)));
     c.onCodeAction((p) => this.guardRequest('codeAction', [], () => this.codeActions(p)));
@@ -158,13 +158,23 @@ export class LocklintServer {
   }
 
   private async initialized(): Promise<void> {
+    // A client that refuses a registration still gets indexing and diagnostics.
+    const register = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logError(`registering ${what}`, err);
+      }
+    };
     if (this.canRegisterConfig) {
-      await this.conn.client.register(DidChangeConfigurationNotification.type, { section: 'kvmLocklint' });
+      await register('configuration', () => this.conn.client.register(DidChangeConfigurationNotification.type, { section: 'kvmLocklint' }));
     }
     if (this.canWatch) {
-      await this.conn.client.register(DidChangeWatchedFilesNotification.type, {
-        watchers: [{ globPattern: '**/*.{c,h}' }, { globPattern: '**/Documentation/{virt,virtual}/kvm/locking.{rst,txt}' }],
-      });
+      await register('file watchers', () =>
+        this.conn.client.register(DidChangeWatchedFilesNotification.type, {
+          watchers: [{ globPattern: '**/*.{c,h}' }, { globPattern: '**/Documentation/{virt,virtual}/kvm/locking.{rst,txt}' }],
+        }),
+      );
     }
     await this.fetchSettings();
     this.restart();
@@ -184,8 +194,18 @@ export class LocklintServer {
     }
   }
 
-  private async reloadSettings(): Promise<void> {
-    if (await this.fetchSettings()) this.restart();
+  /** Pulls the settings (workspace/configuration), or takes those pushed by clients that cannot be asked. */
+  private async reloadSettings(pushed: unknown): Promise<void> {
+    if (this.canConfigure) {
+      if (await this.fetchSettings()) this.restart();
+      return;
+    }
+    const section = (pushed as { kvmLocklint?: unknown } | null | undefined)?.kvmLocklint;
+    if (section === undefined) return;
+    const next = sanitizeSettings(section);
+    if (sameSettings(next, this.settings)) return;
+    this.settings = next;
+    this.restart();
   }
 
   /** Throws everything away and indexes again (settings, folders or a rules document changed). */
@@ -203,7 +223,7 @@ export class LocklintServer {
       }
       await this.flushOpen();
     });
-    void this.index(generation);
+    this.index(generation).catch((err: unknown) => this.logError('indexing', err));
   }
 
   private makeResolver(): RulesResolver {
