@@ -16,8 +16,9 @@
  */
 import { spteHelper, type SpteAtomicity } from '../../model/spte/helpers';
 import type { AssertOp, AcquireOp, FunctionFacts, Op } from '../frontend/facts';
-import type { FunctionFlow } from '../analysis/types';
+import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
 import type { CheckContext } from './check';
+import { spteOps } from './spteContext';
 import type { RelatedLocation } from './finding';
 
 const MAX_DEPTH = 6;
@@ -109,6 +110,8 @@ function sweep(
 export class SharedContexts {
   private readonly reasons = new Map<FunctionFacts, Map<Op, SharedReason>>();
   private readonly flowsByName = new Map<string, FunctionFlow[]>();
+  /** Functions that write an SPTE themselves or call (transitively) one that does. */
+  private readonly relevant = new Set<FunctionFacts>();
 
   constructor(private readonly ctx: CheckContext) {
     for (const f of ctx.flows) {
@@ -133,7 +136,7 @@ export class SharedContexts {
   private setter(fn: FunctionFacts, reason: SharedReason): (op: Op) => void {
     const m = this.mapOf(fn);
     return (op) => {
-      if (!m.has(op)) m.set(op, reason);
+      if ((op.k === 'spte' || op.k === 'call') && !m.has(op)) m.set(op, reason);
     };
   }
 
@@ -149,6 +152,7 @@ export class SharedContexts {
         for (const t of flow.targets.get(op) ?? []) {
           if (judgedAtCallSite(t)) continue;
           for (const callee of this.flowsByName.get(t) ?? []) {
+            if (!this.relevant.has(callee.fn)) continue;
             const prev = enteredFrom.get(callee.fn);
             if (prev !== undefined && prev <= depth + 1) continue;
             enteredFrom.set(callee.fn, depth + 1);
@@ -168,8 +172,9 @@ export class SharedContexts {
     };
 
     // Local reasons first, for every function.
-    for (const flow of this.ctx.flows) this.local(flow);
-    for (const flow of this.ctx.flows) enqueueCallees(flow, 0);
+    const relevant = this.relevantFlows();
+    for (const flow of relevant) this.local(flow);
+    for (const flow of relevant) enqueueCallees(flow, 0);
     while (queue.length) {
       const { flow, reason, depth } = queue.shift()!;
       const fn = flow.fn;
@@ -187,7 +192,7 @@ export class SharedContexts {
     // Last (the reasons above carry a better witness): the body of an atomic SPTE writer
     // (fast_pf_fix_direct_spte, __tdp_mmu_set_spte_atomic, ...) must be atomic even when no caller
     // is in the workspace, because its callers rely on its contract on lockless paths.
-    for (const flow of this.ctx.flows) this.contractBody(flow.fn);
+    for (const flow of relevant) this.contractBody(flow.fn);
   }
 
   private contractBody(fn: FunctionFacts): void {
@@ -201,52 +206,75 @@ export class SharedContexts {
     sweep(fn, [{ block: fn.entry, from: 0 }], makesExclusive, () => false, this.setter(fn, reason));
   }
 
+  /**
+   * Only functions from which an SPTE write can be reached need per-op reasons: the others cannot
+   * lead to a finding. Keeps the analysis proportional to the MMU code, not to the workspace.
+   */
+  private relevantFlows(): FunctionFlow[] {
+    const callers = new Map<string, FunctionFlow[]>();
+    const work: FunctionFlow[] = [];
+    for (const flow of this.ctx.flows) {
+      for (const ts of flow.targets.values()) {
+        for (const t of ts) {
+          const list = callers.get(t);
+          if (!list) callers.set(t, [flow]);
+          else if (list[list.length - 1] !== flow) list.push(flow);
+        }
+      }
+      if (spteOps(flow.fn).length > 0 && !this.relevant.has(flow.fn)) {
+        this.relevant.add(flow.fn);
+        work.push(flow);
+      }
+    }
+    while (work.length) {
+      const flow = work.pop()!;
+      for (const caller of callers.get(flow.fn.name) ?? []) {
+        if (this.relevant.has(caller.fn)) continue;
+        this.relevant.add(caller.fn);
+        work.push(caller);
+      }
+    }
+    return this.ctx.flows.filter((f) => this.relevant.has(f.fn));
+  }
+
   private local(flow: FunctionFlow): void {
     const fn = flow.fn;
     const rel = (op: Op, message: string): RelatedLocation => ({ file: fn.file, range: op.range, message });
-    const positions: { op: Op; block: number; index: number }[] = [];
-    fn.blocks.forEach((b, block) => b.ops.forEach((op, index) => positions.push({ op, block, index })));
-
-    // 1. Lockless walks.
-    for (const p of positions) {
-      if (p.op.k !== 'call' || !BEGIN.has(p.op.callee)) continue;
-      const reason: SharedReason = {
-        kind: 'lockless-walk',
-        what: `inside ${p.op.callee.replace(/_begin$/, '_begin/end')} (no mmu_lock)`,
-        related: [rel(p.op, 'lockless walk begins here')],
-      };
-      sweep(fn, [{ block: p.block, from: p.index + 1 }], (op) => op.k === 'call' && END.has(op.callee), () => false, this.setter(fn, reason));
-    }
-
-    // 2. mmu_lock held for read: taken here (dataflow contexts) ...
-    for (const p of positions) {
-      const ctxs = flow.contexts.get(p.op);
-      if (!ctxs || ctxs.length === 0) continue;
-      for (const c of ctxs) {
-        const mmu = c.held.filter((h) => /(^|\.)mmu_lock$/.test(h.cls) || h.fields[h.fields.length - 1] === 'mmu_lock');
-        const read = mmu.find((h) => h.mode === 'read');
-        if (!read || mmu.some((h) => h.mode === 'write')) continue;
+    const blocks = fn.blocks;
+    for (let block = 0; block < blocks.length; block++) {
+      const ops = blocks[block].ops;
+      for (let index = 0; index < ops.length; index++) {
+        const op = ops[index];
+        if (op.k === 'call' && BEGIN.has(op.callee)) {
+          // 1. Lockless walks.
+          const reason: SharedReason = {
+            kind: 'lockless-walk',
+            what: `inside ${op.callee.replace(/_begin$/, '_begin/end')} (no mmu_lock)`,
+            related: [rel(op, 'lockless walk begins here')],
+          };
+          sweep(fn, [{ block, from: index + 1 }], (o) => o.k === 'call' && END.has(o.callee), () => false, this.setter(fn, reason));
+        } else if (op.k === 'assert' && !op.negated && !op.weak && op.mode === 'read' && isMmuLock(op)) {
+          // 2a. mmu_lock asserted held for read.
+          const reason: SharedReason = {
+            kind: 'read-lock',
+            what: 'where mmu_lock is asserted held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
+            related: [rel(op, 'mmu_lock asserted held for read here')],
+          };
+          sweep(fn, [{ block, from: index + 1 }], makesExclusive, () => false, this.setter(fn, reason));
+        }
+        // 2b. mmu_lock taken for read here (dataflow contexts), for the ops that matter.
+        if (op.k !== 'spte' && op.k !== 'call') continue;
+        const read = readHeld(flow.contexts.get(op));
+        if (!read) continue;
         const m = this.mapOf(fn);
-        if (!m.has(p.op)) {
-          m.set(p.op, {
+        if (!m.has(op)) {
+          m.set(op, {
             kind: 'read-lock',
             what: 'under mmu_lock held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
             related: [{ file: read.file, range: read.range, message: read.via ? `mmu_lock taken for read here (in ${read.via})` : 'mmu_lock taken for read here' }],
           });
         }
-        break;
       }
-    }
-    // ... or asserted.
-    for (const p of positions) {
-      const op = p.op;
-      if (op.k !== 'assert' || op.negated || op.weak || op.mode !== 'read' || !isMmuLock(op)) continue;
-      const reason: SharedReason = {
-        kind: 'read-lock',
-        what: 'where mmu_lock is asserted held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
-        related: [rel(op, 'mmu_lock asserted held for read here')],
-      };
-      sweep(fn, [{ block: p.block, from: p.index + 1 }], makesExclusive, () => false, this.setter(fn, reason));
     }
 
     // 3. The `shared == true` paths of a function with a `shared` flag.
@@ -266,6 +294,26 @@ export class SharedContexts {
       );
     }
   }
+}
+
+function isMmuLockClass(h: HeldLock): boolean {
+  return h.cls === 'kvm.mmu_lock' || h.cls.endsWith('.mmu_lock') || h.fields[h.fields.length - 1] === 'mmu_lock';
+}
+
+/** The read-mode mmu_lock of some context in which mmu_lock is not also held for write. */
+function readHeld(ctxs: readonly OpContext[] | undefined): HeldLock | undefined {
+  if (!ctxs) return undefined;
+  for (const c of ctxs) {
+    let read: HeldLock | undefined;
+    let write = false;
+    for (const h of c.held) {
+      if (!isMmuLockClass(h)) continue;
+      if (h.mode === 'write') write = true;
+      else read ??= h;
+    }
+    if (read && !write) return read;
+  }
+  return undefined;
 }
 
 const CACHE = new WeakMap<CheckContext, SharedContexts>();
