@@ -9,6 +9,7 @@ import type {
   FileFacts,
   FunctionFacts,
   GlobalLockDef,
+  StructDef,
   StructField,
 } from '../frontend/facts';
 
@@ -81,16 +82,40 @@ function hashString(s: string, h = 2166136261): number {
   return h >>> 0;
 }
 
-function structSignature(files: Iterable<FileFacts>): string {
-  let h = 2166136261;
-  for (const ff of files) {
+/** Per-file layout hash, cached by facts object (facts of an unchanged file are reused as is). */
+const fileLayoutHash = new WeakMap<FileFacts, number>();
+
+function layoutHashOf(ff: FileFacts): number {
+  let h = fileLayoutHash.get(ff);
+  if (h === undefined) {
+    h = 2166136261;
     for (const s of ff.structs) {
       h = hashString(s.name, h);
       for (const fld of s.fields) h = hashString(`${fld.name}:${fld.type}:${fld.pointer}:${fld.inline ? fld.inline.length : ''}`, h);
     }
     for (const g of ff.globals) h = hashString(`g${g.name}:${g.kind}`, h);
+    fileLayoutHash.set(ff, h);
   }
+  return h;
+}
+
+function structSignature(files: Iterable<FileFacts>): string {
+  let h = 2166136261;
+  for (const ff of files) h = hashString(layoutHashOf(ff).toString(36), h);
   return h.toString(16);
+}
+
+const structInfoCache = new WeakMap<StructDef, StructInfo>();
+
+function structInfoOf(s: StructDef): StructInfo {
+  let info = structInfoCache.get(s);
+  if (!info) {
+    const fields = new Map<string, StructField>();
+    for (const fld of s.fields) fields.set(fld.name, fld);
+    info = { name: s.name, file: s.file, fields };
+    structInfoCache.set(s, info);
+  }
+  return info;
 }
 
 export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
@@ -104,11 +129,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
     for (const s of ff.structs) {
       const prev = structs.get(s.name);
       // Keep the definition with the most fields (forward declarations and #ifdef halves are smaller).
-      if (!prev || prev.fields.size < s.fields.length) {
-        const fields = new Map<string, StructField>();
-        for (const fld of s.fields) fields.set(fld.name, fld);
-        structs.set(s.name, { name: s.name, file: s.file, fields });
-      }
+      if (!prev || prev.fields.size < s.fields.length) structs.set(s.name, structInfoOf(s));
     }
     for (const fn of ff.functions) {
       if (!fn.name) continue;

@@ -13,6 +13,7 @@ import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
 import { callTargets, type WorkspaceIndex } from './index';
+import { rebaseFlow, rebaseSummary, shiftOf } from './rebase';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
 
 const MAX_SCC_ITERATIONS = 6;
@@ -322,6 +323,7 @@ export class SummarySolver {
   private callees = new Map<string, string[]>();
   private callers = new Map<string, Set<string>>();
   private sccs: string[][] | undefined;
+  private sccOf = new Map<string, number>();
 
   private rebuildCallers(): void {
     this.callers = new Map();
@@ -373,7 +375,8 @@ export class SummarySolver {
     // Call graph: recompute the callee lists of dirty functions only (a changed body changes
     // its own calls); new or vanished names can change what other calls resolve to, so then
     // everything is recomputed. SCCs are reused while no callee list changed.
-    const namesChanged = forceAll || this.callees.size !== index.functions.size || [...dirty].some((n) => !this.callees.has(n));
+    let namesChanged = forceAll || this.callees.size !== index.functions.size;
+    if (!namesChanged) for (const n of dirty) if (!this.callees.has(n)) namesChanged = true;
     let graphChanged = namesChanged || !this.sccs;
     if (namesChanged) {
       const prev = this.callees;
@@ -392,33 +395,61 @@ export class SummarySolver {
       }
       if (graphChanged) this.rebuildCallers();
     }
-    if (graphChanged) this.sccs = stronglyConnected([...index.functions.keys()], (n) => this.callees.get(n) ?? []);
+    if (graphChanged) {
+      this.sccs = stronglyConnected([...index.functions.keys()], (n) => this.callees.get(n) ?? []);
+      this.sccOf = new Map();
+      this.sccs.forEach((comp, i) => comp.forEach((n) => this.sccOf.set(n, i)));
+    }
     const sccs = this.sccs!;
+    const sccOf = this.sccOf;
     const env = this.flowEnv();
+    // Visit only the components that hold dirty functions, callees first.
+    const pending = new Set<number>();
+    for (const n of dirty) {
+      const i = sccOf.get(n);
+      if (i !== undefined) pending.add(i);
+    }
     let recomputed = 0;
-    for (const comp of sccs) {
-      if (!comp.some((n) => dirty.has(n))) continue;
+    // Functions whose callee summaries changed must be re-analysed; the others were only
+    // re-extracted (an edit above them moved them) and can be rebased when their body is the same.
+    const calleeDirty = new Set<string>();
+    const canRebase = !forceAll && !namesChanged;
+    for (let ci = 0; ci < sccs.length; ci++) {
+      if (!pending.has(ci)) continue;
+      const comp = sccs[ci];
       const recursive = comp.length > 1 || (this.callees.get(comp[0]) ?? []).includes(comp[0]);
       for (let iter = 0; iter < (recursive ? MAX_SCC_ITERATIONS : 1); iter++) {
         let changed = false;
         for (const name of comp) {
           if (!dirty.has(name)) continue;
+          dirty.delete(name);
           const fn = index.functions.get(name)!;
+          const prev = this.summaries.get(name);
+          const prevFlow = this.flows.get(name);
+          if (canRebase && prev && prevFlow && prevFlow.fn !== fn && !calleeDirty.has(name)) {
+            const delta = shiftOf(prevFlow.fn, fn);
+            if (delta !== null) {
+              this.flows.set(name, rebaseFlow(prevFlow, fn, delta));
+              this.summaries.set(name, rebaseSummary(prev, fn, delta));
+              continue;
+            }
+          }
           const flow = analyzeFunction(fn, env);
           recomputed++;
           this.flows.set(name, flow);
           const sum = summarize(flow, resolver, this.summaryOf);
-          const prev = this.summaries.get(name);
           this.summaries.set(name, sum);
           if (!prev || prev.signature !== sum.signature) {
             for (const c of this.callers.get(name) ?? []) {
               dirty.add(c);
-              if (comp.includes(c)) changed = true;
+              calleeDirty.add(c);
+              const cj = sccOf.get(c);
+              if (cj === ci) changed = true;
+              else if (cj !== undefined) pending.add(cj);
             }
           }
         }
         if (!changed) break;
-        for (const name of comp) dirty.add(name);
       }
       for (const name of comp) dirty.delete(name);
     }

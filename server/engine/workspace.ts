@@ -28,6 +28,19 @@ interface FileEntry {
   facts: FileFacts;
 }
 
+const lockEventCache = new WeakMap<FileFacts, number>();
+
+/** Lock operations of a file (calls and flag assignments excluded), cached by facts object. */
+function lockEventsOf(f: FileFacts): number {
+  let n = lockEventCache.get(f);
+  if (n === undefined) {
+    n = 0;
+    for (const fn of f.functions) for (const b of fn.blocks) for (const op of b.ops) if (op.k !== 'call' && op.k !== 'assign') n++;
+    lockEventCache.set(f, n);
+  }
+  return n;
+}
+
 function baseName(p: string): string {
   const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
   return i >= 0 ? p.slice(i + 1) : p;
@@ -160,7 +173,7 @@ export class WorkspaceImpl implements Workspace {
     let lockEvents = 0;
     for (const f of facts) {
       functions += f.functions.length;
-      for (const fn of f.functions) for (const b of fn.blocks) for (const op of b.ops) if (op.k !== 'call' && op.k !== 'assign') lockEvents++;
+      lockEvents += lockEventsOf(f);
     }
     this.changed = false;
     phase('report');

@@ -1,0 +1,111 @@
+/**
+ * An edit moves every function below it by some lines; their facts are new objects with the same
+ * content. Re-running the dataflow for all of them is the bulk of an incremental re-check, so a
+ * flow and summary are instead *rebased*: same analysis, ops re-keyed to the new objects, ranges
+ * moved by the line delta. Only valid when the two bodies are identical up to that delta and no
+ * callee's summary changed (the solver checks the latter).
+ */
+import type { Block, FunctionFacts, Op, Range } from '../frontend/facts';
+import type { ChainStep, FunctionFlow, HeldLock, OpContext, Summary, TakeInfo, Witness } from './types';
+
+function rangeDelta(a: Range, b: Range): number | null {
+  const d = b.start.line - a.start.line;
+  if (b.end.line - a.end.line !== d || a.start.column !== b.start.column || a.end.column !== b.end.column) return null;
+  return d;
+}
+
+function sameOp(a: Op, b: Op, delta: number): boolean {
+  if (a.k !== b.k || a.api !== b.api || rangeDelta(a.range, b.range) !== delta) return false;
+  // Everything but the range must be equal; ops are small, JSON is the simplest deep compare.
+  const { range: _ra, ...ra } = a;
+  const { range: _rb, ...rb } = b;
+  void _ra;
+  void _rb;
+  return JSON.stringify(ra) === JSON.stringify(rb);
+}
+
+function sameBlock(a: Block, b: Block, delta: number): boolean {
+  if (a.ops.length !== b.ops.length || a.succ.length !== b.succ.length) return false;
+  for (let i = 0; i < a.succ.length; i++) {
+    const x = a.succ[i];
+    const y = b.succ[i];
+    if (x.to !== y.to || x.cond?.variable !== y.cond?.variable || x.cond?.value !== y.cond?.value) return false;
+  }
+  if (!!a.returnRange !== !!b.returnRange) return false;
+  if (a.returnRange && rangeDelta(a.returnRange, b.returnRange!) !== delta) return false;
+  for (let i = 0; i < a.ops.length; i++) if (!sameOp(a.ops[i], b.ops[i], delta)) return false;
+  return true;
+}
+
+/** The line delta when `b` is `a` moved by whole lines (same body otherwise), else null. */
+export function shiftOf(a: FunctionFacts, b: FunctionFacts): number | null {
+  if (a.name !== b.name || a.file !== b.file || a.blocks.length !== b.blocks.length || a.entry !== b.entry || a.exit !== b.exit) return null;
+  if (a.hasErrors !== b.hasErrors || a.isWeak !== b.isWeak || a.returnType !== b.returnType || a.returnsPointer !== b.returnsPointer) return null;
+  const delta = rangeDelta(a.range, b.range);
+  if (delta === null || rangeDelta(a.nameRange, b.nameRange) !== delta) return null;
+  if (JSON.stringify(a.params) !== JSON.stringify(b.params) || JSON.stringify(a.annotations) !== JSON.stringify(b.annotations)) return null;
+  for (let i = 0; i < a.blocks.length; i++) if (!sameBlock(a.blocks[i], b.blocks[i], delta)) return null;
+  return delta;
+}
+
+function shiftRange(r: Range, d: number): Range {
+  return { start: { line: r.start.line + d, column: r.start.column }, end: { line: r.end.line + d, column: r.end.column } };
+}
+
+/** Moves a flow of `old` onto `fn` (which is `old` moved by `delta` lines). */
+export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number): FunctionFlow {
+  const old = flow.fn;
+  const opMap = new Map<Op, Op>();
+  for (let b = 0; b < old.blocks.length; b++) for (let i = 0; i < old.blocks[b].ops.length; i++) opMap.set(old.blocks[b].ops[i], fn.blocks[b].ops[i]);
+  const heldMap = new Map<HeldLock, HeldLock>();
+  const moveHeld = (h: HeldLock): HeldLock => {
+    let m = heldMap.get(h);
+    if (!m) {
+      m = h.file === old.file ? { ...h, range: shiftRange(h.range, delta) } : h;
+      heldMap.set(h, m);
+    }
+    return m;
+  };
+  const heldArrays = new Map<readonly HeldLock[], HeldLock[]>();
+  const moveHeldArray = (a: readonly HeldLock[]): HeldLock[] => {
+    let m = heldArrays.get(a);
+    if (!m) {
+      m = a.map(moveHeld);
+      heldArrays.set(a, m);
+    }
+    return m;
+  };
+  const contexts = new Map<Op, OpContext[]>();
+  for (const [op, ctxs] of flow.contexts) contexts.set(opMap.get(op)!, ctxs.map((c) => ({ ...c, held: moveHeldArray(c.held) })));
+  const locks = new Map<Op, FunctionFlow['locks'] extends Map<Op, infer V> ? V : never>();
+  for (const [op, ref] of flow.locks) locks.set(opMap.get(op)!, ref);
+  const targets = new Map<Op, string[]>();
+  for (const [op, t] of flow.targets) targets.set(opMap.get(op)!, t);
+  return {
+    fn,
+    contexts,
+    locks,
+    targets,
+    exits: flow.exits.map((e) => ({ range: shiftRange(e.range, delta), state: { ...e.state, held: moveHeldArray(e.state.held) } })),
+    events: flow.events.map((e) => ({ ...e, op: opMap.get(e.op)! })),
+    truncated: flow.truncated,
+  };
+}
+
+/** Moves the positions a summary holds for its own function. */
+export function rebaseSummary(sum: Summary, fn: FunctionFacts, delta: number): Summary {
+  const moveStep = (s: ChainStep | undefined): ChainStep | undefined =>
+    s && s.file === fn.file && s.function === fn.name ? { ...s, range: shiftRange(s.range, delta) } : s;
+  const moveWitness = <W extends Witness>(w: W): W => ({ ...w, step: moveStep(w.step) });
+  const takes = new Map<string, TakeInfo>();
+  for (const [k, t] of sum.takes) takes.set(k, moveWitness(t));
+  const syncs = new Map<string, Witness>();
+  for (const [k, w] of sum.syncs) syncs.set(k, moveWitness(w));
+  return {
+    ...sum,
+    takes,
+    syncs,
+    maySleep: sum.maySleep && moveWitness(sum.maySleep),
+    requires: sum.requires.map((r) => (r.file === fn.file ? { ...r, range: shiftRange(r.range, delta) } : r)),
+  };
+}
