@@ -8,10 +8,10 @@
  * An event that a function reports itself (it holds the offending context at that point) is not
  * passed on to its callers, so one bug gives one finding.
  */
-import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
+import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { blockOf, calleeNames, chosenFlows, contextsOf, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step } from './lockSupport';
+import { blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
 
 export interface ExposedEvent {
   /** `sleep`, `take:<cls>`, `sync:<cls>`: what happens. */
@@ -19,7 +19,7 @@ export interface ExposedEvent {
   /** Lock classes released on every path before it (within the chain). */
   released: ReadonlySet<string>;
   /** From the op in this function down to the event. */
-  chain: ChainStep[];
+  chain: Link;
 }
 
 export interface ExposureSpec {
@@ -55,6 +55,7 @@ function setKey(s: ReadonlySet<string>): string {
 export class ExposureSolver {
   private memo = new Map<string, ExposedEvent[]>();
   private inProgress = new Set<string>();
+  private events = new Map<FunctionFlow, EventAt[]>();
 
   constructor(
     private readonly ctx: CheckContext,
@@ -78,7 +79,7 @@ export class ExposureSolver {
       if (ev.offence) continue;
       if (guarded.size && guarded.has(blockOf(flow.fn, ev.op))) continue;
       const before = released.get(ev.op) ?? EMPTY;
-      const rel = before.size === 0 ? ev.event.released : new Set([...before, ...ev.event.released]);
+      const rel = before.size === 0 ? ev.event.released : ev.event.released.size === 0 ? before : new Set([...before, ...ev.event.released]);
       const k = ev.event.key + '|' + setKey(rel);
       if (seen.has(k)) continue;
       const n = count.get(ev.event.key) ?? 0;
@@ -96,11 +97,13 @@ export class ExposureSolver {
 
   /** Every event at every reached op of a flow, with the context in which it offends (if any). */
   eventsOf(flow: FunctionFlow): EventAt[] {
+    const cached = this.events.get(flow);
+    if (cached) return cached;
     const fn = flow.fn;
     const res: EventAt[] = [];
     for (const [op, contexts] of flow.contexts) {
       const events: ExposedEvent[] = [];
-      for (const e of this.spec.ownEvents(flow, op)) events.push({ key: e.key, released: EMPTY, chain: [step(fn, op.range, e.what)] });
+      for (const e of this.spec.ownEvents(flow, op)) events.push({ key: e.key, released: EMPTY, chain: link(step(fn, op.range, e.what)) });
       if (op.k === 'call') {
         for (const name of calleeNames(flow, op)) {
           if (name === fn.name) continue;
@@ -111,13 +114,13 @@ export class ExposureSolver {
             const n = perKey.get(e.key) ?? 0;
             if (n >= MAX_PER_KEY) continue;
             perKey.set(e.key, n + 1);
-            events.push({ key: e.key, released: e.released, chain: [head, ...e.chain] });
+            events.push({ key: e.key, released: e.released, chain: link(head, e.chain) });
           }
         }
       }
       for (const event of events) {
         let offence: EventAt['offence'];
-        for (const c of contextsOf(flow, op).length ? contexts : []) {
+        for (const c of contexts) {
           const o = this.spec.offends(c, event.key, event.released);
           if (o) {
             offence = { context: c, offence: o };
@@ -127,6 +130,7 @@ export class ExposureSolver {
         res.push({ op, event, offence });
       }
     }
+    this.events.set(flow, res);
     return res;
   }
 }

@@ -12,7 +12,7 @@
  */
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { calledFromOutside, chosenFlows, hasCallers, holds } from './lockSupport';
+import { calledFromOutside, chainOf, chosenFlows, hasCallers, holds } from './lockSupport';
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver, type Need } from './requirements';
 
@@ -37,20 +37,21 @@ export const lockRequiresCheck: Check = {
         const key = `${rangeKey(op.range)}|${n.cls}`;
         if (reported.has(key)) return;
         reported.add(key);
+        const chain = chainOf(n.chain);
         const held = ctx.display(n.cls);
         const ruleRef = needRef(ctx, n);
         const message =
           n.how === 'documented' && !through
             ? `${ctx.display(n.inner ?? '')} is taken without ${held} held, but ${requirementText(ctx, n)}`
             : `${through ?? fn.name} is called without ${held} held, but ${requirementText(ctx, n)}` +
-              (n.chain.length > 2 ? `; the requirement is reached through ${n.chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '');
+              (chain.length > 2 ? `; the requirement is reached through ${chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '');
         out.push({
           code: 'lock-requires',
           severity,
           file: fn.file,
           range: op.range,
           message,
-          related: chainToRelated(ctx, n.chain.map((s, i) => (i === n.chain.length - 1 ? { ...s, what: n.how === 'documented' ? s.what : `requires ${held}: ${s.what}` } : s))),
+          related: chainToRelated(ctx, chain.map((s, i) => (i === chain.length - 1 ? { ...s, what: n.how === 'documented' ? s.what : `requires ${held}: ${s.what}` } : s))),
           ruleRef,
           functionName: fn.name,
         });

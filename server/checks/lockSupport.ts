@@ -257,3 +257,26 @@ export function paramGuardedBlocks(fn: FunctionFacts): Set<number> {
     return out;
   });
 }
+
+/** A witness chain shared between callers: this step, then the callee's chain (built without copying). */
+export interface Link {
+  step: ChainStep;
+  next?: Link;
+  length: number;
+}
+
+export function link(s: ChainStep, next?: Link): Link {
+  return { step: s, next, length: (next?.length ?? 0) + 1 };
+}
+
+export function chainOf(l: Link): ChainStep[] {
+  const out: ChainStep[] = [];
+  for (let c: Link | undefined = l; c && out.length < MAX_CHAIN; c = c.next) out.push(c.step);
+  return out;
+}
+
+export function lastStep(l: Link): ChainStep {
+  let c = l;
+  while (c.next) c = c.next;
+  return c.step;
+}

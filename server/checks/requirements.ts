@@ -11,10 +11,10 @@
  */
 import type { MustAlsoHoldRule } from '../../model/rules/types';
 import { mapThroughArgs } from '../analysis/dataflow';
-import type { ChainStep, FunctionFlow } from '../analysis/types';
+import type { FunctionFlow } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where } from './lockSupport';
+import { archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
 
 export interface Need {
   cls: string;
@@ -30,7 +30,7 @@ export interface Need {
   param?: number;
   fields: string[];
   /** From the op in this function down to the origin. */
-  chain: ChainStep[];
+  chain: Link;
 }
 
 const solvers = new WeakMap<CheckContext, RequirementSolver>();
@@ -42,6 +42,7 @@ export function requirementSolver(ctx: CheckContext): RequirementSolver {
 
 export class RequirementSolver {
   private memo = new Map<string, Need[]>();
+  private atCall = new WeakMap<CallOp, { callee: string; need: Need }[]>();
   private inProgress = new Set<string>();
   private mustRules: { rule: MustAlsoHoldRule; lock: string; mustHold: string }[] = [];
 
@@ -92,7 +93,7 @@ export class RequirementSolver {
           origin: { file: fn.file, range: fn.nameRange, function: fn.name, api: '__must_hold' },
           param: paramOf(root),
           fields: a.lock.fields,
-          chain: [step(fn, fn.nameRange, `__must_hold(${a.lock.text})`)],
+          chain: link(step(fn, fn.nameRange, `__must_hold(${a.lock.text})`)),
         },
       });
     }
@@ -114,7 +115,7 @@ export class RequirementSolver {
             origin: { file: fn.file, range: op.range, function: fn.name, api: op.api },
             param: paramOf(ref.root),
             fields: ref.fields,
-            chain: [step(fn, op.range, `${op.api}(${this.ctx.display(ref.cls)})`)],
+            chain: link(step(fn, op.range, `${op.api}(${this.ctx.display(ref.cls)})`)),
           },
         });
       } else if (op.k === 'acquire' && documented.length) {
@@ -136,7 +137,7 @@ export class RequirementSolver {
               origin: { file: fn.file, range: op.range, function: fn.name, api: op.api },
               param: paramOf(mustRoot),
               fields: [],
-              chain: [step(fn, op.range, `takes ${ref.cls}`)],
+              chain: link(step(fn, op.range, `takes ${ref.cls}`)),
             },
           });
         }
@@ -147,6 +148,8 @@ export class RequirementSolver {
 
   /** A callee's needs as seen at a call op of `flow` (mapped through the arguments). */
   calleeNeeds(flow: FunctionFlow, op: CallOp): { callee: string; need: Need }[] {
+    const cached = this.atCall.get(op);
+    if (cached) return cached;
     const out: { callee: string; need: Need }[] = [];
     for (const name of calleeNames(flow, op)) {
       if (name === flow.fn.name) continue;
@@ -155,9 +158,11 @@ export class RequirementSolver {
         if (r.chain.length >= MAX_CHAIN) continue;
         const m = mapThroughArgs(this.ctx.resolver, flow.fn, op, { cls: r.cls, resolved: r.resolved, inst: '', param: r.param, fields: r.fields });
         if (!m.resolved) continue;
-        out.push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: [head, ...r.chain] } });
+        out.push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: link(head, r.chain) } });
       }
     }
+    // Callers of a function still being solved (recursion) must not keep a partial answer.
+    if (!calleeNames(flow, op).some((n) => this.inProgress.has(n))) this.atCall.set(op, out);
     return out;
   }
 

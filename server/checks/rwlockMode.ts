@@ -12,7 +12,7 @@
 import type { HeldLock, OpContext } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { where } from './lockSupport';
+import { chainOf, where } from './lockSupport';
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver } from './requirements';
 
@@ -85,12 +85,13 @@ export const rwlockModeCheck: Check = {
               const h = heldInOtherMode(c, need.cls, need.mode);
               if (!h) continue;
               const name = ctx.display(need.cls);
-              const via = need.chain.length > 2 ? ` through ${need.chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '';
+              const chain = chainOf(need.chain);
+              const via = chain.length > 2 ? ` through ${chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '';
               push(
                 op.range,
                 `${rangeKey(op.range)}|${need.cls}`,
                 `${callee}() requires ${name} held for ${need.mode} (${needRef(ctx, need)}${via}), but it is held for ${h.mode} here (taken at ${where(h.file, h.range)})`,
-                [{ file: h.file, range: h.range, message: `${name} held for ${h.mode} here` }, ...chainToRelated(ctx, need.chain)],
+                [{ file: h.file, range: h.range, message: `${name} held for ${h.mode} here` }, ...chainToRelated(ctx, chain)],
                 typeRef(ctx, need.cls),
               );
               break;

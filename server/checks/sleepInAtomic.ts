@@ -15,7 +15,7 @@ import type { LockKind, Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec, type Offence } from './exposure';
 import type { Finding } from './finding';
-import { where } from './lockSupport';
+import { chainOf, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
 const ATOMIC_KINDS: ReadonlySet<LockKind> = new Set<LockKind>(['spinlock', 'raw_spinlock', 'rwlock', 'rcu']);
@@ -174,7 +174,7 @@ export const sleepInAtomicCheck: Check = {
         if (reported.has(key)) continue;
         reported.add(key);
         const o = ev.offence.offence;
-        const chain = ev.event.chain;
+        const chain = chainOf(ev.event.chain);
         const sleeper = chain[chain.length - 1];
         const direct = chain.length === 1;
         const what = direct ? `${sleeper.what} may sleep` : `${ev.op.k === 'call' ? ev.op.callee : fn.name} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)})`;

@@ -16,7 +16,7 @@ import type { Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
 import type { Finding } from './finding';
-import { calleeNames, calleeReleases, classOfName, where } from './lockSupport';
+import { calleeNames, calleeReleases, chainOf, classOfName, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
 interface Forbidden {
@@ -141,9 +141,9 @@ export const srcuOrderCheck: Check = {
         if (reported.has(k)) continue;
         reported.add(k);
         const domainName = ctx.display(r.domain);
-        const entered = `entered at ${where(held.file, held.range)}${held.via ? ` by ${held.via}` : ''}`;
-        const through = ev.event.chain.length > 1 && ev.op.k === 'call' ? ` (through ${ev.op.callee})` : '';
-        const chain = ev.event.chain;
+        const entered = held.via ? `held since the call of ${held.via} at ${where(held.file, held.range)}` : `entered at ${where(held.file, held.range)}`;
+        const chain = chainOf(ev.event.chain);
+        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${ev.op.callee})` : '';
         const related = [{ file: held.file, range: held.range, message: `${domainName} read-side section entered here` }, ...chainToRelated(ctx, chain)];
         let message: string;
         let ruleRef: string;

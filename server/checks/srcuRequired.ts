@@ -12,11 +12,11 @@
  * states the requirement itself (`lockdep_assert_once(srcu_read_lock_held(..) || ..)`) passes it
  * on and is never blamed.
  */
-import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
+import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, MAX_CHAIN, paramGuardedBlocks, step } from './lockSupport';
+import { blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
 import { ruleMeta } from './registry';
 
 /** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
@@ -70,7 +70,7 @@ export const SRCU_ACCESSORS: ReadonlySet<string> = new Set([
 interface Need {
   /** The accessor finally called. */
   accessor: string;
-  chain: ChainStep[];
+  chain: Link;
 }
 
 class SrcuNeeds {
@@ -105,11 +105,11 @@ class SrcuNeeds {
       if (name === flow.fn.name) continue;
       const head = step(flow.fn, op.range, `calls ${name}`);
       if (SRCU_ACCESSORS.has(name)) {
-        out.push({ accessor: name, chain: [head] });
+        out.push({ accessor: name, chain: link(head) });
         continue;
       }
       const sub = this.need(name);
-      if (sub && sub.chain.length < MAX_CHAIN) out.push({ accessor: sub.accessor, chain: [head, ...sub.chain] });
+      if (sub && sub.chain.length < MAX_CHAIN) out.push({ accessor: sub.accessor, chain: link(head, sub.chain) });
     }
     return out;
   }
@@ -134,7 +134,7 @@ class SrcuNeeds {
       for (const op of flow.contexts.keys()) {
         const ref = op.k === 'assert' && !op.negated && !op.weak ? flow.locks.get(op) : undefined;
         if (ref && ref.cls === this.srcu) {
-          best = { accessor: name, chain: [step(flow.fn, op.range, `${op.api}(${this.ctx.display(ref.cls)})`)] };
+          best = { accessor: name, chain: link(step(flow.fn, op.range, `${op.api}(${this.ctx.display(ref.cls)})`)) };
           break;
         }
       }
@@ -172,15 +172,16 @@ export const srcuRequiredCheck: Check = {
           const key = rangeKey(op.range);
           if (reported.has(key)) continue;
           reported.add(key);
-          const callee = op.k === 'call' ? n.chain[0].what.replace(/^calls /, '') : '';
-          const via = n.chain.length > 1 ? ` (through ${n.chain.slice(1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')})` : '';
+          const chain = chainOf(n.chain);
+          const callee = chain[0].what.replace(/^calls /, '');
+          const via = chain.length > 1 ? ` (through ${chain.slice(1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')})` : '';
           out.push({
             code: 'srcu-required',
             severity,
             file: fn.file,
             range: op.range,
             message: `${callee} reads memslots or I/O buses${via} without the ${ctx.display(srcu)} read lock or ${ctx.display(slots ?? 'kvm.slots_lock')} held, and ${fn.name} has no caller that could hold it; the srcu read lock must be held while accessing memslots (${ruleRef})`,
-            related: chainToRelated(ctx, n.chain.map((s, i) => (i === n.chain.length - 1 ? { ...s, what: `${s.what} (needs ${ctx.display(srcu)})` } : s))),
+            related: chainToRelated(ctx, chain.map((s, i) => (i === chain.length - 1 ? { ...s, what: `${s.what} (needs ${ctx.display(srcu)})` } : s))),
             ruleRef,
             functionName: fn.name,
           });
