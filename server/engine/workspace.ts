@@ -106,7 +106,7 @@ export class WorkspaceImpl implements Workspace {
 
   analyze(): AnalysisResult {
     const t0 = performance.now();
-    if (!this.changed && this.last) return { ...this.last, stats: { ...this.last.stats, ms: performance.now() - t0 } };
+    if (!this.changed && this.last) return { ...this.last, stats: { ...this.last.stats, ms: performance.now() - t0, phases: {}, recomputed: 0 } };
     const facts = [...this.files.values()].map((e) => e.facts).filter((f) => !f.skipped);
     const phases: Record<string, number> = {};
     let tp = performance.now();
