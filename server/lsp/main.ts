@@ -14,6 +14,14 @@ function start(): void {
     process.stdout.write(`kvm-locklint-lsp ${toolVersion()}\n`);
     return;
   }
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(
+      'usage: kvm-locklint-lsp [--stdio | --node-ipc | --socket=PORT | --pipe=NAME]\n' +
+        'The kvm-locklint language server (default transport: --stdio). Settings: section "kvmLocklint"\n' +
+        '(rulesFile, codes, maxFileSizeKB) through workspace/configuration or initializationOptions.settings.\n',
+    );
+    return;
+  }
   const connection = createConnection(ProposedFeatures.all);
   const server = new LocklintServer(connection, createWorkspace);
   registerCustomRequests(connection, { lockGraph: () => server.lockGraph() });
