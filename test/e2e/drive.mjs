@@ -167,6 +167,10 @@ try {
   if (broken === 0) throw new Error('the race demo shows no broken invariant at the last step');
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(outDir, 'race-demo.png') });
+  // the buggy/fixed toggle asks the server for the other variant
+  await frame.locator('#variant-fixed').click();
+  await frame.locator('#verdict.ok', { hasText: 'No violation in' }).waitFor({ timeout: 30_000 });
+  log(`fixed variant: ${JSON.stringify(await frame.locator('#verdict').innerText())}; ${await frame.locator('#stats').innerText()}`);
 
   // ---- (d) the lock-order picture: drawn, and choosing an edge opens its witness ---------------
   await runCommand('KVM Lock Lint: Show lock order');
@@ -189,6 +193,9 @@ try {
   } else if ((await edgeButtons.count()) === 0) {
     throw new Error('the lock-order picture lists no edge with a location');
   }
+
+  const csp = consoleErrors.filter((t) => /Content Security Policy|Refused to/i.test(t));
+  if (csp.length) throw new Error(`Content-Security-Policy violations in the webviews:\n${csp.join('\n')}`);
 
   ok = process.env.E2E_ONLY_RACE ? true : problems.some((t) => t.replace(/\s+/g, ' ').includes(expectText));
   if (!hoverHasServerText) log('note: the hover shows only the diagnostic, no server hover text');
