@@ -20,6 +20,8 @@ import { builtinRules, parseLockingDoc } from '../model/rules';
 import type { RuleModel } from '../model/rules/types';
 import type { Workspace } from '../server/engine/api';
 import { collectCFiles } from '../server/cli/files';
+import { runCheck } from '../server/cli/check';
+import os from 'node:os';
 
 interface Corpus {
   files: { path: string; text: string }[];
@@ -125,6 +127,27 @@ async function main(): Promise<void> {
   console.log(`parse only (tree-sitter):   ${parseMs.toFixed(0)} ms`);
   console.log(`cold analysis (1 thread):   ${coldMs.toFixed(0)} ms  = ${ratio.toFixed(2)}x parse  (budget 1.5x) ${ratio <= 1.5 ? 'OK' : 'OVER'}`);
   console.log(`findings: ${findings}`);
+
+  // What `kvm-locklint arch/x86/kvm virt/kvm` does: files read from disk, the front end on one
+  // worker thread per core, then the analysis. This is the figure the budget is about.
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const cliRuns: number[] = [];
+  let cliFindings = 0;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const report = await runCheck({
+      paths: [path.join(root, 'arch/x86/kvm'), path.join(root, 'virt/kvm')],
+      jobs: cores,
+      createWorkspace,
+    });
+    cliRuns.push(performance.now() - t0);
+    cliFindings = report.findings.length;
+  }
+  const cliMs = best(cliRuns);
+  const cliRatio = cliMs / parseMs;
+  console.log(
+    `cold check, CLI pipeline (${cores} worker threads, files read from disk): ${cliMs.toFixed(0)} ms = ${cliRatio.toFixed(2)}x parse (budget 1.5x) ${cliRatio <= 1.5 ? 'OK' : 'OVER'}; findings ${cliFindings}`,
+  );
 
   const mmu = x86.files.find((f) => f.path.endsWith('arch/x86/kvm/mmu/mmu.c'));
   if (ws && mmu) {
