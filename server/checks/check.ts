@@ -32,7 +32,16 @@ export interface CheckContext {
 export interface Check {
   /** The codes this check may report. */
   codes: readonly RuleCode[];
+  /** The whole-workspace part (may return [] when everything is in runFunction). */
   run(ctx: CheckContext): Finding[];
+  /**
+   * Optional per-function part: findings that depend only on this flow and on the summaries of
+   * its callees. The engine caches them per flow object (a flow is replaced whenever its
+   * function or a callee's summary changes) and drops a cached entry when a file its findings
+   * point into changed, so an edit re-runs this only for the functions it touched. Prefer it
+   * for anything that loops over `ctx.flows`: it is what keeps re-checks within budget.
+   */
+  runFunction?(flow: FunctionFlow, ctx: CheckContext): Finding[];
 }
 
 /** "calls f" / "takes X" chain steps as related locations, with class keys shown by document name. */

@@ -29,14 +29,27 @@ export const CHECKS: readonly Check[] = [
   spteTlbFlushCheck,
 ];
 
-/** Runs every check whose codes are not all disabled; a check that throws loses its findings only. */
-export function runChecks(ctx: CheckContext, enabled: (code: Finding['code']) => boolean, checks: readonly Check[] = CHECKS): { findings: Finding[]; errors: string[] } {
+/**
+ * Runs every check whose codes are not all disabled; a check that throws loses its findings only.
+ * Per-function parts (Check.runFunction) run over every flow, through `perFunction` when given
+ * (the engine passes its cache).
+ */
+export function runChecks(
+  ctx: CheckContext,
+  enabled: (code: Finding['code']) => boolean,
+  checks: readonly Check[] = CHECKS,
+  perFunction?: (check: Check) => Finding[],
+): { findings: Finding[]; errors: string[] } {
   const findings: Finding[] = [];
   const errors: string[] = [];
   for (const c of checks) {
     if (!c.codes.some(enabled)) continue;
     try {
       findings.push(...c.run(ctx));
+      if (c.runFunction) {
+        if (perFunction) findings.push(...perFunction(c));
+        else for (const flow of ctx.flows) findings.push(...c.runFunction(flow, ctx));
+      }
     } catch (err) {
       errors.push(`${c.codes.join(',')}: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -6,7 +6,7 @@
 import { expandChain } from '../analysis/chains';
 import { nestingPairs } from '../analysis/observed';
 import type { OrderFact } from '../analysis/orders';
-import type { HeldLock } from '../analysis/types';
+import type { FunctionFlow, HeldLock } from '../analysis/types';
 import { chainToRelated, type Check, type CheckContext } from './check';
 import type { Finding, RelatedLocation } from './finding';
 import { ruleMeta } from './registry';
@@ -33,28 +33,29 @@ function heldRelated(ctx: CheckContext, h: HeldLock): RelatedLocation {
 
 export const lockOrderCheck: Check = {
   codes: ['lock-order'],
-  run(ctx: CheckContext): Finding[] {
+  run(): Finding[] {
+    return [];
+  },
+  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('lock-order').defaultSeverity;
-    for (const flow of ctx.flows) {
-      const fn = flow.fn;
-      for (const { op, held: h, taken: t } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
-        const fact = ctx.orders.says(fn.file, t.cls, h.cls);
-        if (!fact) continue;
-        const rule = ruleSentence(ctx, fact);
-        const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
-        const through = t.callee ? ` (through ${t.callee})` : '';
-        out.push({
-          code: 'lock-order',
-          severity,
-          file: fn.file,
-          range: op.range,
-          message: `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
-          related: [heldRelated(ctx, h), ...chainToRelated(ctx, chain)],
-          ruleRef: rule.ref,
-          functionName: fn.name,
-        });
-      }
+    const fn = flow.fn;
+    for (const { op, held: h, taken: t } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
+      const fact = ctx.orders.says(fn.file, t.cls, h.cls);
+      if (!fact) continue;
+      const rule = ruleSentence(ctx, fact);
+      const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
+      const through = t.callee ? ` (through ${t.callee})` : '';
+      out.push({
+        code: 'lock-order',
+        severity,
+        file: fn.file,
+        range: op.range,
+        message: `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
+        related: [heldRelated(ctx, h), ...chainToRelated(ctx, chain)],
+        ruleRef: rule.ref,
+        functionName: fn.name,
+      });
     }
     return out;
   },

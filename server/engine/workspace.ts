@@ -15,6 +15,7 @@ import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, type CheckContext } from '../checks/check';
 import type { Finding, RelatedLocation } from '../checks/finding';
 import { CHECKS, runChecks } from '../checks/index';
+import { FunctionCheckCache } from '../checks/functionCache';
 import { applyPolicy, isEnabled } from '../checks/policy';
 import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
 import type { AnalysisResult, HoverInfo, TextChange, Workspace, WorkspaceOptions } from './api';
@@ -57,6 +58,9 @@ export class WorkspaceImpl implements Workspace {
   private solver: SummarySolver | undefined;
   private last: AnalysisResult | undefined;
   private lastCtx: CheckContext | undefined;
+  private readonly functionChecks = new FunctionCheckCache();
+  /** Facts file names changed since the last analyze() (for the per-function check cache). */
+  private changedFiles = new Set<string>();
   /** Problems met while analysing (a check that threw), for logs. */
   readonly problems: string[] = [];
 
@@ -74,12 +78,12 @@ export class WorkspaceImpl implements Workspace {
     if (entry?.sf) {
       const prevHash = entry.facts.hash;
       entry.facts = entry.sf.update(text, changes);
-      if (entry.facts.hash !== prevHash) this.changed = true;
+      if (entry.facts.hash !== prevHash) this.markChanged(entry.facts.file);
       return;
     }
     const sf = this.frontend.open(path, text);
     this.files.set(path, { sf, facts: sf.facts });
-    this.changed = true;
+    this.markChanged(sf.facts.file);
   }
 
   setFacts(path: string, facts: FileFacts): void {
@@ -87,7 +91,8 @@ export class WorkspaceImpl implements Workspace {
     if (entry && entry.facts.hash === facts.hash && entry.facts.hash !== '') return;
     entry?.sf?.dispose();
     this.files.set(path, { facts });
-    this.changed = true;
+    if (entry) this.markChanged(entry.facts.file);
+    this.markChanged(facts.file);
   }
 
   removeFile(path: string): void {
@@ -95,7 +100,12 @@ export class WorkspaceImpl implements Workspace {
     if (!entry) return;
     entry.sf?.dispose();
     this.files.delete(path);
+    this.markChanged(entry.facts.file);
+  }
+
+  private markChanged(file: string): void {
     this.changed = true;
+    this.changedFiles.add(file);
   }
 
   hasFile(path: string): boolean {
@@ -146,8 +156,12 @@ export class WorkspaceImpl implements Workspace {
     };
     this.lastCtx = ctx;
     const raw: Finding[] = [];
+    if (layoutChanged) this.functionChecks.clear();
+    else this.functionChecks.invalidateFiles(this.changedFiles);
+    this.changedFiles = new Set();
+    const enabled = (code: Finding['code']): boolean => isEnabled(code, this.opts.codes);
     for (const check of CHECKS) {
-      const r = runChecks(ctx, (code) => isEnabled(code, this.opts.codes), [check]);
+      const r = runChecks(ctx, enabled, [check], (c) => this.functionChecks.run(c, ctx));
       raw.push(...r.findings);
       this.problems.push(...r.errors);
       phase(`check:${check.codes.join(',')}`);
