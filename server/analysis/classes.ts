@@ -26,6 +26,8 @@ export interface ResolvedLock {
   resolved: boolean;
   /** Lock kind from the field's declared type, when known. */
   fieldKind?: LockKind;
+  /** Every struct on the way was known (a partial walk keys the class by an outer, unknown struct). */
+  complete?: boolean;
 }
 
 /** A position inside a struct during a field walk: a named struct or the fields of an anonymous member. */
@@ -148,8 +150,12 @@ export class ClassResolver {
 
   private compute(path: AccessPath): ResolvedLock {
     const r = this.computeBase(path);
-    // A substituted local alias whose expansion could not be typed: its declared type is the fallback.
-    if (!r.resolved && path.alias?.type && path.alias.fields.length) return this.walk(path.alias.type, path.alias.fields);
+    // A substituted local alias (`vcpu = filp->private_data`) whose expansion could not be typed
+    // all the way: the alias's declared type is the better key.
+    if ((!r.resolved || r.complete === false) && path.alias?.type && path.alias.fields.length) {
+      const a = this.walk(path.alias.type, path.alias.fields);
+      if (a.complete !== false) return a;
+    }
     return r;
   }
 
@@ -181,6 +187,7 @@ export class ClassResolver {
     // Named structs entered through embedded members: [struct, index of first field inside it].
     const trail: { named: string; idx: number }[] = [{ named: start, idx: 0 }];
     let fieldKind: LockKind | undefined;
+    let complete = this.knowsStruct(start);
     for (let i = 0; i < fields.length; i++) {
       let ft = this.fieldOf(cur, fields[i]);
       if (!ft && 'named' in cur && trail.length > 1 && this.knowsStruct(cur.named)) {
@@ -193,7 +200,23 @@ export class ClassResolver {
           lastIdx = i;
         }
       }
-      if (!ft) break;
+      if (!ft) {
+        // Stuck in a struct we do not know (`irqfd->resampler->kvm->irqfds.resampler_lock`
+        // without the header): a later member named like a KVM object types the rest.
+        const j = this.namedMemberAfter(fields, i);
+        if (j < 0) {
+          if (i < fields.length - 1 || !('named' in cur && this.knowsStruct(cur.named))) complete = false;
+          break;
+        }
+        cur = { named: KVM_VARIABLE_NAMES[fields[j]] ?? 'kvm' };
+        lastNamed = cur.named;
+        lastIdx = j + 1;
+        trail.length = 0;
+        trail.push({ named: cur.named, idx: j + 1 });
+        i = j;
+        complete = true;
+        continue;
+      }
       if (i === fields.length - 1) {
         fieldKind = lockKindOfType(ft.type);
         break;
@@ -212,7 +235,16 @@ export class ClassResolver {
       }
     }
     const rest = fields.slice(lastIdx);
-    return { cls: rest.length ? `${lastNamed}.${rest.join('.')}` : lastNamed, resolved: true, fieldKind };
+    return { cls: rest.length ? `${lastNamed}.${rest.join('.')}` : lastNamed, resolved: true, fieldKind, complete };
+  }
+
+  /** Index of a member after `from` (not the last field) whose name says its type (`kvm`, `vcpu`, `*_kvm`). */
+  private namedMemberAfter(fields: string[], from: number): number {
+    for (let j = fields.length - 2; j >= from; j--) {
+      const f = fields[j];
+      if (f === 'kvm' || f === 'vcpu' || /_kvm$/.test(f)) return j;
+    }
+    return -1;
   }
 
   /** Maps a document lock name to a class key, or null when the name is not a lock reference. */
