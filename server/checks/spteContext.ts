@@ -33,9 +33,14 @@ export function opPositions(fn: FunctionFacts): Map<Op, OpPos> {
   return m;
 }
 
+const SPTE_OPS = new WeakMap<FunctionFacts, SpteOp[]>();
+
 export function spteOps(fn: FunctionFacts): SpteOp[] {
-  const out: SpteOp[] = [];
+  let out = SPTE_OPS.get(fn);
+  if (out) return out;
+  out = [];
   for (const b of fn.blocks) for (const op of b.ops) if (op.k === 'spte') out.push(op);
+  SPTE_OPS.set(fn, out);
   return out;
 }
 

@@ -107,11 +107,15 @@ function sweep(
   }
 }
 
+/**
+ * Local reasons per flow, kept across analyses: the solver keeps a function's flow object until
+ * the function or a callee's summary changes, so an edit re-examines only what it touched.
+ */
+const LOCAL = new WeakMap<FunctionFlow, Map<Op, SharedReason> | null>();
+
 export class SharedContexts {
   private readonly reasons = new Map<FunctionFacts, Map<Op, SharedReason>>();
   private readonly flowsByName = new Map<string, FunctionFlow[]>();
-  /** Functions that write an SPTE themselves or call (transitively) one that does. */
-  private readonly relevant = new Set<FunctionFacts>();
 
   constructor(private readonly ctx: CheckContext) {
     for (const f of ctx.flows) {
@@ -152,7 +156,6 @@ export class SharedContexts {
         for (const t of flow.targets.get(op) ?? []) {
           if (judgedAtCallSite(t)) continue;
           for (const callee of this.flowsByName.get(t) ?? []) {
-            if (!this.relevant.has(callee.fn)) continue;
             const prev = enteredFrom.get(callee.fn);
             if (prev !== undefined && prev <= depth + 1) continue;
             enteredFrom.set(callee.fn, depth + 1);
@@ -172,9 +175,16 @@ export class SharedContexts {
     };
 
     // Local reasons first, for every function.
-    const relevant = this.relevantFlows();
-    for (const flow of relevant) this.local(flow);
-    for (const flow of relevant) enqueueCallees(flow, 0);
+    for (const flow of this.ctx.flows) {
+      let local = LOCAL.get(flow);
+      if (local === undefined) {
+        local = this.local(flow) ? new Map(this.reasons.get(flow.fn)) : null;
+        LOCAL.set(flow, local);
+      } else if (local) {
+        this.reasons.set(flow.fn, new Map(local));
+      }
+      if (local) enqueueCallees(flow, 0);
+    }
     while (queue.length) {
       const { flow, reason, depth } = queue.shift()!;
       const fn = flow.fn;
@@ -192,7 +202,7 @@ export class SharedContexts {
     // Last (the reasons above carry a better witness): the body of an atomic SPTE writer
     // (fast_pf_fix_direct_spte, __tdp_mmu_set_spte_atomic, ...) must be atomic even when no caller
     // is in the workspace, because its callers rely on its contract on lockless paths.
-    for (const flow of relevant) this.contractBody(flow.fn);
+    for (const flow of this.ctx.flows) if (spteOps(flow.fn).length > 0) this.contractBody(flow.fn);
   }
 
   private contractBody(fn: FunctionFacts): void {
@@ -206,39 +216,21 @@ export class SharedContexts {
     sweep(fn, [{ block: fn.entry, from: 0 }], makesExclusive, () => false, this.setter(fn, reason));
   }
 
-  /**
-   * Only functions from which an SPTE write can be reached need per-op reasons: the others cannot
-   * lead to a finding. Keeps the analysis proportional to the MMU code, not to the workspace.
-   */
-  private relevantFlows(): FunctionFlow[] {
-    const callers = new Map<string, FunctionFlow[]>();
-    const work: FunctionFlow[] = [];
-    for (const flow of this.ctx.flows) {
-      for (const ts of flow.targets.values()) {
-        for (const t of ts) {
-          const list = callers.get(t);
-          if (!list) callers.set(t, [flow]);
-          else if (list[list.length - 1] !== flow) list.push(flow);
-        }
-      }
-      if (spteOps(flow.fn).length > 0 && !this.relevant.has(flow.fn)) {
-        this.relevant.add(flow.fn);
-        work.push(flow);
-      }
-    }
-    while (work.length) {
-      const flow = work.pop()!;
-      for (const caller of callers.get(flow.fn.name) ?? []) {
-        if (this.relevant.has(caller.fn)) continue;
-        this.relevant.add(caller.fn);
-        work.push(caller);
-      }
-    }
-    return this.ctx.flows.filter((f) => this.relevant.has(f.fn));
-  }
-
-  private local(flow: FunctionFlow): void {
+  /** Marks the ops of `flow` that have a reason of their own; false when the function has none. */
+  private local(flow: FunctionFlow): boolean {
     const fn = flow.fn;
+    const sp = sharedParam(fn);
+    // Quick pre-scan: most functions have no source of shared context at all.
+    let sources = !!sp;
+    let readAcquire = false;
+    for (const b of fn.blocks) {
+      for (const op of b.ops) {
+        if ((op.k === 'call' && BEGIN.has(op.callee)) || (op.k === 'assert' && op.mode === 'read')) sources = true;
+        else if (op.k === 'acquire' && op.mode === 'read' && isMmuLock(op)) sources = readAcquire = true;
+        else if (op.k === 'call' && flow.targets.get(op)?.length === 1 && this.returnsReadHeld(flow.targets.get(op)![0])) sources = readAcquire = true;
+      }
+    }
+    if (!sources) return false;
     const rel = (op: Op, message: string): RelatedLocation => ({ file: fn.file, range: op.range, message });
     const blocks = fn.blocks;
     for (let block = 0; block < blocks.length; block++) {
@@ -263,7 +255,7 @@ export class SharedContexts {
           sweep(fn, [{ block, from: index + 1 }], makesExclusive, () => false, this.setter(fn, reason));
         }
         // 2b. mmu_lock taken for read here (dataflow contexts), for the ops that matter.
-        if (op.k !== 'spte' && op.k !== 'call') continue;
+        if (!readAcquire || (op.k !== 'spte' && op.k !== 'call')) continue;
         const read = readHeld(flow.contexts.get(op));
         if (!read) continue;
         const m = this.mapOf(fn);
@@ -278,7 +270,6 @@ export class SharedContexts {
     }
 
     // 3. The `shared == true` paths of a function with a `shared` flag.
-    const sp = sharedParam(fn);
     if (sp) {
       const reason: SharedReason = {
         kind: 'shared-param',
@@ -293,6 +284,13 @@ export class SharedContexts {
         this.setter(fn, reason),
       );
     }
+    return this.reasons.has(fn);
+  }
+
+  /** A callee that returns holding mmu_lock for read (rare; from its summary). */
+  private returnsReadHeld(name: string): boolean {
+    const sum = this.ctx.summaryOf(name);
+    return !!sum && sum.effects.some((e) => e.effect === 'acquire' && e.mode === 'read' && /(^|\.)mmu_lock$/.test(e.cls));
   }
 }
 
