@@ -225,3 +225,14 @@ describe.skipIf(!fs.existsSync(SHARED))('workspace with a real locking document'
     expect(out[0].message).toContain(`locking-6.12.rst:${line} says kvm->lock is taken outside vcpu->mutex`);
   });
 });
+
+describe('hover on SPTE helpers', () => {
+  it('shows the helper contract from the SPTE model', async () => {
+    const ws = await createWorkspace({ rules: builtinRules() });
+    ws.setFile('arch/x86/kvm/mmu/x.c', 'static bool zap(u64 *sptep)\n{\n\treturn mmu_spte_update(sptep, 0);\n}\n');
+    ws.analyze();
+    const h = ws.hover('arch/x86/kvm/mmu/x.c', { line: 2, column: 10 });
+    expect(h?.contents).toContain('**mmu_spte_update** — SPTE helper');
+    expect(h?.contents).toMatch(/flush/i);
+  });
+});
