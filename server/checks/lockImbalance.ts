@@ -6,10 +6,10 @@
  * Conservative on purpose (mainline KVM must stay quiet): a function whose every path returns
  * holding a lock is a net acquirer; trylock/killable results and callees that only sometimes
  * return holding explain a difference; a release of a lock that no path holds at that point is
- * the caller's lock (a net release); flows whose states had to be joined, and bodies with parse
- * errors, are not judged.
+ * the caller's lock (a net release); a lock the caller holds and this function drops and takes
+ * again is not its own; flows whose states had to be joined are not judged.
  */
-import type { HeldLock } from '../analysis/types';
+import type { FunctionFlow, HeldLock } from '../analysis/types';
 import { rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { ruleMeta } from './registry';
@@ -27,11 +27,13 @@ export const lockImbalanceCheck: Check = {
 
       // Held at some returns, not at others. Only for classes the function also releases itself:
       // one that never releases a lock it returns holding is a (conditional) net acquirer.
+      if (flow.events.length === 0 && !exits.some((e) => e.state.held.length > 0)) continue;
       const releasesOwn = new Set<string>();
       for (const [op, ref] of flow.locks) if (op.k === 'release') releasesOwn.add(ref.cls);
       for (const [op, targets] of flow.targets) {
         if (targets.length !== 1 || op.k !== 'call' || op.indirect) continue;
-        for (const e of ctx.summaryOf(targets[0])?.effects ?? []) if (e.effect === 'release') releasesOwn.add(e.cls);
+        const sum = ctx.summaries.get(targets[0]);
+        if (sum) for (const e of sum.effects) if (e.effect === 'release') releasesOwn.add(e.cls);
       }
       // A release reached only after a failed trylock/killable of the same lock (and never with
       // the lock held, which a loop over instances would do): the result test is inverted.
@@ -135,8 +137,8 @@ export const lockImbalanceCheck: Check = {
   },
 };
 
-/** callee name -> names of the functions that call it, per check run. */
-const callersCache = new WeakMap<CheckContext, Map<string, string[]>>();
+/** callee name -> the flows that call it, per check run. */
+const callersCache = new WeakMap<CheckContext, Map<string, FunctionFlow[]>>();
 
 /** Does some caller of `name` release `cls` (directly or through a callee)? */
 function callersRelease(ctx: CheckContext, name: string, cls: string): boolean {
@@ -148,16 +150,13 @@ function callersRelease(ctx: CheckContext, name: string, cls: string): boolean {
         for (const t of ts) {
           let list = callers.get(t);
           if (!list) callers.set(t, (list = []));
-          if (!list.includes(flow.fn.name)) list.push(flow.fn.name);
+          if (!list.includes(flow)) list.push(flow);
         }
       }
     }
     callersCache.set(ctx, callers);
   }
-  const flowsByName = new Map(ctx.flows.map((f) => [f.fn.name, f] as const));
-  for (const c of callers.get(name) ?? []) {
-    const flow = flowsByName.get(c);
-    if (!flow) continue;
+  for (const flow of callers.get(name) ?? []) {
     for (const [op, ref] of flow.locks) if (op.k === 'release' && ref.cls === cls) return true;
     for (const ts of flow.targets.values()) {
       for (const t of ts) if (ctx.summaryOf(t)?.effects.some((e) => e.effect === 'release' && e.cls === cls)) return true;
