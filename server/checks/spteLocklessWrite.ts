@@ -13,6 +13,8 @@ import { citeSection, definesPlainPrimitive, isFrozenByThisThread, isOutParamSto
 import { sharedContexts } from './spteShared';
 import { contractOf, describeWrite, writeKind } from './spteWrites';
 
+const lowerFirst = (t: string): string => t.charAt(0).toLowerCase() + t.slice(1);
+
 export const spteLocklessWriteCheck: Check = {
   codes: ['spte-lockless-write'],
   run(ctx: CheckContext): Finding[] {
@@ -33,7 +35,7 @@ export const spteLocklessWriteCheck: Check = {
         const what =
           kind === 'plain'
             ? `${describeWrite(op)} writes the SPTE non-atomically`
-            : `${describeWrite(op)} is only safe under mmu_lock held for write (${c ? c.safeWhen.replace(/\.$/, '') : 'it does not use cmpxchg'})`;
+            : `${describeWrite(op)} is only safe under mmu_lock held for write (${c ? lowerFirst(c.safeWhen.replace(/\.$/, '')) : 'it does not use cmpxchg'})`;
         out.push({
           code: 'spte-lockless-write',
           severity,
