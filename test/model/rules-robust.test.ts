@@ -183,7 +183,8 @@ describe('parser robustness (no shared data needed)', () => {
 });
 
 describe.skipIf(!fs.existsSync(DOCS))('damaged real documents', () => {
-  const docs = ALL_DOCS.map((n) => [n, fs.readFileSync(path.join(DOCS, n), 'utf8')] as const);
+  // The callback of a skipped describe still runs: read nothing when ../shared is absent.
+  const docs = fs.existsSync(DOCS) ? ALL_DOCS.map((n) => [n, fs.readFileSync(path.join(DOCS, n), 'utf8')] as const) : [];
 
   it('CRLF, NBSP and trailing-space versions of every document give identical models', () => {
     for (const [name, text] of docs) {
