@@ -27,6 +27,37 @@ export interface WalkResult {
  * followed (kernel trees link back into themselves).
  * A path that does not exist is an error for the caller to report: see `missingPaths`.
  */
+/**
+ * A whole kernel tree holds tens of thousands of C files that have nothing to do with KVM. When a
+ * directory given to walkSources is the root of one (it has virt/kvm and arch/), only KVM's part
+ * is walked: virt/kvm, arch/<arch>/kvm, KVM's headers in include/ and arch/<arch>/include/asm.
+ */
+export function isKernelRoot(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'virt', 'kvm')) && fs.existsSync(path.join(dir, 'arch'));
+}
+
+/** The parts of a kernel tree that kvm-locklint reads (directories and single headers). */
+export function kernelKvmScope(root: string): string[] {
+  const scope = [path.join(root, 'virt', 'kvm'), path.join(root, 'include', 'kvm')];
+  const listDir = (dir: string): fs.Dirent[] => {
+    try {
+      return fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+  };
+  for (const e of listDir(path.join(root, 'include', 'linux'))) {
+    if (e.isFile() && /^kvm.*\.h$/.test(e.name)) scope.push(path.join(root, 'include', 'linux', e.name));
+  }
+  for (const arch of listDir(path.join(root, 'arch'))) {
+    if (!arch.isDirectory()) continue;
+    scope.push(path.join(root, 'arch', arch.name, 'kvm'));
+    const asm = path.join(root, 'arch', arch.name, 'include', 'asm');
+    for (const e of listDir(asm)) if (e.isFile() && /^kvm.*\.h$/.test(e.name)) scope.push(path.join(asm, e.name));
+  }
+  return scope.filter((p) => fs.existsSync(p));
+}
+
 export function walkSources(paths: string[]): WalkResult {
   const found = new Set<string>();
   const notes: WalkResult['notes'] = [];
@@ -56,7 +87,12 @@ export function walkSources(paths: string[]): WalkResult {
       notes.push({ file: abs, message: `cannot read: ${errorText(err)}` });
       continue;
     }
-    if (stat.isDirectory()) visitDir(abs);
+    if (stat.isDirectory() && isKernelRoot(abs)) {
+      for (const part of kernelKvmScope(abs)) {
+        if (fs.statSync(part).isDirectory()) visitDir(part);
+        else found.add(part);
+      }
+    } else if (stat.isDirectory()) visitDir(abs);
     // A file named explicitly is linted whatever its extension: the user asked for it.
     else found.add(abs);
   }

@@ -42,3 +42,36 @@ describe('finding C files', () => {
     expect(readSource(path.join(tmp, 'read/missing.c'))).toMatchObject({ ok: false, reason: expect.stringMatching(/ENOENT/) });
   });
 });
+
+describe('a whole kernel tree', () => {
+  it('walks only KVM: virt/kvm, arch/*/kvm and KVM headers, not the rest of the kernel', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kll-kernel-'));
+    const put = (rel: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), 'int x;\n');
+    };
+    for (const rel of [
+      'virt/kvm/kvm_main.c',
+      'arch/x86/kvm/x86.c',
+      'arch/arm64/kvm/arm.c',
+      'arch/x86/include/asm/kvm_host.h',
+      'arch/x86/include/asm/page.h',
+      'include/linux/kvm_host.h',
+      'include/linux/mutex.h',
+      'include/kvm/arm_vgic.h',
+      'kernel/sched/core.c',
+      'drivers/net/foo.c',
+    ]) put(rel);
+    const rel = walkSources([root]).files.map((f) => path.relative(root, f));
+    expect(rel).toEqual([
+      'arch/arm64/kvm/arm.c',
+      'arch/x86/include/asm/kvm_host.h',
+      'arch/x86/kvm/x86.c',
+      'include/kvm/arm_vgic.h',
+      'include/linux/kvm_host.h',
+      'virt/kvm/kvm_main.c',
+    ]);
+    // A subdirectory of the tree is walked whole, as asked.
+    expect(walkSources([path.join(root, 'drivers')]).files).toHaveLength(1);
+  });
+});
