@@ -1,5 +1,5 @@
 /** Hover contents for lock expressions and SPTE helpers (markdown). */
-import { spteHelper } from '../../model/spte/helpers';
+import { spteHoverMarkdown } from '../checks/spteHover';
 import type { LockEntry } from '../../model/rules/types';
 import type { DocNames, ClassResolver } from '../analysis/classes';
 import { lockRefOf } from '../analysis/dataflow';
@@ -81,11 +81,7 @@ export function lockHover(deps: HoverDeps, file: string, path: AccessPath, flow:
   return lines.join('\n\n');
 }
 
+/** SPTE helpers, masks and predicates: the reference model's contract (one text, also for the checks' docs). */
 export function spteHelperHover(name: string): string | null {
-  const c = spteHelper(name);
-  if (!c) return null;
-  const lines = [`**${c.name}** — SPTE helper (${c.family} MMU)`, c.summary, `Write: ${c.atomicity}; requires: ${c.requiresLock}; returns ${c.returns}`, `Safe when: ${c.safeWhen}`];
-  if (c.returnsFlushNeeded) lines.push('Returns whether a TLB flush is needed: do not drop the result.');
-  else if (c.mustCheckResult) lines.push('Its result must be checked.');
-  return lines.join('\n\n');
+  return spteHoverMarkdown(name);
 }
