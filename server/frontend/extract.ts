@@ -48,6 +48,7 @@ import type {
 } from './facts';
 import { guardType, lockApi, spteAtomicArg, spteHelperArg, type LockApi } from './lockApi';
 import { STATEMENT_TYPES, skeletonAt, type SNode } from './skeleton';
+import { FastCursor } from './fastCursor';
 
 // ------------------------------------------------------------------------------------------------
 // Positions
@@ -1316,10 +1317,10 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
   let globalsKey = '';
   let globalsKeyCount = 0;
   // One walk over the file scope; function bodies are skeletonised only when not cached.
-  const cursor = tree.walk();
-  const fnFromCursor = (prev: SNode | undefined): void => {
-    const s = cursor.startIndex;
-    const e = cursor.endIndex;
+  const treeCursor = tree.walk();
+  // Raw wasm calls from here to the end of the walk: no other web-tree-sitter call in between.
+  const cursor = FastCursor.wrap(treeCursor, tree);
+  const fnFromCursor = (s: number, e: number, prev: SNode | undefined): void => {
     let key = '';
     if (caching) {
       if (globalsKeyCount !== ctx.globals.size) {
@@ -1339,8 +1340,7 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
       fnErrors = cached.errors;
     }
     if (!facts) {
-      const node = cursor.currentNode;
-      const hasError = node.hasError;
+      const hasError = cursor.hasError();
       // ERROR nodes at statement level; a function whose errors all sit inside expressions (or
       // are MISSING tokens) counts once. Counting every ERROR would cost a full walk.
       const counter = { n: 0 };
@@ -1368,9 +1368,9 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
       let prev: SNode | undefined;
       if (!cursor.gotoFirstChild()) return;
       do {
-        const type = cursor.nodeType;
-        const here: SNode = { type, s: cursor.startIndex, e: cursor.endIndex };
-        if (type === 'function_definition') fnFromCursor(prev);
+        const type = cursor.type();
+        const here: SNode = { type, s: cursor.startIndex(), e: cursor.endIndex() };
+        if (type === 'function_definition') fnFromCursor(here.s, here.e, prev);
         else if (type === 'ERROR') {
           errors.n++;
           visitLevel();
@@ -1399,7 +1399,8 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
     };
     visitLevel();
   } finally {
-    cursor.delete();
+    cursor.sync();
+    treeCursor.delete();
   }
 
   const structs: StructDef[] = rawStructs.map((r) => ({ name: r.name, file, fields: r.fields as StructField[] }));

@@ -9,6 +9,7 @@ import { Parser, Language } from 'web-tree-sitter';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { registerRawModule } from './fastCursor';
 
 export interface FrontendOptions {
   /** A directory holding `tree-sitter.wasm` and `tree-sitter-c.wasm` (tried first). */
@@ -67,7 +68,10 @@ export function initFrontend(opts?: FrontendOptions): Promise<void> {
   if (!ready) {
     ready = (async () => {
       const { runtime: runtimeWasm, c: grammarWasm } = wasmPaths(opts);
-      await Parser.init({ locateFile: () => runtimeWasm });
+      // Emscripten fills the options object with the module's exports: kept for FastCursor.
+      const mod: { locateFile: () => string; _ts_init?: () => number } = { locateFile: () => runtimeWasm };
+      await Parser.init(mod);
+      registerRawModule(mod, typeof mod._ts_init === 'function' ? mod._ts_init() : 0);
       language = await Language.load(grammarWasm);
       parser = new Parser();
       parser.setLanguage(language);

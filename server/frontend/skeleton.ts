@@ -5,7 +5,8 @@
  * wasm), so the front end only materialises nodes that carry control flow or file structure;
  * statements that hold expressions are leaves whose text is read by `cexpr.ts`.
  */
-import type { Node, TreeCursor } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
+import { FastCursor, type WalkCursor } from './fastCursor';
 
 export interface SNode {
   type: string;
@@ -43,16 +44,16 @@ const CONTAINERS = new Set([
 ]);
 
 /** Builds the skeleton of the node under the cursor (the cursor is restored afterwards). */
-export function skeletonAt(cursor: TreeCursor, errorCounter?: { n: number }): SNode {
-  const type = cursor.nodeType;
-  const node: SNode = { type, s: cursor.startIndex, e: cursor.endIndex };
+export function skeletonAt(cursor: WalkCursor, errorCounter?: { n: number }): SNode {
+  const type = cursor.type();
+  const node: SNode = { type, s: cursor.startIndex(), e: cursor.endIndex() };
   if (type === 'ERROR' && errorCounter) errorCounter.n++;
   if (CONTAINERS.has(type) && cursor.gotoFirstChild()) {
     const kids: SNode[] = [];
     const wantField = type === 'for_statement';
     do {
       const k = skeletonAt(cursor, errorCounter);
-      if (wantField) k.field = cursor.currentFieldName;
+      if (wantField) k.field = cursor.fieldName();
       kids.push(k);
     } while (cursor.gotoNextSibling());
     cursor.gotoParent();
@@ -65,7 +66,10 @@ export function skeletonAt(cursor: TreeCursor, errorCounter?: { n: number }): SN
 export function skeletonOf(n: Node, errorCounter?: { n: number }): SNode {
   const c = n.walk();
   try {
-    return skeletonAt(c, errorCounter);
+    const w = FastCursor.wrap(c, n.tree);
+    const sk = skeletonAt(w, errorCounter);
+    w.sync();
+    return sk;
   } finally {
     c.delete();
   }
