@@ -27,6 +27,11 @@ export interface CheckContext {
   display(cls: string): string;
   /** `locking.rst:16`, or `built-in rule` for a rule with no document line. */
   ruleRef(line: number): string;
+  /**
+   * Kept by the engine from one analysis to the next (same rules): checks keep their derived
+   * per-function values here (./derived.ts). Absent: nothing is reused.
+   */
+  store?: Map<string, unknown>;
 }
 
 export interface Check {
@@ -42,6 +47,13 @@ export interface Check {
    * for anything that loops over `ctx.flows`: it is what keeps re-checks within budget.
    */
   runFunction?(flow: FunctionFlow, ctx: CheckContext): Finding[];
+  /**
+   * What else `runFunction(flow)` reads that can change while the flow stays the same object:
+   * versions of derived callee values (./derived.ts) and anything global. The engine re-runs
+   * the per-function part when this differs from last time. Absent: the flow and the files
+   * its findings point into are all it depends on.
+   */
+  functionDeps?(flow: FunctionFlow, ctx: CheckContext): readonly (number | string)[];
 }
 
 /** "calls f" / "takes X" chain steps as related locations, with class keys shown by document name. */

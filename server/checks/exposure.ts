@@ -11,6 +11,7 @@
 import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
+import { chainSig, derivedCache, DerivedCache, idOf } from './derived';
 import { blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
 
 export interface ExposedEvent {
@@ -52,23 +53,52 @@ function setKey(s: ReadonlySet<string>): string {
   return [...s].sort().join(',');
 }
 
-export class ExposureSolver {
-  private memo = new Map<string, ExposedEvent[]>();
-  private inProgress = new Set<string>();
-  private events = new Map<FunctionFlow, EventAt[]>();
+function eventsSig(list: ExposedEvent[]): string {
+  let s = '';
+  for (const e of list) s += `${e.key}|${setKey(e.released)}|${chainSig(e.chain)}\n`;
+  return s;
+}
 
+export class ExposureSolver {
+  private events = new Map<FunctionFlow, EventAt[]>();
+  /** Events each function exposes to its callers, kept across analyses. */
+  private cache: DerivedCache<ExposedEvent[]>;
+
+  /**
+   * `key` names the cache in the workspace's store; `config` everything global the spec
+   * depends on (a different config starts afresh).
+   */
   constructor(
     private readonly ctx: CheckContext,
     private readonly spec: ExposureSpec,
-  ) {}
+    key: string,
+    config: string,
+  ) {
+    this.cache = derivedCache<ExposedEvent[]>(
+      ctx,
+      key,
+      `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${config}`,
+      () => new DerivedCache<ExposedEvent[]>([], eventsSig, (c, name) => chosenFlows(c).get(name)),
+      (flow) => this.derive(flow),
+    );
+  }
+
+  /** Versions of the exposed events of every callee of `flow` (what its judgements read). */
+  calleeVersions(flow: FunctionFlow): number[] {
+    const out: number[] = [];
+    for (const op of flow.contexts.keys()) {
+      if (op.k !== 'call') continue;
+      for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) out.push(this.cache.version(name));
+    }
+    return out;
+  }
 
   /** Events of a function its callers must judge against what they hold. */
   exposed(name: string): ExposedEvent[] {
-    const m = this.memo.get(name);
-    if (m) return m;
-    const flow = chosenFlows(this.ctx).get(name);
-    if (!flow || this.inProgress.has(name)) return [];
-    this.inProgress.add(name);
+    return this.cache.get(name);
+  }
+
+  private derive(flow: FunctionFlow): ExposedEvent[] {
     const out: ExposedEvent[] = [];
     const count = new Map<string, number>();
     const seen = new Set<string>();
@@ -88,17 +118,19 @@ export class ExposureSolver {
       count.set(ev.event.key, n + 1);
       out.push({ key: ev.event.key, released: rel, chain: ev.event.chain });
     }
-    this.inProgress.delete(name);
     // Shortest chains first, so that callers keep the clearest witness.
     out.sort((a, b) => a.chain.length - b.chain.length);
-    this.memo.set(name, out);
     return out;
   }
 
   /** Every event at every reached op of a flow, with the context in which it offends (if any). */
   eventsOf(flow: FunctionFlow): EventAt[] {
     const cached = this.events.get(flow);
-    if (cached) return cached;
+    if (cached) {
+      // Still read the callees' values: a function being derived records what it depends on.
+      if (this.cache.recordingNow) this.calleeVersions(flow);
+      return cached;
+    }
     const fn = flow.fn;
     const res: EventAt[] = [];
     for (const [op, contexts] of flow.contexts) {

@@ -1,6 +1,7 @@
 /**
  * Cache of per-function check results (Check.runFunction), keyed by flow object. An entry stays
- * valid while its flow is the current one and no file its findings refer to has changed.
+ * valid while its flow is the current one, no file its findings refer to has changed, and the
+ * check's `functionDeps` (versions of derived callee values) are the same.
  */
 import type { FunctionFlow } from '../analysis/types';
 import type { Check, CheckContext } from './check';
@@ -9,6 +10,14 @@ import type { Finding } from './finding';
 interface Entry {
   findings: Finding[];
   files: Set<string>;
+  deps?: readonly (number | string)[];
+}
+
+function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (number | string)[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class FunctionCheckCache {
@@ -43,6 +52,8 @@ export class FunctionCheckCache {
     const out: Finding[] = [];
     for (const flow of ctx.flows) {
       let e = prev.get(flow);
+      const deps = check.functionDeps?.(flow, ctx);
+      if (e && !sameDeps(e.deps, deps)) e = undefined;
       if (!e) {
         const findings = fnCheck.call(check, flow, ctx);
         const files = new Set<string>();
@@ -50,7 +61,7 @@ export class FunctionCheckCache {
           files.add(f.file);
           for (const r of f.related) files.add(r.file);
         }
-        e = { findings, files };
+        e = { findings, files, deps };
       }
       next.set(flow, e);
       out.push(...e.findings);

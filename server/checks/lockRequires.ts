@@ -10,6 +10,7 @@
  * rule. A function with no callers that asserts a lock itself states its contract: nothing to
  * report there.
  */
+import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { calledFromOutside, chainOf, chosenFlows, hasCallers, holds } from './lockSupport';
@@ -21,15 +22,28 @@ function requirementText(ctx: CheckContext, n: Need): string {
   return `${n.origin.function}() requires ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
 }
 
+/** Only the chosen definitions of functions nobody in the workspace (or outside it) calls are judged. */
+function judged(ctx: CheckContext, flow: FunctionFlow): boolean {
+  const fn = flow.fn;
+  return chosenFlows(ctx).get(fn.name) === flow && !hasCallers(ctx, fn.name) && !calledFromOutside(fn);
+}
+
 export const lockRequiresCheck: Check = {
   codes: ['lock-requires'],
-  run(ctx: CheckContext): Finding[] {
+  run(): Finding[] {
+    return [];
+  },
+  functionDeps(flow: FunctionFlow, ctx: CheckContext): (number | string)[] {
+    if (!judged(ctx, flow)) return ['-'];
+    return requirementSolver(ctx).calleeVersions(flow);
+  },
+  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('lock-requires').defaultSeverity;
+    if (!judged(ctx, flow)) return out;
     const solver = requirementSolver(ctx);
-    for (const flow of chosenFlows(ctx).values()) {
+    {
       const fn = flow.fn;
-      if (hasCallers(ctx, fn.name) || calledFromOutside(fn)) continue;
       const asserted = solver.ownAsserted(flow);
       for (const a of fn.annotations) if (a.kind === 'must_hold') asserted.add(ctx.resolver.resolve(a.lock).cls);
       const reported = new Set<string>();

@@ -14,6 +14,7 @@ import { mapThroughArgs } from '../analysis/dataflow';
 import type { FunctionFlow } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
+import { chainSig, derivedCache, idOf, DerivedCache } from './derived';
 import { archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
 
 export interface Need {
@@ -33,6 +34,14 @@ export interface Need {
   chain: Link;
 }
 
+function needsSig(list: Need[]): string {
+  let s = '';
+  for (const n of list) {
+    s += `${n.cls}|${n.resolved}|${n.mode}|${n.how}|${n.rule?.line ?? ''}|${n.inner ?? ''}|${n.origin.file}:${n.origin.range.start.line}:${n.origin.range.start.column}|${n.origin.function}|${n.origin.api}|${n.param ?? ''}|${n.fields.join('.')}|${chainSig(n.chain)}\n`;
+  }
+  return s;
+}
+
 const solvers = new WeakMap<CheckContext, RequirementSolver>();
 export function requirementSolver(ctx: CheckContext): RequirementSolver {
   let s = solvers.get(ctx);
@@ -41,12 +50,15 @@ export function requirementSolver(ctx: CheckContext): RequirementSolver {
 }
 
 export class RequirementSolver {
-  private memo = new Map<string, Need[]>();
   private atCall = new WeakMap<CallOp, { callee: string; need: Need }[]>();
-  private inProgress = new Set<string>();
   private mustRules: { rule: MustAlsoHoldRule; lock: string; mustHold: string }[] = [];
+  /** What a function needs its callers to hold, kept across analyses. */
+  private cache: DerivedCache<Need[]>;
 
   constructor(private readonly ctx: CheckContext) {
+    this.cache = derivedCache<Need[]>(ctx, 'requirements', `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}`, () => new DerivedCache<Need[]>([], needsSig, (c, name) => chosenFlows(c).get(name)),
+      (flow) => this.derive(flow),
+    );
     for (const rule of ctx.rules.mustAlsoHold) {
       const lock = classOfName(ctx, rule.lock);
       const mustHold = classOfName(ctx, rule.mustHold);
@@ -149,7 +161,11 @@ export class RequirementSolver {
   /** A callee's needs as seen at a call op of `flow` (mapped through the arguments). */
   calleeNeeds(flow: FunctionFlow, op: CallOp): { callee: string; need: Need }[] {
     const cached = this.atCall.get(op);
-    if (cached) return cached;
+    if (cached) {
+      // Still read the callees' values: a function being derived records what it depends on.
+      if (this.cache.recordingNow) for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) this.cache.get(name);
+      return cached;
+    }
     const out: { callee: string; need: Need }[] = [];
     for (const name of calleeNames(flow, op)) {
       if (name === flow.fn.name) continue;
@@ -161,18 +177,28 @@ export class RequirementSolver {
         out.push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: link(head, r.chain) } });
       }
     }
-    // Callers of a function still being solved (recursion) must not keep a partial answer.
-    if (!calleeNames(flow, op).some((n) => this.inProgress.has(n))) this.atCall.set(op, out);
+    // Callers of a function still being solved (recursion) must not keep a partial answer; nor
+    // may a function being derived (its reads of callee values are recorded on each call).
+    if (!calleeNames(flow, op).some((n) => this.cache.busy(n)) && !this.cache.busy(flow.fn.name)) this.atCall.set(op, out);
     return out;
   }
 
   /** What a function needs its callers to hold. */
   needs(name: string): Need[] {
-    const m = this.memo.get(name);
-    if (m) return m;
-    const flow = chosenFlows(this.ctx).get(name);
-    if (!flow || this.inProgress.has(name)) return [];
-    this.inProgress.add(name);
+    return this.cache.get(name);
+  }
+
+  /** Versions of the needs of every callee of `flow` (what its call sites' judgements read). */
+  calleeVersions(flow: FunctionFlow): number[] {
+    const out: number[] = [];
+    for (const op of flow.contexts.keys()) {
+      if (op.k !== 'call') continue;
+      for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) out.push(this.cache.version(name));
+    }
+    return out;
+  }
+
+  private derive(flow: FunctionFlow): Need[] {
     const out: Need[] = [];
     const seen = new Map<string, number>();
     const add = (n: Need): void => {
@@ -192,8 +218,6 @@ export class RequirementSolver {
         add(need);
       }
     }
-    this.inProgress.delete(name);
-    this.memo.set(name, out);
     return out;
   }
 }

@@ -9,7 +9,7 @@
  * Reported at the assert or release, or at the call site in the function that holds the lock.
  * Requirements whose mode depends on a variable are "any mode" and never reported here.
  */
-import type { HeldLock, OpContext } from '../analysis/types';
+import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { chainOf, where } from './lockSupport';
@@ -31,11 +31,17 @@ function typeRef(ctx: CheckContext, cls: string): string {
 
 export const rwlockModeCheck: Check = {
   codes: ['rwlock-mode'],
-  run(ctx: CheckContext): Finding[] {
+  run(): Finding[] {
+    return [];
+  },
+  functionDeps(flow: FunctionFlow, ctx: CheckContext): number[] {
+    return requirementSolver(ctx).calleeVersions(flow);
+  },
+  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('rwlock-mode').defaultSeverity;
     const solver = requirementSolver(ctx);
-    for (const flow of ctx.flows) {
+    {
       const fn = flow.fn;
       const reported = new Set<string>();
       const push = (range: Finding['range'], key: string, message: string, related: Finding['related'], ruleRef: string): void => {

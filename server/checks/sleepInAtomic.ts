@@ -155,17 +155,23 @@ function lockEntryRef(ctx: CheckContext, o: Offence): string {
 const solvers = new WeakMap<CheckContext, ExposureSolver>();
 export function sleepSolver(ctx: CheckContext): ExposureSolver {
   let s = solvers.get(ctx);
-  if (!s) solvers.set(ctx, (s = new ExposureSolver(ctx, sleepSpec(ctx))));
+  if (!s) solvers.set(ctx, (s = new ExposureSolver(ctx, sleepSpec(ctx), 'exposure:sleep', '')));
   return s;
 }
 
 export const sleepInAtomicCheck: Check = {
   codes: ['sleep-in-atomic'],
-  run(ctx: CheckContext): Finding[] {
+  run(): Finding[] {
+    return [];
+  },
+  functionDeps(flow: FunctionFlow, ctx: CheckContext): number[] {
+    return sleepSolver(ctx).calleeVersions(flow);
+  },
+  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('sleep-in-atomic').defaultSeverity;
     const solver = sleepSolver(ctx);
-    for (const flow of ctx.flows) {
+    {
       const fn = flow.fn;
       const reported = new Set<string>();
       for (const ev of solver.eventsOf(flow)) {

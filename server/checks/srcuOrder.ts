@@ -32,33 +32,57 @@ interface DomainRule {
   forbidden: Map<string, Forbidden>;
 }
 
+interface SyncUnder {
+  domain: string;
+  cls: string;
+  file: string;
+  range: Op['range'];
+}
+
+/**
+ * Locks one flow holds around a synchronize_srcu of one of `domains` (directly or through a
+ * call), cached per flow object: a flow is replaced when its callees' summaries change.
+ */
+const syncUnderCache = new WeakMap<FunctionFlow, { domains: string; list: SyncUnder[] }>();
+function syncUnderOf(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string): SyncUnder[] {
+  const cached = syncUnderCache.get(flow);
+  if (cached && cached.domains === domainsKey) return cached.list;
+  const list: SyncUnder[] = [];
+  const note = (domain: string, c: OpContext, range: Op['range'], releasedByCallee: readonly string[]): void => {
+    for (const h of c.held) {
+      if (!h.resolved || h.kind === 'srcu' || h.kind === 'rcu' || h.cls === domain || releasedByCallee.includes(h.cls)) continue;
+      list.push({ domain, cls: h.cls, file: flow.fn.file, range });
+    }
+  };
+  for (const [op, contexts] of flow.contexts) {
+    if (op.k === 'sync') {
+      const d = flow.locks.get(op)?.cls;
+      if (d && domains.has(d)) for (const c of contexts) note(d, c, op.range, []);
+    } else if (op.k === 'call') {
+      for (const name of calleeNames(flow, op)) {
+        const sum = ctx.summaryOf(name);
+        if (!sum || sum.syncs.size === 0) continue;
+        for (const d of sum.syncs.keys()) {
+          if (!domains.has(d)) continue;
+          const rel = calleeReleases(ctx, flow, op);
+          for (const c of contexts) note(d, c, op.range, rel);
+        }
+      }
+    }
+  }
+  syncUnderCache.set(flow, { domains: domainsKey, list });
+  return list;
+}
+
 /** Locks held around synchronize_srcu(domain) anywhere in the tree (first place seen). */
 function observedSyncUnder(ctx: CheckContext, domains: ReadonlySet<string>): Map<string, Map<string, { file: string; range: Op['range'] }>> {
   const out = new Map<string, Map<string, { file: string; range: Op['range'] }>>();
-  const note = (domain: string, c: OpContext, file: string, range: Op['range'], releasedByCallee: readonly string[]): void => {
-    let m = out.get(domain);
-    if (!m) out.set(domain, (m = new Map()));
-    for (const h of c.held) {
-      if (!h.resolved || h.kind === 'srcu' || h.kind === 'rcu' || h.cls === domain || releasedByCallee.includes(h.cls)) continue;
-      if (!m.has(h.cls)) m.set(h.cls, { file, range });
-    }
-  };
+  const domainsKey = [...domains].join(',');
   for (const flow of ctx.flows) {
-    for (const [op, contexts] of flow.contexts) {
-      if (op.k === 'sync') {
-        const d = flow.locks.get(op)?.cls;
-        if (d && domains.has(d)) for (const c of contexts) note(d, c, flow.fn.file, op.range, []);
-      } else if (op.k === 'call') {
-        for (const name of calleeNames(flow, op)) {
-          const sum = ctx.summaryOf(name);
-          if (!sum) continue;
-          for (const d of sum.syncs.keys()) {
-            if (!domains.has(d)) continue;
-            const rel = calleeReleases(ctx, flow, op);
-            for (const c of contexts) note(d, c, flow.fn.file, op.range, rel);
-          }
-        }
-      }
+    for (const u of syncUnderOf(ctx, flow, domains, domainsKey)) {
+      let m = out.get(u.domain);
+      if (!m) out.set(u.domain, (m = new Map()));
+      if (!m.has(u.cls)) m.set(u.cls, { file: u.file, range: u.range });
     }
   }
   return out;
@@ -122,15 +146,47 @@ function srcuSpec(rules: DomainRule[]): ExposureSpec {
   };
 }
 
+interface Setup {
+  rules: DomainRule[];
+  solver: ExposureSolver;
+  /** Everything global the findings depend on (observed places included). */
+  config: string;
+}
+
+const setups = new WeakMap<CheckContext, Setup | null>();
+function setupOf(ctx: CheckContext): Setup | null {
+  let s = setups.get(ctx);
+  if (s !== undefined) return s;
+  const rules = domainRules(ctx);
+  if (!rules.length) s = null;
+  else {
+    // The events depend on the domains and forbidden classes only; the messages on the rest.
+    const eventsConfig = rules.map((r) => `${r.domain}:${[...r.forbidden.keys()].join(',')}`).join(';');
+    const config = rules
+      .map((r) => `${r.domain}@${r.rule.line}:${[...r.forbidden].map(([c, f]) => `${c}=${f.line}/${f.observedAt ? `${f.observedAt.file}:${f.observedAt.range.start.line}:${f.observedAt.range.start.column}` : ''}`).join(',')}`)
+      .join(';');
+    s = { rules, solver: new ExposureSolver(ctx, srcuSpec(rules), 'exposure:srcu', eventsConfig), config };
+  }
+  setups.set(ctx, s);
+  return s;
+}
+
 export const srcuOrderCheck: Check = {
   codes: ['srcu-order'],
-  run(ctx: CheckContext): Finding[] {
-    const rules = domainRules(ctx);
-    if (!rules.length) return [];
+  run(): Finding[] {
+    return [];
+  },
+  functionDeps(flow: FunctionFlow, ctx: CheckContext): (number | string)[] {
+    const s = setupOf(ctx);
+    return s ? [s.config, ...s.solver.calleeVersions(flow)] : ['-'];
+  },
+  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
+    const setup = setupOf(ctx);
+    if (!setup) return [];
+    const { rules, solver } = setup;
     const out: Finding[] = [];
     const severity = ruleMeta('srcu-order').defaultSeverity;
-    const solver = new ExposureSolver(ctx, srcuSpec(rules));
-    for (const flow of ctx.flows) {
+    {
       const fn = flow.fn;
       const reported = new Set<string>();
       for (const ev of solver.eventsOf(flow)) {

@@ -16,6 +16,7 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
+import { chainSig, derivedCache, DerivedCache, idOf } from './derived';
 import { blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
 import { ruleMeta } from './registry';
 
@@ -73,15 +74,37 @@ interface Need {
   chain: Link;
 }
 
+function needSig(n: Need | null): string {
+  return n ? `${n.accessor}|${chainSig(n.chain)}` : '';
+}
+
 class SrcuNeeds {
-  private memo = new Map<string, Need | null>();
-  private inProgress = new Set<string>();
+  /** What each function needs (kept across analyses). */
+  private cache: DerivedCache<Need | null>;
 
   constructor(
     private readonly ctx: CheckContext,
     private readonly protectors: ReadonlySet<string>,
     private readonly srcu: string,
-  ) {}
+  ) {
+    this.cache = derivedCache<Need | null>(
+      ctx,
+      'srcu-required',
+      `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${[...protectors].join(',')}`,
+      () => new DerivedCache<Need | null>(null, needSig, (c, name) => (SRCU_ACCESSORS.has(name) ? undefined : chosenFlows(c).get(name))),
+      (flow) => this.derive(flow),
+    );
+  }
+
+  /** Versions of the needs of every callee of `flow`. */
+  calleeVersions(flow: FunctionFlow): number[] {
+    const out: number[] = [];
+    for (const op of flow.contexts.keys()) {
+      if (op.k !== 'call') continue;
+      for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) out.push(this.cache.version(name));
+    }
+    return out;
+  }
 
   protectedIn(c: OpContext): boolean {
     return c.held.some((h) => this.protectors.has(h.cls));
@@ -115,11 +138,11 @@ class SrcuNeeds {
   }
 
   need(name: string): Need | null {
-    const m = this.memo.get(name);
-    if (m !== undefined) return m;
-    const flow = chosenFlows(this.ctx).get(name);
-    if (!flow || SRCU_ACCESSORS.has(name) || this.inProgress.has(name)) return null;
-    this.inProgress.add(name);
+    return this.cache.get(name);
+  }
+
+  private derive(flow: FunctionFlow): Need | null {
+    const name = flow.fn.name;
     let best: Need | null = null;
     const guarded = paramGuardedBlocks(flow.fn);
     for (const [op, contexts] of flow.contexts) {
@@ -139,8 +162,6 @@ class SrcuNeeds {
         }
       }
     }
-    this.inProgress.delete(name);
-    this.memo.set(name, best);
     return best;
   }
 }
@@ -150,21 +171,49 @@ function isEntryPoint(ctx: CheckContext, fn: FunctionFacts): boolean {
   return !fn.isStatic || boundFunctions(ctx).has(fn.name);
 }
 
+interface Setup {
+  srcu: string;
+  slots: string | null;
+  solver: SrcuNeeds;
+}
+const setups = new WeakMap<CheckContext, Setup | null>();
+function setupOf(ctx: CheckContext): Setup | null {
+  let s = setups.get(ctx);
+  if (s !== undefined) return s;
+  const srcu = classOfName(ctx, 'kvm->srcu');
+  const slots = classOfName(ctx, 'kvm->slots_lock');
+  s = srcu ? { srcu, slots, solver: new SrcuNeeds(ctx, new Set([srcu, ...(slots ? [slots] : [])]), srcu) } : null;
+  setups.set(ctx, s);
+  return s;
+}
+
+/** Is this flow one that is judged: the chosen definition of an entry point. */
+function judged(ctx: CheckContext, flow: FunctionFlow): boolean {
+  const fn = flow.fn;
+  return chosenFlows(ctx).get(fn.name) === flow && !SRCU_ACCESSORS.has(fn.name) && isEntryPoint(ctx, fn);
+}
+
 export const srcuRequiredCheck: Check = {
   codes: ['srcu-required'],
-  run(ctx: CheckContext): Finding[] {
-    const srcu = classOfName(ctx, 'kvm->srcu');
-    const slots = classOfName(ctx, 'kvm->slots_lock');
-    if (!srcu) return [];
-    const protectors = new Set([srcu, ...(slots ? [slots] : [])]);
-    const solver = new SrcuNeeds(ctx, protectors, srcu);
+  run(): Finding[] {
+    return [];
+  },
+  functionDeps(flow: FunctionFlow, ctx: CheckContext): (number | string)[] {
+    const s = setupOf(ctx);
+    if (!s || !judged(ctx, flow)) return ['-'];
+    return s.solver.calleeVersions(flow);
+  },
+  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
+    const setup = setupOf(ctx);
+    if (!setup || !judged(ctx, flow)) return [];
+    const { srcu, slots, solver } = setup;
     const entry = ctx.rules.locks.find((l) => ctx.names.classOf.get(l.name) === srcu || l.name === 'kvm->srcu');
     const ruleRef = ctx.ruleRef(entry?.line ?? 0);
     const severity = ruleMeta('srcu-required').defaultSeverity;
     const out: Finding[] = [];
-    for (const flow of chosenFlows(ctx).values()) {
+    {
       const fn = flow.fn;
-      if (SRCU_ACCESSORS.has(fn.name) || !isEntryPoint(ctx, fn) || solver.declares(flow)) continue;
+      if (solver.declares(flow)) return out;
       const reported = new Set<string>();
       for (const [op, contexts] of flow.contexts) {
         if (op.k !== 'call' || !contexts.some((c) => !solver.protectedIn(c))) continue;

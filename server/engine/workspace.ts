@@ -59,6 +59,8 @@ export class WorkspaceImpl implements Workspace {
   private last: AnalysisResult | undefined;
   private lastCtx: CheckContext | undefined;
   private readonly functionChecks = new FunctionCheckCache();
+  /** Derived per-function values of the checks, kept across analyses (checks/derived.ts). */
+  private readonly checkStore = new Map<string, unknown>();
   /** Facts file names changed since the last analyze() (for the per-function check cache). */
   private changedFiles = new Set<string>();
   /** Problems met while analysing (a check that threw), for logs. */
@@ -153,6 +155,7 @@ export class WorkspaceImpl implements Workspace {
       summaryOf: solver.summaryOf,
       display: (cls) => names.display(cls),
       ruleRef: this.ruleRef,
+      store: this.checkStore,
     };
     this.lastCtx = ctx;
     const raw: Finding[] = [];
