@@ -356,12 +356,15 @@ export class SummarySolver {
     this.index = index;
     this.resolver = resolver;
     const dirty = new Set<string>();
+    /** Names whose summary (signature) changed or vanished: the extra flows calling them are stale. */
+    const sigChanged = new Set<string>();
     // Drop vanished functions; mark new or changed ones dirty.
     for (const name of [...this.flows.keys()]) {
       const fn = index.functions.get(name);
       if (!fn) {
         this.flows.delete(name);
         this.summaries.delete(name);
+        sigChanged.add(name);
         for (const c of this.callers.get(name) ?? []) dirty.add(c);
       }
     }
@@ -369,8 +372,7 @@ export class SummarySolver {
       const flow = this.flows.get(name);
       if (forceAll || !flow || flow.fn !== fn) dirty.add(name);
     }
-    const extraRecomputed = this.updateExtraFlows(index, forceAll);
-    if (dirty.size === 0) return { recomputed: extraRecomputed };
+    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged) };
 
     // Call graph: recompute the callee lists of dirty functions only (a changed body changes
     // its own calls); new or vanished names can change what other calls resolve to, so then
@@ -440,6 +442,7 @@ export class SummarySolver {
           const sum = summarize(flow, resolver, this.summaryOf);
           this.summaries.set(name, sum);
           if (!prev || prev.signature !== sum.signature) {
+            sigChanged.add(name);
             for (const c of this.callers.get(name) ?? []) {
               dirty.add(c);
               calleeDirty.add(c);
@@ -453,10 +456,11 @@ export class SummarySolver {
       }
       for (const name of comp) dirty.delete(name);
     }
-    return { recomputed: recomputed + extraRecomputed };
+    return { recomputed: recomputed + this.updateExtraFlows(index, forceAll || namesChanged, sigChanged) };
   }
 
-  private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean): number {
+  /** Brings the flows of the other definitions up to date (new ones, and those calling a changed summary). */
+  private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean, sigChanged: ReadonlySet<string>): number {
     const keep = new Set<FunctionFacts>();
     let n = 0;
     for (const [name, defs] of index.allFunctions) {
@@ -465,7 +469,7 @@ export class SummarySolver {
       for (const d of defs) {
         if (d === chosen) continue;
         keep.add(d);
-        if (!forceAll && this.extraFlows.has(d)) continue;
+        if (!forceAll && this.extraFlows.has(d) && (sigChanged.size === 0 || !calleesOf(d, index).some((c) => sigChanged.has(c)))) continue;
         this.extraFlows.set(d, analyzeFunction(d, this.flowEnv()));
         n++;
       }
