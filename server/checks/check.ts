@@ -19,6 +19,8 @@ export interface CheckContext {
   orders: OrderRules;
   /** Every analysed function body: the chosen definition of each name and the other definitions too. */
   flows: readonly FunctionFlow[];
+  /** The flow of the chosen definition of each name (computed from `flows` when absent). */
+  chosen?: ReadonlyMap<string, FunctionFlow>;
   /** Summaries by function name (chosen definitions). */
   summaries: ReadonlyMap<string, Summary>;
   /** Summary of a callee, including the built-in ones of kernel functions outside the workspace. */

@@ -12,7 +12,7 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { chainSig, derivedCache, DerivedCache, idOf } from './derived';
-import { blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
+import { calleeList, blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
 
 export interface ExposedEvent {
   /** `sleep`, `take:<cls>`, `sync:<cls>`: what happens. */
@@ -85,11 +85,9 @@ export class ExposureSolver {
 
   /** Versions of the exposed events of every callee of `flow` (what its judgements read). */
   calleeVersions(flow: FunctionFlow): number[] {
-    const out: number[] = [];
-    for (const op of flow.contexts.keys()) {
-      if (op.k !== 'call') continue;
-      for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) out.push(this.cache.version(name));
-    }
+    const names = calleeList(flow);
+    const out = new Array<number>(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = this.cache.version(names[i]);
     return out;
   }
 

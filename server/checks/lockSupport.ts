@@ -38,9 +38,30 @@ export function calleeNames(flow: FunctionFlow, op: CallOp): string[] {
   return op.indirect ? [] : [op.callee];
 }
 
-const flowByName = new WeakMap<CheckContext, Map<string, FunctionFlow>>();
+const calleeListCache = new WeakMap<FunctionFlow, string[]>();
+/** Every name the flow's calls may reach (calleeNames of each call op, no duplicates, not itself), cached per flow. */
+export function calleeList(flow: FunctionFlow): string[] {
+  return memo(calleeListCache, flow, () => {
+    const s = new Set<string>();
+    for (const op of flow.contexts.keys()) if (op.k === 'call') for (const n of calleeNames(flow, op)) if (n !== flow.fn.name) s.add(n);
+    return [...s];
+  });
+}
+
+const targetListCache = new WeakMap<FunctionFlow, string[]>();
+/** Resolved call targets of a flow (no duplicates, not itself), cached per flow. */
+function targetList(flow: FunctionFlow): string[] {
+  return memo(targetListCache, flow, () => {
+    const s = new Set<string>();
+    for (const targets of flow.targets.values()) for (const t of targets) if (t !== flow.fn.name) s.add(t);
+    return [...s];
+  });
+}
+
+const flowByName = new WeakMap<CheckContext, ReadonlyMap<string, FunctionFlow>>();
 /** The flow of the chosen definition of each name. */
-export function chosenFlows(ctx: CheckContext): Map<string, FunctionFlow> {
+export function chosenFlows(ctx: CheckContext): ReadonlyMap<string, FunctionFlow> {
+  if (ctx.chosen) return ctx.chosen;
   return memo(flowByName, ctx, () => {
     const m = new Map<string, FunctionFlow>();
     for (const f of ctx.flows) if (ctx.index.functions.get(f.fn.name) === f.fn) m.set(f.fn.name, f);
@@ -54,13 +75,10 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
   return memo(callerCache, ctx, () => {
     const m = new Map<string, Set<string>>();
     for (const flow of chosenFlows(ctx).values()) {
-      for (const targets of flow.targets.values()) {
-        for (const t of targets) {
-          if (t === flow.fn.name) continue;
-          let s = m.get(t);
-          if (!s) m.set(t, (s = new Set()));
-          s.add(flow.fn.name);
-        }
+      for (const t of targetList(flow)) {
+        let s = m.get(t);
+        if (!s) m.set(t, (s = new Set()));
+        s.add(flow.fn.name);
       }
     }
     return m;

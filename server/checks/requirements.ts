@@ -15,7 +15,7 @@ import type { FunctionFlow } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { chainSig, derivedCache, idOf, DerivedCache } from './derived';
-import { archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
+import { calleeList, archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
 
 export interface Need {
   cls: string;
@@ -190,11 +190,9 @@ export class RequirementSolver {
 
   /** Versions of the needs of every callee of `flow` (what its call sites' judgements read). */
   calleeVersions(flow: FunctionFlow): number[] {
-    const out: number[] = [];
-    for (const op of flow.contexts.keys()) {
-      if (op.k !== 'call') continue;
-      for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) out.push(this.cache.version(name));
-    }
+    const names = calleeList(flow);
+    const out = new Array<number>(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = this.cache.version(names[i]);
     return out;
   }
 

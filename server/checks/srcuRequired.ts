@@ -17,7 +17,7 @@ import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { chainSig, derivedCache, DerivedCache, idOf } from './derived';
-import { blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
+import { calleeList, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
 import { ruleMeta } from './registry';
 
 /** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
@@ -98,11 +98,9 @@ class SrcuNeeds {
 
   /** Versions of the needs of every callee of `flow`. */
   calleeVersions(flow: FunctionFlow): number[] {
-    const out: number[] = [];
-    for (const op of flow.contexts.keys()) {
-      if (op.k !== 'call') continue;
-      for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) out.push(this.cache.version(name));
-    }
+    const names = calleeList(flow);
+    const out = new Array<number>(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = this.cache.version(names[i]);
     return out;
   }
 

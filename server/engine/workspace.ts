@@ -151,6 +151,7 @@ export class WorkspaceImpl implements Workspace {
       names,
       orders: this.orders!,
       flows: solver.allFlows(),
+      chosen: solver.flows,
       summaries: solver.summaries,
       summaryOf: solver.summaryOf,
       display: (cls) => names.display(cls),
