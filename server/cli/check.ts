@@ -8,7 +8,7 @@ import type { Finding, RuleCode } from '../checks/finding';
 import type { CodeSetting, Workspace, WorkspaceOptions } from '../engine/api';
 import { RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
 import { initFrontend, parseAndExtract } from '../frontend';
-import { FrontendPool, workerScript } from './frontendPool';
+import { FrontendPool, largestFirst, workerScript, type ExtractResult } from './frontendPool';
 import { DEFAULT_MAX_FILE_BYTES, readSource, walkSources } from './files';
 
 export type CreateWorkspace = (opts: WorkspaceOptions) => Promise<Workspace>;
@@ -51,79 +51,98 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
   const walk = walkSources(opts.paths);
   const notes: FileNote[] = [...walk.notes];
-  const resolver = new RulesResolver(opts.rulesFile);
-
-  const groups = new Map<string, RulesGroup>();
-  for (const file of walk.files) {
-    const choice = resolver.forFile(file);
-    let group = groups.get(choice.key);
-    if (!group) groups.set(choice.key, (group = { choice, files: [] }));
-    group.files.push(file);
-  }
-
-  const workspaces = new Map<string, Workspace>();
-  const groupOf = new Map<string, string>();
-  for (const [key, group] of groups) {
-    workspaces.set(key, await opts.createWorkspace({ rules: group.choice.model, codes: opts.codes }));
-    for (const file of group.files) groupOf.set(file, key);
-  }
-
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
   const jobs = opts.jobs ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const script = workerScript();
-  if (jobs > 1 && script && walk.files.length >= MIN_FILES_FOR_WORKERS) {
-    const pool = new FrontendPool(script, Math.min(jobs, walk.files.length), maxBytes);
-    try {
-      await pool.run(walk.files, (r) => {
-        if (!r.facts) {
-          notes.push({ file: r.file, message: r.skipped ?? r.error ?? 'not analysed' });
-          return;
-        }
-        try {
-          workspaces.get(groupOf.get(r.file)!)!.setFacts(r.file, r.facts);
-        } catch (err) {
-          notes.push({ file: r.file, message: `analysis failed: ${err instanceof Error ? err.message : String(err)}` });
-        }
-      });
-    } finally {
-      await pool.close();
-    }
-  } else {
-    // The same front end as the workers, in this thread. Facts only: the command line needs
-    // neither hovers nor incremental re-parses, so no syntax tree is kept.
-    await initFrontend();
+  const threads = Math.min(jobs, walk.files.length);
+  // The front end starts before the rules are read: the workers and this thread load the
+  // parser meanwhile. With N threads wanted, N - 1 workers plus this thread do the parsing.
+  const pool = threads > 1 && script && walk.files.length >= MIN_FILES_FOR_WORKERS ? new FrontendPool(script, threads - 1, maxBytes) : null;
+  const frontendReady = initFrontend().then(
+    () => null,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+
+  try {
+    const resolver = new RulesResolver(opts.rulesFile);
+    const groups = new Map<string, RulesGroup>();
     for (const file of walk.files) {
-      const read = readSource(file, maxBytes);
-      if (!read.ok) {
-        notes.push({ file, message: read.reason });
-        continue;
+      const choice = resolver.forFile(file);
+      let group = groups.get(choice.key);
+      if (!group) groups.set(choice.key, (group = { choice, files: [] }));
+      group.files.push(file);
+    }
+
+    const workspaces = new Map<string, Workspace>();
+    const groupOf = new Map<string, Workspace>();
+    for (const [key, group] of groups) {
+      const ws = await opts.createWorkspace({ rules: group.choice.model, codes: opts.codes });
+      workspaces.set(key, ws);
+      for (const file of group.files) groupOf.set(file, ws);
+    }
+
+    const accept = (r: ExtractResult): void => {
+      if (!r.facts) {
+        notes.push({ file: r.file, message: r.skipped ?? r.error ?? 'not analysed' });
+        return;
       }
       try {
-        workspaces.get(groupOf.get(file)!)!.setFacts(file, parseAndExtract(file, read.text));
+        groupOf.get(r.file)!.setFacts(r.file, r.facts);
       } catch (err) {
-        notes.push({ file, message: `front end failed: ${err instanceof Error ? err.message : String(err)}` });
+        notes.push({ file: r.file, message: `analysis failed: ${err instanceof Error ? err.message : String(err)}` });
       }
+    };
+    const initError = await frontendReady;
+    // The same front end as the workers, in this thread. Facts only: the command line needs
+    // neither hovers nor incremental re-parses, so no syntax tree is kept.
+    const local = (file: string): ExtractResult => {
+      if (initError !== null) return { file, error: `front end failed: ${initError}` };
+      try {
+        const read = readSource(file, maxBytes);
+        if (!read.ok) return { file, skipped: read.reason };
+        return { file, facts: parseAndExtract(file, read.text) };
+      } catch (err) {
+        return { file, error: `front end failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    };
+    if (pool) {
+      // When this thread cannot parse, the workers do it all.
+      await pool.run(largestFirst(walk.files), accept, initError === null ? { local } : {});
+      void pool.close(); // the workers are done; no need to wait for their exit
+    } else {
+      for (const file of walk.files) accept(local(file));
     }
-  }
 
-  const findings: Finding[] = [];
-  let functions = 0;
-  let lockEvents = 0;
-  for (const ws of workspaces.values()) {
-    const result = ws.analyze();
-    for (const list of result.findings.values()) findings.push(...list);
-    functions += result.stats.functions;
-    lockEvents += result.stats.lockEvents;
+    timing('front end', started);
+    const findings: Finding[] = [];
+    let functions = 0;
+    let lockEvents = 0;
+    for (const ws of workspaces.values()) {
+      const result = ws.analyze();
+      for (const list of result.findings.values()) findings.push(...list);
+      functions += result.stats.functions;
+      lockEvents += result.stats.lockEvents;
+    }
+    timing('analysis', started);
+    findings.sort(compareFindings);
+    notes.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    return {
+      files: walk.files,
+      groups: [...groups.values()],
+      findings,
+      notes,
+      stats: { functions, lockEvents, ms: Math.round(performance.now() - started) },
+    };
+  } finally {
+    await pool?.close();
   }
-  findings.sort(compareFindings);
-  notes.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return {
-    files: walk.files,
-    groups: [...groups.values()],
-    findings,
-    notes,
-    stats: { functions, lockEvents, ms: Math.round(performance.now() - started) },
-  };
+}
+
+/** KVM_LOCKLINT_TIMING=1: phase ends on stderr (ms since the process started, and since runCheck). */
+function timing(phase: string, started: number): void {
+  if (!process.env.KVM_LOCKLINT_TIMING) return;
+  const now = performance.now();
+  process.stderr.write(`kvm-locklint: timing: ${phase} done at ${now.toFixed(0)} ms (${(now - started).toFixed(0)} ms into the check)\n`);
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

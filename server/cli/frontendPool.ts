@@ -1,7 +1,16 @@
 /**
  * A pool of worker threads running the C front end (dist/worker.js), so that parsing, the
- * expensive part of a cold run, uses every core. Each worker has one file in flight, so a file
- * that kills its worker is known and reported, and the worker is replaced.
+ * expensive part of a cold run, uses every core.
+ *
+ * - Each worker has up to `DEPTH` files in flight, so it never waits for the main thread's
+ *   round trip. A worker handles its files strictly in the order sent, so when it dies the
+ *   oldest file it has not answered is the one that killed it: that file is reported, the
+ *   others go back to the queue, and the worker is replaced.
+ * - The calling thread can take files from the same queue (`local`) while it would otherwise
+ *   only wait: with N threads of work wanted, N - 1 workers plus this thread do the same work
+ *   with one wasm instance less and no copying of the facts of the files parsed here.
+ * - Facts cross the thread boundary as JSON text: JSON.stringify + JSON.parse cost about half
+ *   of what the structured clone of the same objects costs (measured on x86+virt KVM).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,10 +32,27 @@ export function workerScript(): string | null {
 }
 
 const MAX_RESPAWNS = 4;
+/** Files in flight per worker. */
+const DEPTH = 2;
+
+interface Job {
+  id: number;
+  file: string;
+}
 
 interface Slot {
   worker: Worker;
-  job?: { id: number; file: string };
+  /** Sent and not answered yet, oldest first. */
+  jobs: Job[];
+}
+
+export interface RunOptions {
+  /**
+   * Extracts one file in the calling thread (synchronously). When given, the calling thread
+   * takes files from the queue too, yielding to the event loop between files so that the
+   * workers' answers are received and their queues refilled.
+   */
+  local?: (file: string) => ExtractResult;
 }
 
 export class FrontendPool {
@@ -38,22 +64,41 @@ export class FrontendPool {
   private pending = 0;
   private finish: (() => void) | undefined;
 
+  /** Starts the workers at once (they load the parser while the caller prepares the files). */
   constructor(
     private readonly script: string,
     size: number,
     private readonly maxBytes?: number,
   ) {
-    for (let i = 0; i < Math.max(1, size); i++) this.slots.push({ worker: this.spawn() });
+    for (let i = 0; i < Math.max(0, size); i++) this.slots.push({ worker: this.spawn(), jobs: [] });
+  }
+
+  get size(): number {
+    return this.slots.length;
   }
 
   /** Extracts every file; results arrive through `onResult` in completion order. */
-  run(files: string[], onResult: (r: ExtractResult) => void): Promise<void> {
+  async run(files: string[], onResult: (r: ExtractResult) => void, opts: RunOptions = {}): Promise<void> {
     this.queue = [...files];
     this.pending = files.length;
     this.onResult = onResult;
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     if (this.pending === 0) this.finish?.();
-    for (const slot of this.slots) this.dispatch(slot);
+    for (const slot of this.slots) this.fill(slot);
+    if (opts.local || this.slots.length === 0) {
+      const local = opts.local ?? ((file: string) => ({ file, error: 'no front end worker available' }));
+      while (this.queue.length > 0) {
+        const file = this.queue.shift()!;
+        let result: ExtractResult;
+        try {
+          result = local(file);
+        } catch (err) {
+          result = { file, error: `front end failed: ${err instanceof Error ? err.message : String(err)}` };
+        }
+        this.deliver(result);
+        if (this.slots.length > 0) await yieldToEventLoop();
+      }
+    }
     return done;
   }
 
@@ -81,36 +126,53 @@ export class FrontendPool {
     return worker;
   }
 
-  private dispatch(slot: Slot): void {
-    const file = this.queue.shift();
-    if (file === undefined) return;
-    slot.job = { id: this.nextId++, file };
-    const req: WorkerRequest = { id: slot.job.id, file, maxBytes: this.maxBytes };
-    slot.worker.ref();
-    slot.worker.postMessage(req);
+  /** Sends files until the worker has DEPTH in flight. */
+  private fill(slot: Slot): void {
+    while (slot.jobs.length < DEPTH && this.queue.length > 0) {
+      const job = { id: this.nextId++, file: this.queue.shift()! };
+      slot.jobs.push(job);
+      const req: WorkerRequest = { id: job.id, file: job.file, maxBytes: this.maxBytes };
+      slot.worker.postMessage(req);
+    }
+    if (slot.jobs.length > 0) slot.worker.ref();
   }
 
   private received(worker: Worker, reply: WorkerReply): void {
     const slot = this.slots.find((s) => s.worker === worker);
-    if (!slot?.job || slot.job.id !== reply.id) return;
-    const { file } = slot.job;
-    slot.job = undefined;
-    worker.unref();
-    this.deliver({ file, facts: reply.facts, skipped: reply.skipped, error: reply.error });
-    this.dispatch(slot);
+    if (!slot) return;
+    const index = slot.jobs.findIndex((j) => j.id === reply.id);
+    if (index < 0) return;
+    const [{ file }] = slot.jobs.splice(index, 1);
+    if (slot.jobs.length === 0) worker.unref();
+    this.fill(slot);
+    let facts = reply.facts;
+    let error = reply.error;
+    if (reply.json !== undefined) {
+      try {
+        facts = JSON.parse(reply.json) as FileFacts;
+      } catch (err) {
+        error = `front end failed: unreadable facts (${err instanceof Error ? err.message : String(err)})`;
+      }
+    }
+    this.deliver({ file, facts, skipped: reply.skipped, error });
   }
 
   private lost(worker: Worker, why: string): void {
     const index = this.slots.findIndex((s) => s.worker === worker);
     if (index < 0) return; // closed on purpose, or already handled
     const [slot] = this.slots.splice(index, 1);
-    if (slot.job) this.deliver({ file: slot.job.file, error: why });
+    // The worker handles its files in order: the oldest unanswered one was running.
+    const [culprit, ...innocent] = slot.jobs;
+    this.queue.unshift(...innocent.map((j) => j.file));
+    if (culprit) this.deliver({ file: culprit.file, error: why });
     if (this.respawns < MAX_RESPAWNS) {
       this.respawns++;
-      const fresh: Slot = { worker: this.spawn() };
+      const fresh: Slot = { worker: this.spawn(), jobs: [] };
       this.slots.push(fresh);
-      this.dispatch(fresh);
-    } else if (this.slots.length === 0) {
+      this.fill(fresh);
+    }
+    for (const other of this.slots) this.fill(other);
+    if (this.slots.length === 0 && this.respawns >= MAX_RESPAWNS) {
       // Nothing left to run the queue: report what remains rather than wait forever.
       for (const file of this.queue.splice(0)) this.deliver({ file, error: why });
     }
@@ -124,4 +186,27 @@ export class FrontendPool {
       if (--this.pending === 0) this.finish?.();
     }
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The files, largest first: the big files start early and the small ones fill the gaps at the
+ * end, so the threads finish together. Unreadable files keep their place at the end (the
+ * front end reports them).
+ */
+export function largestFirst(files: string[]): string[] {
+  const sized = files.map((file, i) => {
+    let size = -1;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      /* reported when read */
+    }
+    return { file, size, i };
+  });
+  sized.sort((a, b) => b.size - a.size || a.i - b.i);
+  return sized.map((s) => s.file);
 }

@@ -1,7 +1,7 @@
 /**
  * Worker thread of the command line (dist/worker.js): runs the C front end on the files it is
- * sent and hands back their FileFacts. It reads the files itself, so only paths and facts cross
- * the thread boundary.
+ * sent, strictly in the order received, and hands back their FileFacts as JSON text. It reads
+ * the files itself, so only paths and facts cross the thread boundary.
  */
 import { parentPort } from 'node:worker_threads';
 import { initFrontend, parseAndExtract } from '../frontend';
@@ -10,6 +10,7 @@ import type { WorkerReply, WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
 if (port) {
+  // Loading the parser starts before the first request arrives.
   const ready = Promise.resolve(initFrontend());
   port.on('message', (req: WorkerRequest) => {
     ready
@@ -23,7 +24,7 @@ function handle(req: WorkerRequest): WorkerReply {
   const read = req.text !== undefined ? { ok: true as const, text: req.text } : readSource(req.file, req.maxBytes);
   if (!read.ok) return { id: req.id, skipped: read.reason };
   try {
-    return { id: req.id, facts: parseAndExtract(req.file, read.text) };
+    return { id: req.id, json: JSON.stringify(parseAndExtract(req.file, read.text)) };
   } catch (err) {
     return { id: req.id, error: `front end failed: ${describe(err)}` };
   }

@@ -9,10 +9,14 @@ export interface WorkerRequest {
   maxBytes?: number;
 }
 
-/** Exactly one of facts, skipped (not C: binary, too large, unreadable) or error. */
+/**
+ * Exactly one of facts, json, skipped (not C: binary, too large, unreadable) or error.
+ * `json` is the FileFacts as JSON text (cheaper to send than the structured clone of the objects).
+ */
 export interface WorkerReply {
   id: number;
   facts?: FileFacts;
+  json?: string;
   skipped?: string;
   error?: string;
 }
