@@ -42,6 +42,8 @@ const REQUIRED: (keyof RawModule)[] = [
 ];
 
 let raw: { mod: RawModule; transfer: number } | null = null;
+/** Tests compare the raw walk with the public one. */
+let rawEnabled = true;
 
 /**
  * Registers the emscripten module (the options object given to `Parser.init`, which emscripten
@@ -184,11 +186,15 @@ export const FastCursor = {
    * web-tree-sitter call may run on this thread; call `sync()` afterwards.
    */
   wrap(cursor: TreeCursor, tree: Tree): WalkCursor {
-    if (raw && tree.language) return new RawCursor(raw.mod, raw.transfer, cursor, tree, tree.language);
+    if (raw && rawEnabled && tree.language) return new RawCursor(raw.mod, raw.transfer, cursor, tree, tree.language);
     return new PublicCursor(cursor);
   },
   /** Whether the raw path is in use (for tests and measurements). */
   get raw(): boolean {
-    return raw !== null;
+    return raw !== null && rawEnabled;
+  },
+  /** For tests: false makes `wrap` use the public API. */
+  setRawEnabled(on: boolean): void {
+    rawEnabled = on;
   },
 };

@@ -1,5 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { initFrontend } from '../../server/frontend';
+import { initFrontend, parseAndExtract } from '../../server/frontend';
 import { getParser } from '../../server/frontend/parser';
 import { FastCursor, type WalkCursor } from '../../server/frontend/fastCursor';
 import type { TreeCursor } from 'web-tree-sitter';
@@ -78,6 +80,29 @@ describe('FastCursor', () => {
       tc.delete();
     } finally {
       tree.delete();
+    }
+  });
+});
+
+// The real KVM tree (../kernel next to the repository), when present: the facts of the raw walk
+// must be identical to those of the public API's walk.
+const KERNEL = path.resolve(__dirname, '../../../kernel');
+const SAMPLES = ['arch/x86/kvm/mmu/mmu.c', 'arch/x86/kvm/x86.c', 'virt/kvm/kvm_main.c', 'arch/x86/kvm/mmu/paging_tmpl.h'];
+
+describe.skipIf(!fs.existsSync(path.join(KERNEL, SAMPLES[0])))('FastCursor on real KVM sources', () => {
+  it('gives the same FileFacts as the public TreeCursor', async () => {
+    await initFrontend();
+    for (const rel of SAMPLES) {
+      const file = path.join(KERNEL, rel);
+      if (!fs.existsSync(file)) continue;
+      const text = fs.readFileSync(file, 'utf8');
+      const fast = JSON.stringify(parseAndExtract(rel, text));
+      FastCursor.setRawEnabled(false);
+      try {
+        expect(JSON.stringify(parseAndExtract(rel, text))).toBe(fast);
+      } finally {
+        FastCursor.setRawEnabled(true);
+      }
     }
   });
 });
