@@ -280,6 +280,86 @@ function blocksInLoops(fn: FunctionFacts): number[] {
   return out;
 }
 
+/**
+ * Does no op of the function change the lock state? (No lock op, assertion, irq/preempt op, and
+ * no call to a function with a net effect.) Then every reached op sees the entry state and the
+ * path-sensitive walk can be replaced by a plain reachability walk.
+ */
+function isStateless(fn: FunctionFacts, targets: Map<Op, string[]>, env: FlowEnv): boolean {
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      switch (op.k) {
+        case 'call': {
+          if (op.indirect) break;
+          const t = targets.get(op)!;
+          if (t.length === 0) break;
+          const sum = env.summaryOf(t[0]);
+          if (sum && sum.effects.length > 0) return false;
+          break;
+        }
+        case 'sync':
+        case 'spte':
+        case 'assign':
+          break;
+        default:
+          return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * The flow of a stateless function: the same walk as the general analysis (depth-first, blocks
+ * in the same order, so the exit's range is the same) with the single entry state.
+ */
+function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>): FunctionFlow {
+  const contexts = new Map<Op, OpContext[]>();
+  const exits: ExitState[] = [];
+  const initial = initialState();
+  const atEnd = { start: fn.range.end, end: fn.range.end };
+  if (fn.entry === fn.exit) {
+    exits.push({ state: initial, range: atEnd });
+    return { fn, contexts, locks, targets, exits, events: [], truncated: false };
+  }
+  const nBlocks = fn.blocks.length;
+  const ctxList: OpContext[] = [{ held: initial.held, callerReleased: NONE, irqOff: 0, preemptOff: 0 }];
+  const seen = new Uint8Array(nBlocks);
+  const work: number[] = [];
+  const arrive = (b: number, from: number): void => {
+    if (b < 0 || b >= nBlocks) return;
+    if (b === fn.exit) {
+      if (exits.length === 0) exits.push({ state: initial, range: fn.blocks[from]?.returnRange ?? atEnd });
+      return;
+    }
+    if (seen[b]) return;
+    seen[b] = 1;
+    work.push(b);
+  };
+  arrive(fn.entry, fn.entry);
+  while (work.length) {
+    const b = work.pop()!;
+    const block = fn.blocks[b];
+    for (const op of block.ops) if (op.k !== 'assign') contexts.set(op, ctxList);
+    for (const e of block.succ) arrive(e.to, b);
+  }
+  return { fn, contexts, locks, targets, exits, events: [], truncated: false };
+}
+
+function initialState(): FlowState {
+  return {
+    held: [],
+    irqOff: 0,
+    preemptOff: 0,
+    released: [],
+    calleeReleased: [],
+    fromCaller: [],
+    failed: [],
+    env: {},
+    joined: false,
+  };
+}
+
 export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
   const locks = new Map<Op, LockRef>();
   const targets = new Map<Op, string[]>();
@@ -303,6 +383,8 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       }
     }
   }
+
+  if (isStateless(fn, targets, env)) return statelessFlow(fn, locks, targets);
 
   const relevant = relevantVariables(fn, targets, env);
 
