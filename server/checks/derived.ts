@@ -14,6 +14,13 @@
 import type { FunctionFlow } from '../analysis/types';
 import type { CheckContext } from './check';
 
+interface Dep {
+  name: string;
+  sig: string;
+  /** Read while `name` was being derived (the recursion cut): not a reason to re-derive. */
+  cut?: boolean;
+}
+
 interface Entry<V> {
   flow: FunctionFlow;
   value: V;
@@ -21,20 +28,37 @@ interface Entry<V> {
   /** Bumped whenever the signature changes: what per-function check results compare. */
   version: number;
   /** Callee values read while deriving this one, with the signature each had. */
-  deps: { name: string; sig: string }[];
+  deps: Dep[];
 }
 
 let nextVersion = 1;
+/** Values derived so far (all caches), for measurements. */
+export let derivations = 0;
+export function derivationCount(): number {
+  return derivations;
+}
 
+/**
+ * Invalidation is pushed, not pulled: an analysis marks stale the entries whose flow changed
+ * (and the readers of names that appeared or vanished), re-derives them before the first read,
+ * and marks stale the readers of every value whose signature changed, to a fixpoint. Entries
+ * nothing reached stay valid without being looked at, so a re-check costs what changed plus
+ * one identity comparison per entry.
+ */
 export class DerivedCache<V> {
   private entries = new Map<string, Entry<V>>();
+  /** name -> names whose entry read it (absent names included, recursion cuts not). */
+  private readers = new Map<string, Set<string>>();
+  /** Entries to re-derive before anything is read in this analysis. */
+  private stale = new Set<string>();
   /** Entries known to be current in this analysis (validated or derived). */
   private current = new Map<string, Entry<V>>();
   private inProgress = new Set<string>();
   /** The deps list of the entry being derived (reads are recorded there). */
-  private recording: { name: string; sig: string }[] | undefined;
+  private recording: Dep[] | undefined;
   private ctx: CheckContext | undefined;
   private config = '';
+  private flushing = false;
 
   constructor(
     readonly empty: V,
@@ -53,9 +77,18 @@ export class DerivedCache<V> {
     this.current = new Map();
     this.inProgress.clear();
     this.recording = undefined;
+    this.stale.clear();
     if (config !== this.config) {
       this.entries.clear();
+      this.readers.clear();
       this.config = config;
+      return;
+    }
+    for (const [name, e] of this.entries) if (this.flowOf(ctx, name) !== e.flow) this.stale.add(name);
+    // Names read while absent that now have a flow: their readers read '' and must look again.
+    for (const [name, rs] of this.readers) {
+      if (this.entries.has(name) || !this.flowOf(ctx, name)) continue;
+      for (const r of rs) this.stale.add(r);
     }
   }
 
@@ -66,45 +99,85 @@ export class DerivedCache<V> {
     return this.entry(name)?.version ?? 0;
   }
 
+  /** Re-derives every stale entry (and the readers of those whose signature changed). */
+  private flush(): void {
+    this.flushing = true;
+    try {
+      while (this.stale.size > 0) {
+        const name = this.stale.values().next().value as string;
+        this.entry(name);
+        this.stale.delete(name);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private invalidateReaders(name: string): void {
+    const rs = this.readers.get(name);
+    if (!rs) return;
+    for (const r of rs) {
+      if (this.inProgress.has(r)) continue;
+      this.current.delete(r);
+      this.stale.add(r);
+    }
+  }
+
+  private setDeps(name: string, oldDeps: readonly Dep[] | undefined, deps: readonly Dep[]): void {
+    if (oldDeps) for (const d of oldDeps) if (!d.cut) this.readers.get(d.name)?.delete(name);
+    for (const d of deps) {
+      if (d.cut) continue;
+      let rs = this.readers.get(d.name);
+      if (!rs) this.readers.set(d.name, (rs = new Set()));
+      rs.add(name);
+    }
+  }
+
   private entry(name: string): Entry<V> | undefined {
+    if (this.stale.size > 0 && !this.flushing) this.flush();
     const rec = this.recording;
     const done = this.current.get(name);
     if (done) {
       rec?.push({ name, sig: done.sig });
       return done;
     }
+    if (this.inProgress.has(name)) {
+      rec?.push({ name, sig: '', cut: true });
+      return undefined;
+    }
     const ctx = this.ctx!;
     const flow = this.flowOf(ctx, name);
-    if (!flow || this.inProgress.has(name)) {
+    const prev = this.entries.get(name);
+    if (!flow) {
+      if (prev) {
+        this.entries.delete(name);
+        this.setDeps(name, prev.deps, []);
+        if (prev.sig !== '') this.invalidateReaders(name);
+      }
+      this.stale.delete(name);
       rec?.push({ name, sig: '' });
       return undefined;
     }
-    this.inProgress.add(name);
-    let e = this.entries.get(name);
-    if (e && e.flow === flow) {
-      // Validate outside any recording: a dep's own reads belong to it.
-      this.recording = undefined;
-      let ok = true;
-      for (const d of e.deps) {
-        const de = this.entry(d.name);
-        if ((de?.sig ?? '') !== d.sig) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) e = undefined;
-    } else e = undefined;
+    let e = prev && prev.flow === flow && !this.stale.has(name) ? prev : undefined;
     if (!e) {
-      const deps: { name: string; sig: string }[] = [];
+      this.inProgress.add(name);
+      const deps: Dep[] = [];
       this.recording = deps;
-      const value = this.derive(flow);
+      let value: V;
+      try {
+        value = this.derive(flow);
+      } finally {
+        this.recording = rec;
+        this.inProgress.delete(name);
+      }
       const sig = this.signature(value);
-      const prev = this.entries.get(name);
+      derivations++;
       e = prev && prev.sig === sig ? { flow, value: prev.value, sig, version: prev.version, deps } : { flow, value, sig, version: nextVersion++, deps };
       this.entries.set(name, e);
+      this.setDeps(name, prev?.deps, deps);
+      this.stale.delete(name);
+      if (!prev || prev.sig !== sig) this.invalidateReaders(name);
     }
-    this.recording = rec;
-    this.inProgress.delete(name);
     this.current.set(name, e);
     rec?.push({ name, sig: e.sig });
     return e;
@@ -122,7 +195,11 @@ export class DerivedCache<V> {
 
   /** Forgets names that no longer exist (call after an analysis, with the current names). */
   prune(alive: (name: string) => boolean): void {
-    for (const name of this.entries.keys()) if (!alive(name)) this.entries.delete(name);
+    for (const [name, e] of this.entries) {
+      if (alive(name)) continue;
+      this.entries.delete(name);
+      this.setDeps(name, e.deps, []);
+    }
   }
 }
 
