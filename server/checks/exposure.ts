@@ -11,8 +11,8 @@
 import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { chainSig, derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
+import { derivedCache, DerivedCache, idOf } from './derived';
+import { calleeList, linkSig, blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
 
 export interface ExposedEvent {
   /** `sleep`, `take:<cls>`, `sync:<cls>`: what happens. */
@@ -55,7 +55,7 @@ function setKey(s: ReadonlySet<string>): string {
 
 function eventsSig(list: ExposedEvent[]): string {
   let s = '';
-  for (const e of list) s += `${e.key}|${setKey(e.released)}|${chainSig(e.chain)}\n`;
+  for (const e of list) s += `${e.key}|${setKey(e.released)}|${linkSig(e.chain)}\n`;
   return s;
 }
 

@@ -131,19 +131,28 @@ export function blockOf(fn: FunctionFacts, op: Op): number {
   return m.get(op) ?? -1;
 }
 
-function reachable(fn: FunctionFacts, from: number[], avoid: number): Set<number> {
-  const seen = new Set<number>();
-  const stack = from.filter((b) => b !== avoid);
+/** Marks (with `stamp`) the blocks reachable from `from` without passing through `avoid`. */
+function markReachable(fn: FunctionFacts, from: readonly number[], avoid: number, marks: Uint32Array, stamp: number, stack: number[]): void {
+  const n = fn.blocks.length;
+  stack.length = 0;
+  for (const b of from) if (b !== avoid) stack.push(b);
   while (stack.length) {
     const b = stack.pop()!;
-    if (seen.has(b) || b === avoid || b < 0 || b >= fn.blocks.length) continue;
-    seen.add(b);
+    if (b === avoid || b < 0 || b >= n || marks[b] === stamp) continue;
+    marks[b] = stamp;
     for (const e of fn.blocks[b].succ) stack.push(e.to);
   }
-  return seen;
 }
 
-const uncondCache = new WeakMap<FunctionFacts, Map<number, boolean>>();
+interface UncondMemo {
+  results: Map<number, boolean>;
+  bypass: Uint32Array;
+  after: Uint32Array;
+  stamp: number;
+  stack: number[];
+}
+
+const uncondCache = new WeakMap<FunctionFacts, UncondMemo>();
 /**
  * Does the op's block run on every path that does the function's work? False when paths that
  * skip the block join the code after it again (`if (cond) lockdep_assert_held(...); ...`); an
@@ -152,19 +161,24 @@ const uncondCache = new WeakMap<FunctionFacts, Map<number, boolean>>();
 export function isUnconditional(fn: FunctionFacts, op: Op): boolean {
   const b = blockOf(fn, op);
   if (b < 0) return false;
-  const m = memo(uncondCache, fn, () => new Map<number, boolean>());
-  const cached = m.get(b);
+  const n = fn.blocks.length;
+  const m = memo(uncondCache, fn, () => ({ results: new Map<number, boolean>(), bypass: new Uint32Array(n), after: new Uint32Array(n), stamp: 0, stack: [] }));
+  const cached = m.results.get(b);
   if (cached !== undefined) return cached;
-  const bypass = reachable(fn, [fn.entry], b);
-  const after = reachable(fn, fn.blocks[b].succ.map((e) => e.to), -1);
+  const stamp = ++m.stamp;
+  markReachable(fn, [fn.entry], b, m.bypass, stamp, m.stack);
+  const succ = fn.blocks[b].succ;
+  const from = new Array<number>(succ.length);
+  for (let i = 0; i < succ.length; i++) from[i] = succ[i].to;
+  markReachable(fn, from, -1, m.after, stamp, m.stack);
   let ok = true;
-  for (const x of after) {
-    if (x !== fn.exit && bypass.has(x)) {
+  for (let x = 0; x < n; x++) {
+    if (m.after[x] === stamp && m.bypass[x] === stamp && x !== fn.exit) {
       ok = false;
       break;
     }
   }
-  m.set(b, ok);
+  m.results.set(b, ok);
   return ok;
 }
 
@@ -197,11 +211,23 @@ export function releasedBefore(ctx: CheckContext, flow: FunctionFlow): Map<Op, R
       let cur = s;
       for (const op of fn.blocks[b].ops) {
         if (record) out.set(op, cur);
-        let add: string[] = [];
-        if (op.k === 'release') add = [flow.locks.get(op)?.cls ?? ''];
-        else if (op.k === 'call') add = calleeReleases(ctx, flow, op);
-        add = add.filter((c) => c && !cur.has(c));
-        if (add.length) cur = new Set([...cur, ...add]);
+        if (op.k === 'release') {
+          const c = flow.locks.get(op)?.cls ?? '';
+          if (c && !cur.has(c)) {
+            cur = new Set(cur);
+            cur.add(c);
+          }
+        } else if (op.k === 'call') {
+          let copied = false;
+          for (const c of calleeReleases(ctx, flow, op)) {
+            if (!c || cur.has(c)) continue;
+            if (!copied) {
+              cur = new Set(cur);
+              copied = true;
+            }
+            cur.add(c);
+          }
+        }
       }
       return cur;
     };
@@ -220,9 +246,12 @@ export function releasedBefore(ctx: CheckContext, flow: FunctionFlow): Map<Op, R
           work.push(e.to);
           continue;
         }
-        const meet = [...prev].filter((c) => o.has(c));
-        if (meet.length !== prev.size) {
-          ins[e.to] = new Set(meet);
+        let kept = 0;
+        for (const c of prev) if (o.has(c)) kept++;
+        if (kept !== prev.size) {
+          const meet = new Set<string>();
+          for (const c of prev) if (o.has(c)) meet.add(c);
+          ins[e.to] = meet;
           work.push(e.to);
         }
       }
@@ -297,4 +326,31 @@ export function lastStep(l: Link): ChainStep {
   let c = l;
   while (c.next) c = c.next;
   return c.step;
+}
+
+const linkSigCache = new WeakMap<Link, string>();
+/**
+ * The same text as derived.ts's chainSig, cached per link: chains share their tails between
+ * callers, so each link's text is built once (as a rope over its tail's).
+ */
+export function linkSig(l: Link | undefined): string {
+  if (!l) return '';
+  const cached = linkSigCache.get(l);
+  if (cached !== undefined) return cached;
+  const pending: Link[] = [];
+  let tail = '';
+  for (let c: Link | undefined = l; c; c = c.next) {
+    const k = linkSigCache.get(c);
+    if (k !== undefined) {
+      tail = k;
+      break;
+    }
+    pending.push(c);
+  }
+  for (let i = pending.length - 1; i >= 0; i--) {
+    const c = pending[i];
+    tail = `${c.step.file}:${c.step.range.start.line}:${c.step.range.start.column}:${c.step.what}>` + tail;
+    linkSigCache.set(c, tail);
+  }
+  return tail;
 }

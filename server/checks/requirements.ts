@@ -14,8 +14,8 @@ import { mapThroughArgs } from '../analysis/dataflow';
 import type { FunctionFlow } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { chainSig, derivedCache, idOf, DerivedCache } from './derived';
-import { calleeList, archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
+import { derivedCache, idOf, DerivedCache } from './derived';
+import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
 
 export interface Need {
   cls: string;
@@ -37,7 +37,7 @@ export interface Need {
 function needsSig(list: Need[]): string {
   let s = '';
   for (const n of list) {
-    s += `${n.cls}|${n.resolved}|${n.mode}|${n.how}|${n.rule?.line ?? ''}|${n.inner ?? ''}|${n.origin.file}:${n.origin.range.start.line}:${n.origin.range.start.column}|${n.origin.function}|${n.origin.api}|${n.param ?? ''}|${n.fields.join('.')}|${chainSig(n.chain)}\n`;
+    s += `${n.cls}|${n.resolved}|${n.mode}|${n.how}|${n.rule?.line ?? ''}|${n.inner ?? ''}|${n.origin.file}:${n.origin.range.start.line}:${n.origin.range.start.column}|${n.origin.function}|${n.origin.api}|${n.param ?? ''}|${n.fields.join('.')}|${linkSig(n.chain)}\n`;
   }
   return s;
 }

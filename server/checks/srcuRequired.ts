@@ -16,8 +16,8 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { chainSig, derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
+import { derivedCache, DerivedCache, idOf } from './derived';
+import { calleeList, linkSig, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
 import { ruleMeta } from './registry';
 
 /** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
@@ -75,7 +75,7 @@ interface Need {
 }
 
 function needSig(n: Need | null): string {
-  return n ? `${n.accessor}|${chainSig(n.chain)}` : '';
+  return n ? `${n.accessor}|${linkSig(n.chain)}` : '';
 }
 
 class SrcuNeeds {
