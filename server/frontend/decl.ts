@@ -475,6 +475,49 @@ export function readDesignatedBindings(src: string, s: number, e: number): RawBi
   return out;
 }
 
+/**
+ * Can declarator `x` of `d` be an array of function pointers: `int (*h[])(...)`, or an array of a
+ * typedef'd type (`exit_handle_fn h[]`); arrays of primitives and fixed-width integers are not.
+ */
+export function isFunctionArray(d: Declaration, x: Declarator): boolean {
+  if (!x.array) return false;
+  if (x.fnptr) return true;
+  return !x.pointer && d.type !== '' && !PRIMITIVE.has(d.type) && !/^(_*[us]\d+|u?int\d+_t|size_t|bool)$/.test(d.type);
+}
+
+/**
+ * Array initializers of function names: `{ [EXIT_X] = handle_x, [A ... B] = &handle_y, handle_z, }`
+ * (designated or positional). Each element whose whole value is one lower-case identifier (with an
+ * optional `&`) becomes a binding with field `[]`; macros, NULL/true/false and nested braces are
+ * skipped. `s..e` spans the initializer, with or without its outer braces.
+ */
+export function readArrayFunctionBindings(src: string, s: number, e: number): RawBinding[] {
+  const toks = tokenize(src, s, e);
+  let from = 0;
+  let to = toks.length;
+  if (toks[0]?.v === '{' && toks[0].k === 'p') {
+    from = 1;
+    to = matchClose(toks, 0);
+  }
+  const out: RawBinding[] = [];
+  for (const el of splitTop(toks, from, to)) {
+    if (el.length === 0) continue;
+    let i = 0;
+    // Designators: `[X]`, `[A ... B]`, possibly repeated, then `=`.
+    if (el[0].v === '[' && el[0].k === 'p') {
+      while (i < el.length && el[i].v === '[' && el[i].k === 'p') i = matchClose(el, i) + 1;
+      if (el[i]?.v !== '=') continue;
+      i++;
+    }
+    if (el[i]?.v === '&') i++;
+    const v = el[i];
+    if (!v || v.k !== 'id' || i !== el.length - 1) continue;
+    if (/^[A-Z0-9_]+$/.test(v.v) || v.v === 'true' || v.v === 'false') continue;
+    out.push({ field: '[]', func: v.v, s: el[0].s, e: v.e });
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------------
 // Suppressions
 

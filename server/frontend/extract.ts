@@ -20,6 +20,8 @@ import {
   globalLocksOf,
   readDeclaration,
   readDesignatedBindings,
+  readArrayFunctionBindings,
+  isFunctionArray,
   readFunctionHeader,
   readStructs,
   readSuppressions,
@@ -649,6 +651,12 @@ export class FunctionBuilder {
           if (/^[A-Z0-9_]+$/.test(b.func)) continue;
           this.ctx.bindings.push({ structType: d.type || undefined, variable: x.name, field: b.field, func: b.func, range: this.range(b.s, b.e) });
         }
+        if (isFunctionArray(d, x)) {
+          for (const b of readArrayFunctionBindings(this.src, init.innerS, init.innerE)) {
+            if (this.locals.has(b.func) || this.params.has(b.func)) continue; // `{ addr, size }`: values, not functions
+            this.ctx.bindings.push({ structType: undefined, variable: x.name, field: '[]', func: b.func, range: this.range(b.s, b.e) });
+          }
+        }
       }
       this.evalAssignValue(x.name, x.init, '=');
       if (x.pointer && !x.fnptr) {
@@ -1028,6 +1036,15 @@ export class FunctionBuilder {
     for (const a of e.args) this.evalExpr(a, true);
     if (name && api) {
       this.lockOp(name, api, e, range, resultVar);
+      return;
+    }
+    // `handlers[i](vcpu)`, `(*handlers[i])(vcpu)`: a call through an array of function pointers.
+    const arr = fn.t === 'unary' && fn.op === '*' ? strip(fn.arg) : fn;
+    if (arr.t === 'index' && strip(arr.obj).t === 'id') {
+      const table = (strip(arr.obj) as { name: string }).name;
+      this.evalExpr(arr.idx, true);
+      const text = this.text(e.fn.s, e.fn.e);
+      this.emit({ k: 'call', range, api: text, callee: `${table}[]`, indirect: { table, field: '[]', text }, args: this.argPaths(e.args) });
       return;
     }
     if (fn.t === 'member' || (fn.t === 'unary' && fn.op === '*')) {
@@ -1425,7 +1442,9 @@ function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): voi
   const hasBrace = t.includes('{');
   if (hasBrace && (t.includes('struct') || t.includes('union'))) readStructs(text, n.s, n.e, rawStructs);
   const bindingHint = hasBrace && t.includes('.') && t.includes('=');
-  if ((n.type === 'declaration' || n.type === 'expression_statement') && (bindingHint || GLOBAL_HINT.test(t))) {
+  // `static int (*const handlers[])(...) = { [X] = fn, ... }`: an array of function names.
+  const arrayHint = hasBrace && n.type === 'declaration' && t.includes('[') && t.includes('=');
+  if ((n.type === 'declaration' || n.type === 'expression_statement') && (bindingHint || arrayHint || GLOBAL_HINT.test(t))) {
     // Only the head matters for globals and the variable name: stop at the initializer's brace.
     const head = hasBrace ? n.s + t.indexOf('{') : n.e;
     const d = readDeclaration(text, n.s, head);
@@ -1441,6 +1460,16 @@ function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): voi
           for (const b of readDesignatedBindings(text, n.s + brace, n.e)) {
             if (/^[A-Z0-9_]+$/.test(b.func) || b.func === 'true' || b.func === 'false') continue;
             ctx.bindings.push({ structType: d.type || undefined, variable, field: b.field, func: b.func, range: ctx.lines.range(b.s, b.e) });
+          }
+        }
+      }
+      const x = d.declarators[0];
+      if (arrayHint && x && isFunctionArray(d, x)) {
+        const eq = t.indexOf('=', x.nameE - n.s);
+        const brace = eq < 0 ? -1 : t.indexOf('{', eq);
+        if (brace > 0) {
+          for (const b of readArrayFunctionBindings(text, n.s + brace, n.e)) {
+            ctx.bindings.push({ structType: undefined, variable: x.name, field: '[]', func: b.func, range: ctx.lines.range(b.s, b.e) });
           }
         }
       }

@@ -131,6 +131,9 @@ export interface CallOp extends OpBase {
    * Indirect calls: `kvm_x86_call(vcpu_load)(...)` -> { table: 'kvm_x86_ops', field: 'vcpu_load' };
    * `range->handler(...)` -> { struct type of `range` if known, field: 'handler' }.
    * The workspace resolves them to the functions stored in that field anywhere in the tree.
+   * Calls through an array, `handlers[i](vcpu)` / `(*handlers[i])(vcpu)`, have callee
+   * `handlers[]` and { table: 'handlers' (the array variable's name), field: '[]' }: they resolve
+   * to the array bindings of that variable only (see FieldFunctionBinding).
    */
   indirect?: { table?: string; field: string; text: string };
   /** Arguments reduced to access paths where possible (null where not), for mapping callee summaries onto the caller. */
@@ -266,9 +269,14 @@ export interface GlobalLockDef {
  * Function pointers stored in struct fields: designated initializers such as
  * `static struct kvm_x86_ops svm_x86_ops = { .vcpu_load = svm_vcpu_load }` and
  * `const struct kvm_mmu_notifier_range range = { .handler = kvm_mmu_unmap_gfn_range }`.
+ *
+ * Arrays of function pointers use the pseudo field `[]`: every element of
+ * `static int (*const exit_handlers[])(struct kvm_vcpu *) = { [EXIT_IO] = handle_io, handle_hlt, }`
+ * (designated or positional, file scope or local) is { variable: 'exit_handlers', field: '[]',
+ * func, structType: undefined }. Only initializers are recorded (not `arr[i] = fn` assignments).
  */
 export interface FieldFunctionBinding {
-  /** The struct type of the initialised object (`kvm_x86_ops`), if known. */
+  /** The struct type of the initialised object (`kvm_x86_ops`), if known; undefined for arrays (field `[]`). */
   structType?: string;
   /** The variable name (`svm_x86_ops`, `range`). */
   variable: string;
