@@ -28,7 +28,7 @@ export interface WorkspaceIndex {
   /** Helper name -> struct it returns a pointer to (`to_kvm_hv` -> `kvm_hv`). */
   returnTypes: Map<string, string>;
   globals: Map<string, GlobalLockDef & { file: string }>;
-  /** field -> struct type ('' when unknown) -> functions bound to it. */
+  /** field -> struct type ('' when unknown; the array variable for field '[]') -> functions bound to it. */
   bindings: Map<string, Map<string, Set<string>>>;
   /** Every binding with its file and position (which function's body an initializer is in). */
   bindingSites?: (FieldFunctionBinding & { file: string })[];
@@ -142,7 +142,8 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
       bindingSites.push({ ...b, file: ff.file });
       let byType = bindings.get(b.field);
       if (!byType) bindings.set(b.field, (byType = new Map()));
-      const key = b.structType ?? '';
+      // Arrays of function pointers (field '[]') are keyed by the array variable: `arr[i](...)` means that array only.
+      const key = b.field === '[]' ? b.variable : b.structType ?? '';
       let set = byType.get(key);
       if (!set) byType.set(key, (set = new Set()));
       set.add(b.func);
@@ -173,7 +174,10 @@ export function resolveIndirect(index: WorkspaceIndex, ind: NonNullable<CallOp['
   const byType = index.bindings.get(ind.field);
   if (!byType) return [];
   const out = new Set<string>();
-  if (ind.table) {
+  if (ind.field === '[]') {
+    // `handlers[i](vcpu)`: the functions in that array's initializer, nothing else.
+    for (const fn of (ind.table && byType.get(ind.table)) || []) out.add(fn);
+  } else if (ind.table) {
     const set = byType.get(ind.table);
     if (set) for (const fn of set) out.add(fn);
     // Bindings whose struct type the front end could not see (a macro-made initializer).
