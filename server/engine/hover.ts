@@ -3,7 +3,7 @@ import { spteHoverMarkdown } from '../checks/spteHover';
 import type { LockEntry } from '../../model/rules/types';
 import type { DocNames, ClassResolver } from '../analysis/classes';
 import { lockRefOf } from '../analysis/dataflow';
-import { archOfFile, type OrderRules } from '../analysis/orders';
+import { archOfFile, type OrderFact, type OrderRules } from '../analysis/orders';
 import type { FunctionFlow, HeldLock } from '../analysis/types';
 import type { AccessPath, LockKind, Pos } from '../frontend/facts';
 import type { RuleModel } from '../../model/rules/types';
@@ -51,23 +51,73 @@ function entryFor(deps: HoverDeps, cls: string): LockEntry | undefined {
   return deps.rules.locks.find((l) => deps.names.classOf.get(l.name) === cls);
 }
 
+/** Longest quoted rule text: a hover is a small box, the document is one click away. */
+const QUOTE_MAX = 200;
+
+function clip(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > QUOTE_MAX ? t.slice(0, QUOTE_MAX - 1).trimEnd() + '…' : t;
+}
+
+/** A markdown block quote of the document's own words, with where they are written. */
+function quote(text: string, ref: string): string {
+  return `> ${clip(text)} (${ref})`;
+}
+
+function fromDocument(deps: HoverDeps, line: number): boolean {
+  return deps.rules.origin === 'document' && line > 0;
+}
+
+/**
+ * The order rules around a lock: with a document, each rule's own sentence quoted once (one
+ * bullet can state several edges); with built-in rules, the neighbours' names and "built-in rule".
+ */
+function orderLines(deps: HoverDeps, title: string, facts: OrderFact[], other: (f: OrderFact) => string): string[] {
+  if (!facts.length) return [];
+  const quoted: string[] = [];
+  const plain: string[] = [];
+  const seen = new Set<string>();
+  for (const f of facts) {
+    const e = f.edges[0];
+    if (fromDocument(deps, e.line) && e.text) {
+      const key = `${e.line}|${e.text}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      quoted.push(quote(e.text, deps.ruleRef(e.line)));
+    } else {
+      plain.push(deps.names.display(other(f)));
+    }
+  }
+  const out = [`${title}:`];
+  if (plain.length) out[0] += ` ${plain.join(', ')} (${deps.ruleRef(0)})`;
+  return [...out, ...quoted];
+}
+
 export function lockHover(deps: HoverDeps, file: string, path: AccessPath, flow: FunctionFlow | undefined, pos: Pos, usedKind?: LockKind): string {
   const ref = lockRefOf(deps.resolver, path);
   const cls = ref.cls;
   const name = deps.names.display(cls);
   const kind = deps.resolver.kindOfClass(cls) ?? usedKind;
   const lines: string[] = [];
-  lines.push(`**${name}**` + (ref.resolved ? ` — lock class \`${cls}\`` : ' — lock class not resolved (type of the base unknown)'));
-  if (kind) lines.push(`Kind: ${kind}`);
+  lines.push(
+    `**${name}**` + (ref.resolved ? ` — ${kind ?? 'lock'}, class \`${cls}\`` : ` — ${kind ? `${kind}, ` : ''}lock class not resolved (type of the base unknown)`),
+  );
   const entry = entryFor(deps, cls);
   if (entry) {
-    lines.push(`Type (${deps.ruleRef(entry.line)}): ${entry.type}; arch: ${entry.arch}`);
-    if (entry.protects.length) lines.push('Protects: ' + entry.protects.join('; '));
-    if (entry.comment) lines.push('Comment: ' + entry.comment);
+    const where = deps.ruleRef(entry.line);
+    if (fromDocument(deps, entry.line)) {
+      lines.push(`Documented as ${entry.type}${entry.arch && entry.arch !== 'any' ? ` (arch: ${entry.arch})` : ''} (${where})`);
+      if (entry.protects.length) lines.push(quote('Protects: ' + entry.protects.join('; '), where));
+      if (entry.comment) lines.push(quote(entry.comment, where));
+    } else {
+      lines.push(`${entry.type}${entry.arch && entry.arch !== 'any' ? ` (arch: ${entry.arch})` : ''} (${where})`);
+      if (entry.protects.length) lines.push('Protects: ' + clip(entry.protects.join('; ')));
+      if (entry.comment) lines.push(clip(entry.comment));
+    }
   }
   const nb = deps.orders.neighbours(cls, archOfFile(file));
-  if (nb.outside.length) lines.push('Taken outside it (rules): ' + nb.outside.map((f) => `${deps.names.display(f.outer)} (${deps.ruleRef(f.edges[0].line)})`).join(', '));
-  if (nb.inside.length) lines.push('Taken inside it (rules): ' + nb.inside.map((f) => `${deps.names.display(f.inner)} (${deps.ruleRef(f.edges[0].line)})`).join(', '));
+  lines.push(...orderLines(deps, 'Taken outside it', nb.outside, (f) => f.outer));
+  lines.push(...orderLines(deps, 'Taken inside it', nb.inside, (f) => f.inner));
   if (!entry && !nb.outside.length && !nb.inside.length && ref.resolved) lines.push('Not named by the rules' + (deps.rules.leaf ? ': a leaf lock' : ''));
   if (flow) {
     const h = heldAt(flow, pos);

@@ -176,16 +176,15 @@ describe('workspace: C text to findings', () => {
     expect(res.stats.lockEvents).toBeGreaterThan(10);
   });
 
-  it('answers hovers on lock expressions: class, kind, what it protects, rule orders, locks held there', () => {
+  it('answers hovers on lock expressions: class, kind, the document quoted with its lines, locks held there', () => {
     ws.setFile('virt/kvm/frob.c', IOCTL_BAD);
     ws.analyze();
     const h = ws.hover('virt/kvm/frob.c', { line: 7, column: 20 });
     expect(h).not.toBeNull();
-    expect(h!.contents).toContain('**kvm->lock**');
-    expect(h!.contents).toContain('`kvm.lock`');
-    expect(h!.contents).toContain('Kind: mutex');
-    expect(h!.contents).toContain('Protects: the VM-wide state');
-    expect(h!.contents).toContain('Taken inside it (rules): vcpu->mutex (locking.rst:16), kvm->slots_lock (locking.rst:18)');
+    expect(h!.contents).toContain('**kvm->lock** — mutex, class `kvm.lock`');
+    expect(h!.contents).toContain('> Protects: the VM-wide state (locking.rst:240)');
+    expect(h!.contents).toContain('> Taken by VM ioctls. (locking.rst:240)');
+    expect(h!.contents).toContain('Taken inside it:\n\n> kvm->lock is taken outside vcpu->mutex (locking.rst:16)\n\n> kvm->lock is taken outside kvm->slots_lock (locking.rst:18)');
     expect(h!.contents).toContain('Held here in kvm_vcpu_ioctl_frob: vcpu->mutex (line 6)');
     expect(ws.hover('virt/kvm/frob.c', { line: 2, column: 3 })).toBeNull();
     ws.removeFile('virt/kvm/frob.c');
@@ -223,6 +222,18 @@ describe.skipIf(!fs.existsSync(SHARED))('workspace with a real locking document'
     expect(out).toHaveLength(1);
     const line = rules.orders.find((o) => o.outer === 'kvm->lock' && o.inner === 'vcpu->mutex')!.line;
     expect(out[0].message).toContain(`locking-6.12.rst:${line} says kvm->lock is taken outside vcpu->mutex`);
+  });
+});
+
+describe('hover with built-in rules', () => {
+  it('names the neighbours and says the rules are built in, quoting nothing', async () => {
+    const ws = await createWorkspace({ rules: builtinRules() });
+    ws.setFile('virt/kvm/frob.c', IOCTL_BAD);
+    ws.analyze();
+    const h = ws.hover('virt/kvm/frob.c', { line: 7, column: 20 });
+    expect(h?.contents).toContain('**kvm->lock** — mutex, class `kvm.lock`');
+    expect(h?.contents).toMatch(/Taken inside it: [^\n]*vcpu->mutex[^\n]*\(built-in rule\)/);
+    expect(h?.contents).not.toContain('> ');
   });
 });
 
