@@ -52,6 +52,9 @@ function shiftRange(r: Range, d: number): Range {
   return { start: { line: r.start.line + d, column: r.start.column }, end: { line: r.end.line + d, column: r.end.column } };
 }
 
+/** New flow -> the flow it was rebased from (PositionMap uses it for one analysis). */
+const rebasedFrom = new WeakMap<FunctionFlow, FunctionFlow>();
+
 /** Moves a flow of `old` onto `fn` (which is `old` moved by `delta` lines). */
 export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number): FunctionFlow {
   const old = flow.fn;
@@ -81,7 +84,7 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number)
   for (const [op, ref] of flow.locks) locks.set(opMap.get(op)!, ref);
   const targets = new Map<Op, string[]>();
   for (const [op, t] of flow.targets) targets.set(opMap.get(op)!, t);
-  return {
+  const next: FunctionFlow = {
     fn,
     contexts,
     locks,
@@ -90,6 +93,8 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number)
     events: flow.events.map((e) => ({ ...e, op: opMap.get(e.op)! })),
     truncated: flow.truncated,
   };
+  rebasedFrom.set(next, flow);
+  return next;
 }
 
 /** Moves the positions a summary holds for its own function. */
@@ -108,4 +113,85 @@ export function rebaseSummary(sum: Summary, fn: FunctionFacts, delta: number): S
     maySleep: sum.maySleep && moveWitness(sum.maySleep),
     requires: sum.requires.map((r) => (r.file === fn.file ? { ...r, range: shiftRange(r.range, delta) } : r)),
   };
+}
+
+/** Lines [start, end] of the previous text that moved by `delta` unchanged. */
+interface Segment {
+  start: number;
+  end: number;
+  delta: number;
+}
+
+/**
+ * How positions of the previous analysis map onto the current one, for caches that keep results
+ * across an edit: a position in a changed file maps only when it lies in a function whose flow
+ * is the same object or a rebase of it (moved whole lines, same analysis). Anything else in a
+ * changed file (an edited function, a re-analysed one, text between functions) does not map, and
+ * a cached result that refers to it must be recomputed.
+ */
+export class PositionMap {
+  private readonly files = new Map<string, Segment[]>();
+  private sorted = true;
+  /** Moved objects by original (null: does not map), shared by every cache moved in one analysis. */
+  readonly memo = new WeakMap<object, object | null>();
+
+  /** Records that the function `prev` (previous flow) now lives as `next` (same or rebased). */
+  addFunction(prev: FunctionFlow, next: FunctionFlow): boolean {
+    const delta = next === prev ? 0 : rebasedFrom.get(next) === prev ? next.fn.range.start.line - prev.fn.range.start.line : null;
+    if (delta === null) return false;
+    let list = this.files.get(prev.fn.file);
+    if (!list) this.files.set(prev.fn.file, (list = []));
+    list.push({ start: prev.fn.range.start.line, end: prev.fn.range.end.line, delta });
+    this.sorted = false;
+    return true;
+  }
+
+  /** A changed file with no mapped function (every position in it is stale). */
+  addFile(file: string): void {
+    if (!this.files.has(file)) this.files.set(file, []);
+  }
+
+  /** The flow `flow` was rebased from in this analysis, if any. */
+  predecessor(flow: FunctionFlow): FunctionFlow | undefined {
+    return rebasedFrom.get(flow);
+  }
+
+  touches(file: string): boolean {
+    return this.files.has(file);
+  }
+
+  get size(): number {
+    return this.files.size;
+  }
+
+  private sort(): void {
+    if (this.sorted) return;
+    for (const l of this.files.values()) l.sort((a, b) => a.start - b.start);
+    this.sorted = true;
+  }
+
+  /** Line delta for a range of `file`: 0 for an unchanged file, null when it does not map. */
+  deltaOf(file: string, r: Range): number | null {
+    const list = this.files.get(file);
+    if (!list) return 0;
+    this.sort();
+    let lo = 0;
+    let hi = list.length - 1;
+    const line = r.start.line;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = list[mid];
+      if (line < s.start) hi = mid - 1;
+      else if (line > s.end) lo = mid + 1;
+      else return r.end.line <= s.end ? s.delta : null;
+    }
+    return null;
+  }
+
+  /** The range moved onto the current text (the same object when it did not move), or null. */
+  range(file: string, r: Range): Range | null {
+    const d = this.deltaOf(file, r);
+    if (d === null) return null;
+    return d === 0 ? r : shiftRange(r, d);
+  }
 }

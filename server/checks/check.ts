@@ -3,6 +3,7 @@
  * context and returns findings. Severity, enablement and suppression are applied afterwards, in
  * one place (./policy.ts), so a check just uses its rule's default severity.
  */
+import type { PositionMap } from '../analysis/rebase';
 import type { RuleModel } from '../../model/rules/types';
 import type { ClassResolver, DocNames } from '../analysis/classes';
 import type { WorkspaceIndex } from '../analysis/index';
@@ -34,6 +35,12 @@ export interface CheckContext {
    * per-function values here (./derived.ts). Absent: nothing is reused.
    */
   store?: Map<string, unknown>;
+  /**
+   * How positions of the previous analysis map onto this one (set by the engine with `store`):
+   * results kept across an edit are moved with it instead of being recomputed. Absent: a changed
+   * file invalidates everything that points into it.
+   */
+  moved?: PositionMap;
 }
 
 export interface Check {

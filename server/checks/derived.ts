@@ -11,7 +11,9 @@
  * as `empty` (with the signature '') to the callees it reaches, and the entry records that, so
  * a reused entry equals what a fresh computation in the same order gives.
  */
+import type { PositionMap } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
+import type { ChainStep } from '../analysis/types';
 import type { CheckContext } from './check';
 
 interface Dep {
@@ -64,7 +66,43 @@ export class DerivedCache<V> {
     readonly empty: V,
     private readonly signature: (v: V) => string,
     private readonly flowOf: (ctx: CheckContext, name: string) => FunctionFlow | undefined,
+    /** Moves a value's positions over an edit (null: a position does not map); absent: re-derive. */
+    private readonly move?: (v: V, moved: PositionMap) => V | null,
   ) {}
+
+  /** Signatures before this analysis moved them (name -> old signature). */
+  private movedFrom = new Map<string, string>();
+
+  /**
+   * A stale entry that only moved: its flow is the same or rebased, and every value it read is
+   * the same or only moved. Its value is then moved too (same version: what it says is equal).
+   */
+  private tryMove(name: string, prev: Entry<V>, flow: FunctionFlow): Entry<V> | undefined {
+    const moved = this.ctx?.moved;
+    if (!this.move || !moved || (prev.flow !== flow && moved.predecessor(flow) !== prev.flow)) return undefined;
+    const rec = this.recording;
+    this.recording = undefined;
+    const deps: Dep[] = [];
+    try {
+      for (const d of prev.deps) {
+        if (d.cut) {
+          deps.push(d);
+          continue;
+        }
+        const cur = this.entry(d.name);
+        const sig = cur?.sig ?? '';
+        if (sig !== d.sig && this.movedFrom.get(d.name) !== d.sig) return undefined;
+        deps.push(sig === d.sig ? d : { name: d.name, sig });
+      }
+    } finally {
+      this.recording = rec;
+    }
+    const value = this.move(prev.value, moved);
+    if (value === null) return undefined;
+    const sig = value === prev.value ? prev.sig : this.signature(value);
+    if (sig !== prev.sig) this.movedFrom.set(name, prev.sig);
+    return { flow, value, sig, version: prev.version, deps };
+  }
 
   /** Derives a value from a flow (reading callee values through `get`); set per analysis. */
   private derive: (flow: FunctionFlow) => V = () => this.empty;
@@ -78,6 +116,7 @@ export class DerivedCache<V> {
     this.inProgress.clear();
     this.recording = undefined;
     this.stale.clear();
+    this.movedFrom = new Map();
     if (config !== this.config) {
       this.entries.clear();
       this.readers.clear();
@@ -159,6 +198,19 @@ export class DerivedCache<V> {
       return undefined;
     }
     let e = prev && prev.flow === flow && !this.stale.has(name) ? prev : undefined;
+    if (!e && prev) {
+      this.inProgress.add(name);
+      try {
+        e = this.tryMove(name, prev, flow);
+      } finally {
+        this.inProgress.delete(name);
+      }
+      if (e) {
+        this.entries.set(name, e);
+        this.stale.delete(name);
+        if (e.sig !== prev.sig) this.invalidateReaders(name);
+      }
+    }
     if (!e) {
       this.inProgress.add(name);
       const deps: Dep[] = [];
@@ -236,4 +288,74 @@ export function idOf(o: object): number {
   let id = ids.get(o);
   if (id === undefined) ids.set(o, (id = nextId++));
   return id;
+}
+
+interface MovableLink {
+  step: ChainStep;
+  next?: MovableLink;
+  length: number;
+}
+
+/** A witness chain with its positions moved (shared tails stay shared), or null. */
+export function moveLink<L extends MovableLink>(l: L, moved: PositionMap): L | null {
+  const memo = moved.memo;
+  const stack: L[] = [];
+  let c: L | undefined = l;
+  let tail: L | null | undefined;
+  while (c) {
+    const m = memo.get(c) as L | null | undefined;
+    if (m !== undefined) {
+      tail = m;
+      break;
+    }
+    stack.push(c);
+    c = c.next as L | undefined;
+  }
+  if (tail === null) {
+    for (const x of stack) memo.set(x, null);
+    return null;
+  }
+  let next: L | null | undefined = tail;
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const x = stack[i];
+    const range = next === null ? null : moved.range(x.step.file, x.step.range);
+    if (!range) {
+      for (let j = i; j >= 0; j--) memo.set(stack[j], null);
+      return null;
+    }
+    const out: L = range === x.step.range && next === x.next ? x : ({ ...x, step: range === x.step.range ? x.step : { ...x.step, range }, next: next ?? undefined } as L);
+    memo.set(x, out);
+    next = out;
+  }
+  return next ?? null;
+}
+
+/**
+ * Moves derived values made of records with a witness `chain` and optionally an `origin`
+ * position (the shape of the checks' derived values): arrays of them, one, or null.
+ */
+export function moveChained<V>(v: V, moved: PositionMap): V | null {
+  type Rec = { chain?: MovableLink; origin?: { file: string; range: ChainStep['range'] } };
+  const one = (r: Rec): Rec | null => {
+    const chain = r.chain ? moveLink(r.chain, moved) : undefined;
+    if (chain === null) return null;
+    let origin = r.origin;
+    if (origin) {
+      const range = moved.range(origin.file, origin.range);
+      if (!range) return null;
+      if (range !== origin.range) origin = { ...origin, range };
+    }
+    return chain === r.chain && origin === r.origin ? r : { ...r, chain, origin };
+  };
+  if (v === null || v === undefined) return v;
+  if (Array.isArray(v)) {
+    let out: Rec[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const m = one(v[i] as Rec);
+      if (!m) return null;
+      if (m !== v[i]) (out ??= [...(v as Rec[])])[i] = m;
+    }
+    return (out ?? v) as V;
+  }
+  return one(v as Rec) as V | null;
 }

@@ -3,6 +3,7 @@
  * valid while its flow is the current one, no file its findings refer to has changed, and the
  * check's `functionDeps` (versions of derived callee values) are the same.
  */
+import type { PositionMap } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
 import type { Check, CheckContext } from './check';
 import type { Finding } from './finding';
@@ -20,12 +21,66 @@ function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (numb
   return true;
 }
 
+const POSITION_IN_TEXT = /:\d|line \d/;
+
+/** Findings with their positions moved onto the current text, or null when one does not map. */
+function moveFindings(list: readonly Finding[], moved: PositionMap): Finding[] | null {
+  const out: Finding[] = [];
+  for (const f of list) {
+    // A position written into the message (`mmu.c:120`, `at line 120`) cannot be moved: re-run.
+    if (POSITION_IN_TEXT.test(f.message)) return null;
+    const range = moved.range(f.file, f.range);
+    if (!range) return null;
+    let related = f.related;
+    for (let i = 0; i < f.related.length; i++) {
+      const r = f.related[i];
+      const rr = moved.range(r.file, r.range);
+      if (!rr) return null;
+      if (rr !== r.range) {
+        if (related === f.related) related = [...f.related];
+        related[i] = { ...r, range: rr };
+      }
+    }
+    out.push(range === f.range && related === f.related ? f : { ...f, range, related });
+  }
+  return out;
+}
+
 export class FunctionCheckCache {
   private entries = new Map<Check, Map<FunctionFlow, Entry>>();
 
-  /** Forgets entries whose findings point into a changed file. */
-  invalidateFiles(changed: ReadonlySet<string>): void {
+  /**
+   * Brings entries over an edit: an entry whose findings point into a changed file is moved
+   * with `moved` when every such position maps (an entry of a rebased flow is re-keyed to the
+   * new flow), else forgotten. Without `moved`, every entry pointing into a changed file goes.
+   */
+  invalidateFiles(changed: ReadonlySet<string>, moved?: PositionMap, flows?: readonly FunctionFlow[]): void {
     if (changed.size === 0) return;
+    if (moved && flows) {
+      const rebased: [FunctionFlow, FunctionFlow][] = [];
+      for (const flow of flows) {
+        const prev = moved.predecessor(flow);
+        if (prev) rebased.push([prev, flow]);
+      }
+      for (const byFlow of this.entries.values()) {
+        for (const [prev, flow] of rebased) {
+          const e = byFlow.get(prev);
+          if (e) {
+            byFlow.delete(prev);
+            byFlow.set(flow, e);
+          }
+        }
+        for (const [flow, e] of byFlow) {
+          let touches = false;
+          for (const f of e.files) if (moved.touches(f)) touches = true;
+          if (!touches) continue;
+          const findings = moveFindings(e.findings, moved);
+          if (findings) byFlow.set(flow, { ...e, findings });
+          else byFlow.delete(flow);
+        }
+      }
+      return;
+    }
     for (const byFlow of this.entries.values()) {
       for (const [flow, e] of byFlow) {
         if (changed.has(flow.fn.file)) continue; // replaced anyway (new facts, new flow)

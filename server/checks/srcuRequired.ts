@@ -16,7 +16,7 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { derivedCache, DerivedCache, idOf } from './derived';
+import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, linkSig, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
 import { ruleMeta } from './registry';
 
@@ -91,7 +91,7 @@ class SrcuNeeds {
       ctx,
       'srcu-required',
       `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${[...protectors].join(',')}`,
-      () => new DerivedCache<Need | null>(null, needSig, (c, name) => (SRCU_ACCESSORS.has(name) ? undefined : chosenFlows(c).get(name))),
+      () => new DerivedCache<Need | null>(null, needSig, (c, name) => (SRCU_ACCESSORS.has(name) ? undefined : chosenFlows(c).get(name)), moveChained),
       (flow) => this.derive(flow),
     );
   }

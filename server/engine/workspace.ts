@@ -11,6 +11,7 @@ import { expandChain } from '../analysis/chains';
 import { observedEdges, type ObservedEdge } from '../analysis/lockGraph';
 import { OrderRules } from '../analysis/orders';
 import { SummarySolver } from '../analysis/summaries';
+import { PositionMap } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, type CheckContext } from '../checks/check';
 import type { Finding, RelatedLocation } from '../checks/finding';
@@ -139,8 +140,11 @@ export class WorkspaceImpl implements Workspace {
     }
     this.index = index;
     if (!this.solver) this.solver = new SummarySolver(index, this.resolver);
+    // The flows of changed files before the solve: the ones kept or rebased map old positions.
+    const before = layoutChanged ? [] : this.flowsOfFiles(this.changedFiles);
     const solved = this.solver.solve(index, this.resolver, layoutChanged);
     phase('summaries');
+    const moved = layoutChanged ? undefined : this.positionMap(before);
 
     const solver = this.solver;
     const names = this.names!;
@@ -157,11 +161,12 @@ export class WorkspaceImpl implements Workspace {
       display: (cls) => names.display(cls),
       ruleRef: this.ruleRef,
       store: this.checkStore,
+      moved,
     };
     this.lastCtx = ctx;
     const raw: Finding[] = [];
     if (layoutChanged) this.functionChecks.clear();
-    else this.functionChecks.invalidateFiles(this.changedFiles);
+    else this.functionChecks.invalidateFiles(this.changedFiles, moved, ctx.flows);
     this.changedFiles = new Set();
     const enabled = (code: Finding['code']): boolean => isEnabled(code, this.opts.codes);
     for (const check of CHECKS) {
@@ -200,6 +205,30 @@ export class WorkspaceImpl implements Workspace {
       stats: { files: this.files.size, functions, lockEvents, ms: performance.now() - t0, phases, recomputed: solved.recomputed },
     };
     return this.last;
+  }
+
+  /** The current flows (chosen and others) of functions in `files`. */
+  private flowsOfFiles(files: ReadonlySet<string>): FunctionFlow[] {
+    const s = this.solver;
+    if (!s || files.size === 0) return [];
+    const out: FunctionFlow[] = [];
+    for (const f of s.flows.values()) if (files.has(f.fn.file)) out.push(f);
+    for (const f of s.extraFlows.values()) if (files.has(f.fn.file)) out.push(f);
+    return out;
+  }
+
+  /** How the positions of the changed files moved (functions kept or rebased by the solve). */
+  private positionMap(before: readonly FunctionFlow[]): PositionMap {
+    const map = new PositionMap();
+    for (const f of this.changedFiles) map.addFile(f);
+    const s = this.solver!;
+    for (const prev of before) {
+      const cur = s.flows.get(prev.fn.name);
+      if (cur && map.addFunction(prev, cur)) continue;
+      const extra = s.extraFlows.get(prev.fn);
+      if (extra) map.addFunction(prev, extra);
+    }
+    return map;
   }
 
   /** The flow of the function that `fn` is (chosen definition or another one). */

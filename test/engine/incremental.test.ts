@@ -132,4 +132,46 @@ describe('incremental re-checks', () => {
     expect(backward).toEqual(forward);
     expect(middle).toEqual(forward);
   });
+
+  it('moves kept findings and chains with an edit above them, the same as a fresh analysis', async () => {
+    const leaf = LEAF.replace('\tkvm->leafed = 1;', '\tkvm->leafed = 1;\n\tmsleep(1);');
+    const chainFile = `
+void frob_edited(struct kvm *kvm)
+{
+	kvm->x = 1;
+}
+
+void frob_moved_caller(struct kvm *kvm)
+{
+	spin_lock(&kvm->mmu_lock_spin);
+	frob_moved_callee(kvm);
+	spin_unlock(&kvm->mmu_lock_spin);
+}
+
+void frob_moved_callee(struct kvm *kvm)
+{
+	frob_leaf(kvm);
+}
+`;
+    const ws: WorkspaceImpl = await createWorkspace({ rules });
+    ws.setFile('arch/x86/kvm/entry.c', ENTRY);
+    ws.setFile('arch/x86/kvm/chain.c', chainFile);
+    ws.setFile('arch/x86/kvm/leaf.c', leaf);
+    const base = flat(ws.analyze().findings);
+    expect(base.some((l) => /^arch\/x86\/kvm\/chain\.c:9:.* sleep-in-atomic/.test(l))).toBe(true);
+    // A line inserted into the first function: the two below move by one line, unchanged.
+    const edited = chainFile.replace('\tkvm->x = 1;', '\tkvm->x = 1;\n\tkvm->y = 2;');
+    ws.setFile('arch/x86/kvm/chain.c', edited, [{ range: { start: { line: 4, column: 0 }, end: { line: 4, column: 0 } }, text: '\tkvm->y = 2;\n' }]);
+    const after = flat(ws.analyze().findings);
+    expect(after.some((l) => /^arch\/x86\/kvm\/chain\.c:10:.* sleep-in-atomic/.test(l))).toBe(true);
+    expect(after).toEqual(await fresh([['arch/x86/kvm/entry.c', ENTRY], ['arch/x86/kvm/chain.c', edited], ['arch/x86/kvm/leaf.c', leaf]]));
+    // The callee in another file moves too (lines above it): the chain follows it.
+    const leafMoved = '\n\n' + leaf;
+    ws.setFile('arch/x86/kvm/leaf.c', leafMoved, [{ range: { start: { line: 0, column: 0 }, end: { line: 0, column: 0 } }, text: '\n\n' }]);
+    expect(flat(ws.analyze().findings)).toEqual(await fresh([['arch/x86/kvm/entry.c', ENTRY], ['arch/x86/kvm/chain.c', edited], ['arch/x86/kvm/leaf.c', leafMoved]]));
+    // And back to the start.
+    ws.setFile('arch/x86/kvm/chain.c', chainFile);
+    ws.setFile('arch/x86/kvm/leaf.c', leaf);
+    expect(flat(ws.analyze().findings)).toEqual(base);
+  });
 });
