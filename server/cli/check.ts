@@ -6,6 +6,8 @@
 import * as os from 'node:os';
 import type { Finding, RuleCode } from '../checks/finding';
 import type { CodeSetting, Workspace, WorkspaceOptions } from '../engine/api';
+import { ArchWorkspaces } from '../engine/archWorkspaces';
+import { treeRootOfDoc } from '../engine/configurations';
 import { RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
 import { initFrontend, parseAndExtract } from '../frontend';
 import { FrontendPool, largestFirst, workerScript, type ExtractResult } from './frontendPool';
@@ -73,12 +75,22 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
       group.files.push(file);
     }
 
-    const workspaces = new Map<string, Workspace>();
-    const groupOf = new Map<string, Workspace>();
+    // One configuration per architecture inside a rules group whose files span several
+    // (configurations.ts); a single Workspace otherwise, as before.
+    const workspaces = new Map<string, ArchWorkspaces>();
+    const groupOf = new Map<string, ArchWorkspaces>();
     for (const [key, group] of groups) {
-      const ws = await opts.createWorkspace({ rules: group.choice.model, codes: opts.codes });
+      const ws = await ArchWorkspaces.create({
+        rules: group.choice.model,
+        codes: opts.codes,
+        create: opts.createWorkspace,
+        root: treeRootOfDoc(group.choice.docPath),
+      });
       workspaces.set(key, ws);
-      for (const file of group.files) groupOf.set(file, ws);
+      for (const file of group.files) {
+        await ws.prepare(file);
+        groupOf.set(file, ws);
+      }
     }
 
     const accept = (r: ExtractResult): void => {

@@ -31,6 +31,9 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { AnalysisResult, TextChange, Workspace, WorkspaceOptions } from '../engine/api';
+import { ArchWorkspaces } from '../engine/archWorkspaces';
+import { treeRootOfDoc } from '../engine/configurations';
+import { defaultFrontend } from '../engine/frontendDefault';
 import type { LockGraph } from '../engine/lockGraphTypes';
 import { BUILTIN_SOURCE, RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
 import { initFrontend, parseAndExtract } from '../frontend';
@@ -67,7 +70,8 @@ const MIN_FILES_FOR_WORKERS = 12;
 
 interface Group {
   choice: RulesChoice;
-  ws: Workspace;
+  /** One Workspace, or one per architecture when the group's files span several. */
+  ws: ArchWorkspaces;
   files: Set<string>;
   functions: number;
   /** Files changed since the last analyze(). */
@@ -442,6 +446,7 @@ export class LocklintServer {
       od.changed = false;
       const text = od.doc.getText();
       const group = await this.groupFor(od.path);
+      group.ws.focus(od.path);
       od.skipped = this.skipReason(text);
       if (od.skipped) {
         this.conn.console.info(`${od.path}: not analysed (${od.skipped})`);
@@ -501,7 +506,14 @@ export class LocklintServer {
     }
     let group = this.groups.get(choice.key);
     if (!group) {
-      const ws = await this.createWorkspace({ rules: choice.model, codes: this.settings.codes });
+      const frontend = defaultFrontend();
+      const ws = await ArchWorkspaces.create({
+        rules: choice.model,
+        codes: this.settings.codes,
+        create: this.createWorkspace,
+        root: treeRootOfDoc(choice.docPath),
+        open: (f, text) => frontend.open(f, text),
+      });
       // Another task may have created it while we waited: keep the first.
       group = this.groups.get(choice.key) ?? { choice, ws, files: new Set(), functions: 0, dirty: false };
       this.groups.set(choice.key, group);
@@ -510,6 +522,8 @@ export class LocklintServer {
       }
     }
     this.fileGroup.set(file, choice.key);
+    // A file of a second architecture splits the group into configurations.
+    await group.ws.prepare(file);
     return group;
   }
 
@@ -581,7 +595,7 @@ export class LocklintServer {
   /** The lock graph of the rules source in the status bar, when the analyzer can draw one. */
   lockGraph(): LockGraph | null {
     const group = (this.statusKey && this.groups.get(this.statusKey)) || [...this.groups.values()][0];
-    return group?.ws.lockGraph?.() ?? null;
+    return group?.ws.lockGraphOf() ?? null;
   }
 
   private async hover(p: HoverParams): Promise<Hover | null> {
@@ -591,6 +605,7 @@ export class LocklintServer {
       if (od.changed) await this.flushOpen(od.uri);
       if (od.skipped) return null;
       const group = this.groups.get(this.fileGroup.get(od.path) ?? '');
+      group?.ws.focus(od.path);
       const info = group?.ws.hover(od.path, { line: p.position.line, column: p.position.character });
       if (!info) return null;
       return {
