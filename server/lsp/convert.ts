@@ -8,6 +8,7 @@ import {
 import type { Finding, Severity } from '../checks/finding';
 import { messageWithRef } from '../cli/formatText';
 import { ruleDocUri } from '../cli/packageInfo';
+import { fixDataOf } from './codeActions';
 
 export const SOURCE = 'kvm-locklint';
 
@@ -50,7 +51,14 @@ export function toDiagnostic(f: Finding): Diagnostic {
     source: SOURCE,
     message: messageWithRef(f),
     ...(related.length ? { relatedInformation: related } : {}),
+    ...dataField(f),
   };
+}
+
+/** What the quick fixes need (codeActions.ts), carried back to the server by the editor. */
+function dataField(f: Finding): { data?: unknown } {
+  const data = fixDataOf(f);
+  return data ? { data } : {};
 }
 
 export function toLspRange(r: Finding['range']): { start: { line: number; character: number }; end: { line: number; character: number } } {
