@@ -19,6 +19,8 @@ import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo
 const MAX_SCC_ITERATIONS = 6;
 const MAX_CHAIN = 32;
 
+const NO_CLASSES: string[] = [];
+
 const SLEEPING_KINDS: ReadonlySet<LockKind> = new Set<LockKind>(['mutex', 'rwsem']);
 
 function step(fn: FunctionFacts, range: Range, what: string): ChainStep {
@@ -137,8 +139,9 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
       for (const name of names) {
         const sum = summaryOf(name) ?? externalSummary(name);
         if (!sum) continue;
+        if (sum.takes.size === 0 && !sum.maySleep && sum.syncs.size === 0 && sum.requires.length === 0) continue;
         const head = step(fn, op.range, `calls ${name}`);
-        const ours = alwaysReleased(opCtxs);
+        const ours = sum.takes.size ? alwaysReleased(opCtxs) : NO_CLASSES;
         if (!LAST_REFERENCE_DESTRUCTORS.has(name)) {
           for (const [key, t] of sum.takes) {
             if (t.depth >= MAX_CHAIN) continue;

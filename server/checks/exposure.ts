@@ -11,7 +11,7 @@
 import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
+import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, linkSig, blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
 
 export interface ExposedEvent {
@@ -78,7 +78,7 @@ export class ExposureSolver {
       ctx,
       key,
       `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${config}`,
-      () => new DerivedCache<ExposedEvent[]>([], eventsSig, (c, name) => chosenFlows(c).get(name), moveChained),
+      () => new DerivedCache<ExposedEvent[]>([], eventsSig, (c, name) => chosenFlows(c).get(name)),
       (flow) => this.derive(flow),
     );
   }
@@ -132,22 +132,25 @@ export class ExposureSolver {
     const fn = flow.fn;
     const res: EventAt[] = [];
     for (const [op, contexts] of flow.contexts) {
-      const events: ExposedEvent[] = [];
-      for (const e of this.spec.ownEvents(flow, op)) events.push({ key: e.key, released: EMPTY, chain: link(step(fn, op.range, e.what)) });
+      let events: ExposedEvent[] | undefined;
+      for (const e of this.spec.ownEvents(flow, op)) (events ??= []).push({ key: e.key, released: EMPTY, chain: link(step(fn, op.range, e.what)) });
       if (op.k === 'call') {
         for (const name of calleeNames(flow, op)) {
           if (name === fn.name) continue;
+          const exposed = this.exposed(name);
+          if (exposed.length === 0) continue;
           const head = step(fn, op.range, `calls ${name}`);
           const perKey = new Map<string, number>();
-          for (const e of this.exposed(name)) {
+          for (const e of exposed) {
             if (e.chain.length >= MAX_CHAIN) continue;
             const n = perKey.get(e.key) ?? 0;
             if (n >= MAX_PER_KEY) continue;
             perKey.set(e.key, n + 1);
-            events.push({ key: e.key, released: e.released, chain: link(head, e.chain) });
+            (events ??= []).push({ key: e.key, released: e.released, chain: link(head, e.chain) });
           }
         }
       }
+      if (!events) continue;
       for (const event of events) {
         let offence: EventAt['offence'];
         for (const c of contexts) {
