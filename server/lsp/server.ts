@@ -41,6 +41,7 @@ import { FrontendPool, workerScript } from '../cli/frontendPool';
 import { isCSource, looksBinary, readSource, walkSources } from '../cli/files';
 import { RULE_CODES } from '../cli/args';
 import { toolVersion } from '../cli/packageInfo';
+import { semanticCodeActions } from './codeActions';
 import { SOURCE, pathToUri, suppressionEdit, toDiagnostic, uriToPath } from './convert';
 import { DEFAULT_SETTINGS, sameSettings, sanitizeSettings, type Settings } from './settings';
 
@@ -641,6 +642,7 @@ export class LocklintServer {
         edit: { changes: { [od.uri]: [{ range: { start: at, end: at }, newText: edit.text }] } },
       });
     }
+    actions.push(...semanticCodeActions(od.uri, od.path, od.doc.getText(), diagnostics.filter((d) => d?.source === SOURCE)));
     return actions;
   }
 
