@@ -11,7 +11,7 @@
 import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { derivedCache, DerivedCache, idOf } from './derived';
+import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, linkSig, blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
 
 export interface ExposedEvent {
@@ -78,7 +78,7 @@ export class ExposureSolver {
       ctx,
       key,
       `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${config}`,
-      () => new DerivedCache<ExposedEvent[]>([], eventsSig, (c, name) => chosenFlows(c).get(name)),
+      () => new DerivedCache<ExposedEvent[]>([], eventsSig, (c, name) => chosenFlows(c).get(name), moveChained),
       (flow) => this.derive(flow),
     );
   }
