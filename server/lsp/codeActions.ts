@@ -87,50 +87,60 @@ function positionAt(starts: number[], offset: number): { line: number; character
  * (same length, newlines kept), so braces and semicolons can be counted naively.
  */
 export function codeOnly(text: string): string {
-  const out = text.split('');
+  const parts: string[] = [];
+  let kept = 0; // start of the text not yet copied
+  const blank = (from: number, to: number): void => {
+    parts.push(text.slice(kept, from), text.slice(from, to).replace(/[^\n]/g, ' '));
+    kept = to;
+  };
   let i = 0;
   let lineStart = true;
-  const blank = (from: number, to: number): void => {
-    for (let k = from; k < to && k < out.length; k++) if (out[k] !== '\n') out[k] = ' ';
-  };
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '\n') {
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
       lineStart = true;
       i++;
       continue;
     }
-    if (lineStart && (c === ' ' || c === '\t')) {
+    if (lineStart && (c === 32 || c === 9)) {
       i++;
       continue;
     }
-    if (lineStart && c === '#') {
+    if (lineStart && c === 35 /* # */) {
       // A preprocessor line, with its backslash continuations.
-      let j = i;
-      while (j < text.length && !(text[j] === '\n' && text[j - 1] !== '\\')) j++;
+      let j = text.indexOf('\n', i);
+      while (j > 0 && text.charCodeAt(j - 1) === 92 /* \ */) j = text.indexOf('\n', j + 1);
+      if (j < 0) j = n;
       blank(i, j);
       i = j;
       continue;
     }
     lineStart = false;
-    if (c === '/' && text[i + 1] === '*') {
+    if (c === 47 /* / */ && text.charCodeAt(i + 1) === 42 /* * */) {
       const end = text.indexOf('*/', i + 2);
-      const j = end < 0 ? text.length : end + 2;
+      const j = end < 0 ? n : end + 2;
       blank(i, j);
       i = j;
-    } else if (c === '/' && text[i + 1] === '/') {
+    } else if (c === 47 && text.charCodeAt(i + 1) === 47) {
       let j = text.indexOf('\n', i);
-      if (j < 0) j = text.length;
+      if (j < 0) j = n;
       blank(i, j);
       i = j;
-    } else if (c === '"' || c === "'") {
+    } else if (c === 34 /* " */ || c === 39 /* ' */) {
       let j = i + 1;
-      while (j < text.length && text[j] !== c && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d === c || d === 10) break;
+        j += d === 92 ? 2 : 1;
+      }
+      j = Math.min(j, n);
       blank(i + 1, j);
       i = j + 1;
     } else i++;
   }
-  return out.join('');
+  parts.push(text.slice(kept));
+  return parts.join('');
 }
 
 /** Splits `a, f(b, c), d` at top-level commas. */
@@ -226,6 +236,19 @@ function parseParams(list: string): Variable[] {
  * `name(params) ... { ... }`. Null when the offset is not in one, or the name is not `fnName`.
  */
 export function enclosingFunction(text: string, offset: number, fnName?: string): FunctionShape | null {
+  // Kernel style puts a function's braces at column 0: read only from the end of the previous
+  // function (a `}` line before the nearest `{` line) to the next `}` line, not the whole file.
+  const brace = text.lastIndexOf('\n{', offset);
+  const prevEnd = brace < 0 ? -1 : text.lastIndexOf('\n}', brace);
+  let from = prevEnd < 0 ? 0 : text.indexOf('\n', prevEnd + 1) + 1;
+  if (from <= 0 || from > offset) from = 0;
+  const nextEnd = text.indexOf('\n}', offset);
+  const to = nextEnd < 0 ? text.length : (text.indexOf('\n', nextEnd + 1) + 1 || text.length);
+  const shape = enclosingIn(text.slice(from, to), offset - from, fnName);
+  return shape && { ...shape, open: shape.open + from, close: shape.close + from, firstStatement: shape.firstStatement + from };
+}
+
+function enclosingIn(text: string, offset: number, fnName?: string): FunctionShape | null {
   const code = codeOnly(text);
   let depth = 0;
   let open = -1;
@@ -233,6 +256,7 @@ export function enclosingFunction(text: string, offset: number, fnName?: string)
   let sigStart = 0;
   for (let i = 0; i < code.length; i++) {
     const c = code[i];
+    if (c !== '{' && c !== '}' && c !== ';') continue;
     if (c === '{') {
       if (depth === 0) {
         open = i;
@@ -247,7 +271,7 @@ export function enclosingFunction(text: string, offset: number, fnName?: string)
         lastTop = i + 1;
         open = -1;
       }
-    } else if (c === ';' && depth === 0) lastTop = i + 1;
+    } else if (depth === 0) lastTop = i + 1;
     if (i > offset && depth === 0) return null;
   }
   return null;

@@ -2,8 +2,15 @@
  * Quick fixes: the pure builders (C text + diagnostic -> edit), fed with diagnostics the analyzer
  * really produces, and re-checked after the edit is applied.
  */
-import { describe, expect, it } from 'vitest';
-import type { Diagnostic, TextEdit } from 'vscode-languageserver/node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StreamMessageReader, StreamMessageWriter, createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
+import type { CodeAction, Diagnostic, TextEdit } from 'vscode-languageserver/node';
 import { builtinRules } from '../../model/rules';
 import { createWorkspace } from '../../server/engine/workspace';
 import { enclosingFunction, semanticCodeActions, spteFix } from '../../server/lsp/codeActions';
@@ -282,4 +289,104 @@ describe('robustness', () => {
       expect(() => semanticCodeActions(URI, 'mmu.c', text, junk)).not.toThrow();
     }
   });
+});
+
+// ---- through the language server, as an editor drives it ------------------------------------
+
+const REPO = path.resolve(__dirname, '../..');
+
+describe('quick fix end to end (kvm-locklint-lsp --stdio)', () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  let conn: MessageConnection | undefined;
+
+  afterAll(() => {
+    conn?.dispose();
+    if (child && child.exitCode === null) child.kill();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('offers the assertion for a lock-requires finding; applying it clears the finding', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-locklint-fix-'));
+    // The server bundled from the current sources into the temp dir (the shared dist/ is left alone).
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    await build({
+      absWorkingDir: REPO,
+      entryPoints: ['server/lsp/main.ts'],
+      outfile: path.join(bin, 'server.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      logLevel: 'silent',
+      alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
+    });
+    for (const w of ['node_modules/web-tree-sitter/tree-sitter.wasm', 'node_modules/tree-sitter-c/tree-sitter-c.wasm']) {
+      fs.copyFileSync(path.join(REPO, w), path.join(bin, path.basename(w)));
+    }
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(path.join(tree, 'kvm'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'kvm/helpers.c'), HELPERS);
+    const text = `
+static int set_nx_huge_pages_unlocked(struct kvm *kvm, int on)
+{
+	int r = 0;
+
+	zap_all_fast(kvm);
+	return r;
+}
+`;
+    const file = path.join(tree, 'kvm/fix.c');
+    fs.writeFileSync(file, text);
+    const uri = pathToFileURL(file).href;
+
+    child = spawn(process.execPath, [path.join(bin, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += String(d)));
+    const c = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    conn = c;
+    const published = new Map<string, Diagnostic[]>();
+    const waiters: (() => void)[] = [];
+    c.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: Diagnostic[] }) => {
+      published.set(p.uri, p.diagnostics);
+      waiters.splice(0).forEach((w) => w());
+    });
+    c.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({})));
+    c.onRequest('window/workDoneProgress/create', () => null);
+    c.onRequest('client/registerCapability', () => null);
+    c.listen();
+    const until = <T>(what: string, test: () => T | undefined): Promise<T> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${stderr.slice(-1000)}`)), 20_000);
+        const check = (): void => {
+          const v = test();
+          if (v) {
+            clearTimeout(timer);
+            resolve(v);
+          } else waiters.push(check);
+        };
+        check();
+      });
+
+    await c.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(tree).href,
+      workspaceFolders: [{ uri: pathToFileURL(tree).href, name: 'tree' }],
+      capabilities: { workspace: { configuration: true }, textDocument: { publishDiagnostics: { relatedInformation: true } } },
+    });
+    await c.sendNotification('initialized', {});
+    await c.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+    const d = await until('the lock-requires finding', () => published.get(uri)?.find((x) => x.code === 'lock-requires'));
+
+    const actions = await c.sendRequest<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
+    expect(actions.map((a) => a.title)).toEqual(['Suppress lock-requires on this line', 'Add lockdep_assert_held(&kvm->slots_lock) to set_nx_huge_pages_unlocked()']);
+    const fix = actions[1];
+    expect(fix).toMatchObject({ kind: 'quickfix', isPreferred: true });
+    const fixed = apply(text, fix.edit!.changes![uri]);
+    expect(fixed).toContain('\tint r = 0;\n\n\tlockdep_assert_held(&kvm->slots_lock);\n\n\tzap_all_fast(kvm);');
+
+    await c.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: fixed }] });
+    await until('the finding to go away', () => (published.get(uri) && !published.get(uri)!.some((x) => x.code === 'lock-requires') ? true : undefined));
+  }, 60_000);
 });
