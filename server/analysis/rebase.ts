@@ -55,8 +55,11 @@ function shiftRange(r: Range, d: number): Range {
 /** New flow -> the flow it was rebased from (PositionMap uses it for one analysis). */
 const rebasedFrom = new WeakMap<FunctionFlow, FunctionFlow>();
 
-/** Moves a flow of `old` onto `fn` (which is `old` moved by `delta` lines). */
-export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number): FunctionFlow {
+/**
+ * Moves a flow of `old` onto `fn` (which is `old` moved by `delta` lines). `moved`: the function
+ * merely moved (nothing it reads changed), so results about it may be moved too (PositionMap).
+ */
+export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number, moved = true): FunctionFlow {
   const old = flow.fn;
   const opMap = new Map<Op, Op>();
   for (let b = 0; b < old.blocks.length; b++) for (let i = 0; i < old.blocks[b].ops.length; i++) opMap.set(old.blocks[b].ops[i], fn.blocks[b].ops[i]);
@@ -93,7 +96,7 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number)
     events: flow.events.map((e) => ({ ...e, op: opMap.get(e.op)! })),
     truncated: flow.truncated,
   };
-  rebasedFrom.set(next, flow);
+  if (moved) rebasedFrom.set(next, flow);
   return next;
 }
 

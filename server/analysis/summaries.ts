@@ -48,14 +48,21 @@ function nonEmpty(a: string[]): string[] | undefined {
   return a.length ? a : undefined;
 }
 
-function signatureOf(s: Omit<Summary, 'signature'>): string {
+/** The part of a summary the dataflow of callers reads (see dataflow.ts: effects, paramCalls). */
+function flowSignatureOf(s: Omit<Summary, 'signature'>): string {
+  const parts: string[] = [];
+  for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
+  if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
+  return parts.join('\n');
+}
+
+function signatureOf(s: Omit<Summary, 'signature'>, flowSignature: string): string {
   const parts: string[] = [];
   for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}`);
   for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
-  for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
   parts.push(`s${s.maySleep ? s.maySleep.depth : '-'}`);
   for (const [k, c] of s.syncs) parts.push(`y${k}:${c.depth}`);
-  if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
+  parts.push(flowSignature);
   return parts.join('\n');
 }
 
@@ -239,7 +246,8 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   }
 
   const partial = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
-  return { ...partial, signature: signatureOf(partial) };
+  const flowSignature = flowSignatureOf(partial);
+  return { ...partial, signature: signatureOf(partial, flowSignature), flowSignature };
 }
 
 /** Call-graph edges of a function: the names it may call that have definitions. */
@@ -361,6 +369,8 @@ export class SummarySolver {
     const dirty = new Set<string>();
     /** Names whose summary (signature) changed or vanished: the extra flows calling them are stale. */
     const sigChanged = new Set<string>();
+    /** Names whose summary changed in a part callers' dataflow reads (or vanished). */
+    const flowSigChanged = new Set<string>();
     // Drop vanished functions; mark new or changed ones dirty.
     for (const name of [...this.flows.keys()]) {
       const fn = index.functions.get(name);
@@ -368,6 +378,7 @@ export class SummarySolver {
         this.flows.delete(name);
         this.summaries.delete(name);
         sigChanged.add(name);
+        flowSigChanged.add(name);
         for (const c of this.callers.get(name) ?? []) dirty.add(c);
       }
     }
@@ -375,7 +386,7 @@ export class SummarySolver {
       const flow = this.flows.get(name);
       if (forceAll || !flow || flow.fn !== fn) dirty.add(name);
     }
-    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged) };
+    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
 
     // Call graph: recompute the callee lists of dirty functions only (a changed body changes
     // its own calls); new or vanished names can change what other calls resolve to, so then
@@ -418,6 +429,11 @@ export class SummarySolver {
     // Functions whose callee summaries changed must be re-analysed; the others were only
     // re-extracted (an edit above them moved them) and can be rebased when their body is the same.
     const calleeDirty = new Set<string>();
+    // Functions dirty only because a callee's summary changed in parts their dataflow does not
+    // read (a may-sleep witness one call shorter, a lock taken deeper down): their flow is kept
+    // (as a new object, so that per-flow caches look again) and only the summary is rebuilt.
+    const summaryDirty = new Set<string>();
+    const initialDirty = new Set(dirty);
     const canRebase = !forceAll && !namesChanged;
     for (let ci = 0; ci < sccs.length; ci++) {
       if (!pending.has(ci)) continue;
@@ -431,24 +447,41 @@ export class SummarySolver {
           const fn = index.functions.get(name)!;
           const prev = this.summaries.get(name);
           const prevFlow = this.flows.get(name);
-          if (canRebase && prev && prevFlow && prevFlow.fn !== fn && !calleeDirty.has(name)) {
-            const delta = shiftOf(prevFlow.fn, fn);
-            if (delta !== null) {
-              this.flows.set(name, rebaseFlow(prevFlow, fn, delta));
-              this.summaries.set(name, rebaseSummary(prev, fn, delta));
-              continue;
+          const resummarize = summaryDirty.has(name);
+          const wasInitial = initialDirty.delete(name);
+          summaryDirty.delete(name);
+          let flow: FunctionFlow | undefined;
+          if (canRebase && prev && prevFlow && !calleeDirty.has(name)) {
+            if (prevFlow.fn !== fn) {
+              const delta = shiftOf(prevFlow.fn, fn);
+              if (delta !== null) {
+                if (!resummarize) {
+                  this.flows.set(name, rebaseFlow(prevFlow, fn, delta));
+                  this.summaries.set(name, rebaseSummary(prev, fn, delta));
+                  continue;
+                }
+                // Not a mere move (a callee's summary changed): positions here do not map.
+                flow = rebaseFlow(prevFlow, fn, delta, false);
+              }
+            } else if (resummarize && !wasInitial) {
+              flow = { ...prevFlow };
             }
           }
-          const flow = analyzeFunction(fn, env);
-          recomputed++;
+          if (!flow) {
+            flow = analyzeFunction(fn, env);
+            recomputed++;
+          }
           this.flows.set(name, flow);
           const sum = summarize(flow, resolver, this.summaryOf);
           this.summaries.set(name, sum);
           if (!prev || prev.signature !== sum.signature) {
             sigChanged.add(name);
+            const flowChanged = !prev || prev.flowSignature === undefined || prev.flowSignature !== sum.flowSignature;
+            if (flowChanged) flowSigChanged.add(name);
             for (const c of this.callers.get(name) ?? []) {
               dirty.add(c);
-              calleeDirty.add(c);
+              if (flowChanged) calleeDirty.add(c);
+              else summaryDirty.add(c);
               const cj = sccOf.get(c);
               if (cj === ci) changed = true;
               else if (cj !== undefined) pending.add(cj);
@@ -459,11 +492,11 @@ export class SummarySolver {
       }
       for (const name of comp) dirty.delete(name);
     }
-    return { recomputed: recomputed + this.updateExtraFlows(index, forceAll || namesChanged, sigChanged) };
+    return { recomputed: recomputed + this.updateExtraFlows(index, forceAll || namesChanged, sigChanged, flowSigChanged) };
   }
 
   /** Brings the flows of the other definitions up to date (new ones, and those calling a changed summary). */
-  private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean, sigChanged: ReadonlySet<string>): number {
+  private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean, sigChanged: ReadonlySet<string>, flowSigChanged: ReadonlySet<string>): number {
     const keep = new Set<FunctionFacts>();
     let n = 0;
     for (const [name, defs] of index.allFunctions) {
@@ -472,7 +505,17 @@ export class SummarySolver {
       for (const d of defs) {
         if (d === chosen) continue;
         keep.add(d);
-        if (!forceAll && this.extraFlows.has(d) && (sigChanged.size === 0 || !calleesOf(d, index).some((c) => sigChanged.has(c)))) continue;
+        const prev = this.extraFlows.get(d);
+        if (!forceAll && prev) {
+          if (sigChanged.size === 0) continue;
+          const cs = calleesOf(d, index);
+          if (!cs.some((c) => sigChanged.has(c))) continue;
+          if (!cs.some((c) => flowSigChanged.has(c))) {
+            // Same flow, callee summaries read by the checks changed: a new object for their caches.
+            this.extraFlows.set(d, { ...prev });
+            continue;
+          }
+        }
         this.extraFlows.set(d, analyzeFunction(d, this.flowEnv()));
         n++;
       }

@@ -181,4 +181,10 @@ export interface Summary {
   paramCalls?: number[];
   /** A string that changes when anything callers see changes. */
   signature: string;
+  /**
+   * The part of `signature` a caller's dataflow reads (net effects, parameters called): when
+   * only the rest changes (witness depths, takes, sleeps), a caller is re-summarised from its
+   * flow instead of re-analysed. Absent: the whole signature counts.
+   */
+  flowSignature?: string;
 }
