@@ -63,6 +63,20 @@ export interface Check {
    * its findings point into are all it depends on.
    */
   functionDeps?(flow: FunctionFlow, ctx: CheckContext): readonly (number | string)[];
+  /**
+   * Optional fast path of `functionDeps`, so that a re-check does not compute it for every flow:
+   * `changes` are the names whose derived values changed version in this analysis (from
+   * DerivedCache.changes()), `names(flow)` the names whose versions functionDeps reads for a
+   * flow, `key(flow)` everything else it covers. A flow that is the same object as last time,
+   * with the same key and no changed name, keeps its result without functionDeps being called.
+   */
+  functionDepsDelta?(ctx: CheckContext): FunctionDepsDelta | undefined;
+}
+
+export interface FunctionDepsDelta {
+  changes: { generation: number; names: ReadonlySet<string> | null };
+  names(flow: FunctionFlow): readonly string[];
+  key(flow: FunctionFlow): string;
 }
 
 /** "calls f" / "takes X" chain steps as related locations, with class keys shown by document name. */

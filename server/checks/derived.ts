@@ -61,6 +61,10 @@ export class DerivedCache<V> {
   private ctx: CheckContext | undefined;
   private config = '';
   private flushing = false;
+  /** Analyses begun so far (a consumer of `changes()` must have seen every one of them). */
+  private generation = 0;
+  /** Names whose version changed (or that vanished) in this analysis; null: everything may have. */
+  private changedNames: Set<string> | null = null;
 
   constructor(
     readonly empty: V,
@@ -112,12 +116,15 @@ export class DerivedCache<V> {
     if (this.ctx === ctx) return;
     this.derive = derive;
     this.ctx = ctx;
+    this.generation++;
+    this.changedNames = new Set();
     this.current = new Map();
     this.inProgress.clear();
     this.recording = undefined;
     this.stale.clear();
     this.movedFrom = new Map();
     if (config !== this.config) {
+      this.changedNames = null;
       this.entries.clear();
       this.readers.clear();
       this.config = config;
@@ -136,6 +143,16 @@ export class DerivedCache<V> {
   /** Version of a name's value (0 when it has none): equal versions mean equal values. */
   version(name: string): number {
     return this.entry(name)?.version ?? 0;
+  }
+
+  /**
+   * What changed in this analysis, once every stale entry is re-derived: the names whose version
+   * differs from the previous analysis (`names` null: anything may differ). Valid for a consumer
+   * that looked at generation `generation - 1` last (new names appear only with new callers).
+   */
+  changes(): { generation: number; names: ReadonlySet<string> | null } {
+    if (this.stale.size > 0 && !this.flushing) this.flush();
+    return { generation: this.generation, names: this.changedNames };
   }
 
   /** Re-derives every stale entry (and the readers of those whose signature changed). */
@@ -190,6 +207,7 @@ export class DerivedCache<V> {
     if (!flow) {
       if (prev) {
         this.entries.delete(name);
+        this.changedNames?.add(name);
         this.setDeps(name, prev.deps, []);
         if (prev.sig !== '') this.invalidateReaders(name);
       }
@@ -225,6 +243,7 @@ export class DerivedCache<V> {
       const sig = this.signature(value);
       derivations++;
       e = prev && prev.sig === sig ? { flow, value: prev.value, sig, version: prev.version, deps } : { flow, value, sig, version: nextVersion++, deps };
+      if (e.version !== prev?.version) this.changedNames?.add(name);
       this.entries.set(name, e);
       this.setDeps(name, prev?.deps, deps);
       this.stale.delete(name);
@@ -250,6 +269,7 @@ export class DerivedCache<V> {
     for (const [name, e] of this.entries) {
       if (alive(name)) continue;
       this.entries.delete(name);
+      this.changedNames?.add(name);
       this.setDeps(name, e.deps, []);
     }
   }

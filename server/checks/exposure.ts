@@ -83,6 +83,11 @@ export class ExposureSolver {
     );
   }
 
+  /** Names whose values changed version in this analysis (DerivedCache.changes). */
+  changes(): { generation: number; names: ReadonlySet<string> | null } {
+    return this.cache.changes();
+  }
+
   /** Versions of the exposed events of every callee of `flow` (what its judgements read). */
   calleeVersions(flow: FunctionFlow): number[] {
     const names = calleeList(flow);

@@ -12,6 +12,8 @@ interface Entry {
   findings: Finding[];
   files: Set<string>;
   deps?: readonly (number | string)[];
+  /** FunctionDepsDelta.key when the entry was made or last confirmed. */
+  key?: string;
 }
 
 function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (number | string)[] | undefined): boolean {
@@ -48,6 +50,8 @@ function moveFindings(list: readonly Finding[], moved: PositionMap): Finding[] |
 
 export class FunctionCheckCache {
   private entries = new Map<Check, Map<FunctionFlow, Entry>>();
+  /** Per check: the derived-value generation its entries were last confirmed against. */
+  private generations = new Map<Check, number>();
 
   /**
    * Brings entries over an edit: an entry whose findings point into a changed file is moved
@@ -96,6 +100,7 @@ export class FunctionCheckCache {
 
   clear(): void {
     this.entries.clear();
+    this.generations.clear();
   }
 
   /** Runs `check.runFunction` over all flows, reusing cached results; drops entries of flows that are gone. */
@@ -105,10 +110,22 @@ export class FunctionCheckCache {
     const prev = this.entries.get(check) ?? new Map<FunctionFlow, Entry>();
     const next = new Map<FunctionFlow, Entry>();
     const out: Finding[] = [];
+    const delta = check.functionDeps ? check.functionDepsDelta?.(ctx) : undefined;
+    // The changed names are relative to the previous analysis: usable only if this check saw it.
+    const changed = delta && this.generations.get(check) === delta.changes.generation - 1 ? delta.changes.names : null;
+    if (delta) this.generations.set(check, delta.changes.generation);
+    else this.generations.delete(check);
     for (const flow of ctx.flows) {
       let e = prev.get(flow);
+      const key = delta?.key(flow);
+      if (e && changed && e.key === key && !delta!.names(flow).some((n) => changed.has(n))) {
+        next.set(flow, e);
+        for (const f of e.findings) out.push(f);
+        continue;
+      }
       const deps = check.functionDeps?.(flow, ctx);
       if (e && !sameDeps(e.deps, deps)) e = undefined;
+      else if (e && e.key !== key) e = { ...e, key };
       if (!e) {
         const findings = fnCheck.call(check, flow, ctx);
         const files = new Set<string>();
@@ -116,10 +133,10 @@ export class FunctionCheckCache {
           files.add(f.file);
           for (const r of f.related) files.add(r.file);
         }
-        e = { findings, files, deps };
+        e = { findings, files, deps, key };
       }
       next.set(flow, e);
-      out.push(...e.findings);
+      for (const f of e.findings) out.push(f);
     }
     this.entries.set(check, next);
     return out;

@@ -188,6 +188,11 @@ export class RequirementSolver {
     return this.cache.get(name);
   }
 
+  /** Names whose values changed version in this analysis (DerivedCache.changes). */
+  changes(): { generation: number; names: ReadonlySet<string> | null } {
+    return this.cache.changes();
+  }
+
   /** Versions of the needs of every callee of `flow` (what its call sites' judgements read). */
   calleeVersions(flow: FunctionFlow): number[] {
     const names = calleeList(flow);

@@ -12,7 +12,7 @@
 import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { chainOf, where } from './lockSupport';
+import { calleeList, chainOf, where } from './lockSupport';
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver } from './requirements';
 
@@ -36,6 +36,9 @@ export const rwlockModeCheck: Check = {
   },
   functionDeps(flow: FunctionFlow, ctx: CheckContext): number[] {
     return requirementSolver(ctx).calleeVersions(flow);
+  },
+  functionDepsDelta(ctx: CheckContext) {
+    return { changes: requirementSolver(ctx).changes(), names: calleeList, key: () => '' };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];

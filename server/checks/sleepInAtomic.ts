@@ -15,7 +15,7 @@ import type { LockKind, Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec, type Offence } from './exposure';
 import type { Finding } from './finding';
-import { chainOf, where } from './lockSupport';
+import { calleeList, chainOf, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
 const ATOMIC_KINDS: ReadonlySet<LockKind> = new Set<LockKind>(['spinlock', 'raw_spinlock', 'rwlock', 'rcu']);
@@ -166,6 +166,9 @@ export const sleepInAtomicCheck: Check = {
   },
   functionDeps(flow: FunctionFlow, ctx: CheckContext): number[] {
     return sleepSolver(ctx).calleeVersions(flow);
+  },
+  functionDepsDelta(ctx: CheckContext) {
+    return { changes: sleepSolver(ctx).changes(), names: calleeList, key: () => '' };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];

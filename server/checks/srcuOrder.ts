@@ -16,7 +16,7 @@ import type { Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
 import type { Finding } from './finding';
-import { calleeNames, calleeReleases, chainOf, classOfName, where } from './lockSupport';
+import { calleeList, calleeNames, calleeReleases, chainOf, classOfName, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
 interface Forbidden {
@@ -179,6 +179,12 @@ export const srcuOrderCheck: Check = {
   functionDeps(flow: FunctionFlow, ctx: CheckContext): (number | string)[] {
     const s = setupOf(ctx);
     return s ? [s.config, ...s.solver.calleeVersions(flow)] : ['-'];
+  },
+  functionDepsDelta(ctx: CheckContext) {
+    const s = setupOf(ctx);
+    if (!s) return undefined;
+    const key = s.config;
+    return { changes: s.solver.changes(), names: calleeList, key: () => key };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const setup = setupOf(ctx);

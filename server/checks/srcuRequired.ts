@@ -96,6 +96,11 @@ class SrcuNeeds {
     );
   }
 
+  /** Names whose values changed version in this analysis (DerivedCache.changes). */
+  changes(): { generation: number; names: ReadonlySet<string> | null } {
+    return this.cache.changes();
+  }
+
   /** Versions of the needs of every callee of `flow`. */
   calleeVersions(flow: FunctionFlow): number[] {
     const names = calleeList(flow);
@@ -200,6 +205,11 @@ export const srcuRequiredCheck: Check = {
     const s = setupOf(ctx);
     if (!s || !judged(ctx, flow)) return ['-'];
     return s.solver.calleeVersions(flow);
+  },
+  functionDepsDelta(ctx: CheckContext) {
+    const s = setupOf(ctx);
+    if (!s) return undefined;
+    return { changes: s.solver.changes(), names: calleeList, key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-') };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const setup = setupOf(ctx);
