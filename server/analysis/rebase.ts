@@ -52,6 +52,28 @@ function shiftRange(r: Range, d: number): Range {
   return { start: { line: r.start.line + d, column: r.start.column }, end: { line: r.end.line + d, column: r.end.column } };
 }
 
+/** A copy of a flow -> the flow first analysed with that content (see copyFlow). */
+const copyOf = new WeakMap<FunctionFlow, FunctionFlow>();
+
+/**
+ * The same analysis as a new object: for a function whose callees' summaries changed only in
+ * what its dataflow does not read. Caches keyed by flow object look again (what they read of
+ * the callees may have changed); values derived from the flow's content alone may be kept
+ * (sameFlowContent).
+ */
+export function copyFlow(flow: FunctionFlow): FunctionFlow {
+  const next = { ...flow };
+  copyOf.set(next, copyOf.get(flow) ?? flow);
+  return next;
+}
+
+/** Are two flows the same object or copies of one (equal contents, see copyFlow)? */
+export function sameFlowContent(a: FunctionFlow | undefined, b: FunctionFlow | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return (copyOf.get(a) ?? a) === (copyOf.get(b) ?? b);
+}
+
 /** New flow -> the flow it was rebased from (PositionMap uses it for one analysis). */
 const rebasedFrom = new WeakMap<FunctionFlow, FunctionFlow>();
 

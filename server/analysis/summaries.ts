@@ -13,7 +13,7 @@ import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
 import { callTargets, type WorkspaceIndex } from './index';
-import { rebaseFlow, rebaseSummary, shiftOf } from './rebase';
+import { copyFlow, rebaseFlow, rebaseSummary, shiftOf } from './rebase';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
 
 const MAX_SCC_ITERATIONS = 6;
@@ -464,7 +464,7 @@ export class SummarySolver {
                 flow = rebaseFlow(prevFlow, fn, delta, false);
               }
             } else if (resummarize && !wasInitial) {
-              flow = { ...prevFlow };
+              flow = copyFlow(prevFlow);
             }
           }
           if (!flow) {
@@ -512,7 +512,7 @@ export class SummarySolver {
           if (!cs.some((c) => sigChanged.has(c))) continue;
           if (!cs.some((c) => flowSigChanged.has(c))) {
             // Same flow, callee summaries read by the checks changed: a new object for their caches.
-            this.extraFlows.set(d, { ...prev });
+            this.extraFlows.set(d, copyFlow(prev));
             continue;
           }
         }

@@ -11,7 +11,7 @@
  * as `empty` (with the signature '') to the callees it reaches, and the entry records that, so
  * a reused entry equals what a fresh computation in the same order gives.
  */
-import type { PositionMap } from '../analysis/rebase';
+import { sameFlowContent, type PositionMap } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
 import type { ChainStep } from '../analysis/types';
 import type { CheckContext } from './check';
@@ -130,7 +130,9 @@ export class DerivedCache<V> {
       this.config = config;
       return;
     }
-    for (const [name, e] of this.entries) if (this.flowOf(ctx, name) !== e.flow) this.stale.add(name);
+    // A copy of the same flow (callee summaries changed in what the dataflow does not read) is
+    // the same input: derived values read callees' summaries only through their derived values.
+    for (const [name, e] of this.entries) if (!sameFlowContent(this.flowOf(ctx, name), e.flow)) this.stale.add(name);
     // Names read while absent that now have a flow: their readers read '' and must look again.
     for (const [name, rs] of this.readers) {
       if (this.entries.has(name) || !this.flowOf(ctx, name)) continue;
@@ -215,7 +217,8 @@ export class DerivedCache<V> {
       rec?.push({ name, sig: '' });
       return undefined;
     }
-    let e = prev && prev.flow === flow && !this.stale.has(name) ? prev : undefined;
+    let e = prev && sameFlowContent(prev.flow, flow) && !this.stale.has(name) ? prev : undefined;
+    if (e && e.flow !== flow) this.entries.set(name, (e = { ...e, flow }));
     if (!e && prev) {
       this.inProgress.add(name);
       try {
