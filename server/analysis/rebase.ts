@@ -14,14 +14,32 @@ function rangeDelta(a: Range, b: Range): number | null {
   return d;
 }
 
+/** Structural equality of facts values (plain data); a key holding undefined counts as absent. */
+function sameValue(a: unknown, b: unknown, skip?: string): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (k === skip || x[k] === undefined) continue;
+    n++;
+    if (!sameValue(x[k], y[k])) return false;
+  }
+  for (const k in y) if (k !== skip && y[k] !== undefined) n--;
+  return n === 0;
+}
+
 function sameOp(a: Op, b: Op, delta: number): boolean {
   if (a.k !== b.k || a.api !== b.api || rangeDelta(a.range, b.range) !== delta) return false;
-  // Everything but the range must be equal; ops are small, JSON is the simplest deep compare.
-  const { range: _ra, ...ra } = a;
-  const { range: _rb, ...rb } = b;
-  void _ra;
-  void _rb;
-  return JSON.stringify(ra) === JSON.stringify(rb);
+  // Everything but the range must be equal.
+  return sameValue(a, b, 'range');
 }
 
 function sameBlock(a: Block, b: Block, delta: number): boolean {
@@ -43,7 +61,7 @@ export function shiftOf(a: FunctionFacts, b: FunctionFacts): number | null {
   if (a.hasErrors !== b.hasErrors || a.isWeak !== b.isWeak || a.returnType !== b.returnType || a.returnsPointer !== b.returnsPointer) return null;
   const delta = rangeDelta(a.range, b.range);
   if (delta === null || rangeDelta(a.nameRange, b.nameRange) !== delta) return null;
-  if (JSON.stringify(a.params) !== JSON.stringify(b.params) || JSON.stringify(a.annotations) !== JSON.stringify(b.annotations)) return null;
+  if (!sameValue(a.params, b.params) || !sameValue(a.annotations, b.annotations)) return null;
   for (let i = 0; i < a.blocks.length; i++) if (!sameBlock(a.blocks[i], b.blocks[i], delta)) return null;
   return delta;
 }

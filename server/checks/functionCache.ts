@@ -107,8 +107,8 @@ export class FunctionCheckCache {
   run(check: Check, ctx: CheckContext): Finding[] {
     const fnCheck = check.runFunction;
     if (!fnCheck) return [];
-    const prev = this.entries.get(check) ?? new Map<FunctionFlow, Entry>();
-    const next = new Map<FunctionFlow, Entry>();
+    // Updated in place (most entries stay); entries of flows that are gone are dropped after.
+    const byFlow = this.entries.get(check) ?? new Map<FunctionFlow, Entry>();
     const out: Finding[] = [];
     const delta = check.functionDeps ? check.functionDepsDelta?.(ctx) : undefined;
     // The changed names are relative to the previous analysis: usable only if this check saw it.
@@ -116,10 +116,9 @@ export class FunctionCheckCache {
     if (delta) this.generations.set(check, delta.changes.generation);
     else this.generations.delete(check);
     for (const flow of ctx.flows) {
-      let e = prev.get(flow);
+      let e = byFlow.get(flow);
       const key = delta?.key(flow);
       if (e && changed && e.key === key && !delta!.names(flow).some((n) => changed.has(n))) {
-        next.set(flow, e);
         for (const f of e.findings) out.push(f);
         continue;
       }
@@ -135,10 +134,14 @@ export class FunctionCheckCache {
         }
         e = { findings, files, deps, key };
       }
-      next.set(flow, e);
+      byFlow.set(flow, e);
       for (const f of e.findings) out.push(f);
     }
-    this.entries.set(check, next);
+    if (byFlow.size > ctx.flows.length) {
+      const alive = new Set(ctx.flows);
+      for (const flow of byFlow.keys()) if (!alive.has(flow)) byFlow.delete(flow);
+    }
+    this.entries.set(check, byFlow);
     return out;
   }
 }
