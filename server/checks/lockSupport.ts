@@ -70,18 +70,47 @@ export function chosenFlows(ctx: CheckContext): ReadonlyMap<string, FunctionFlow
 }
 
 const callerCache = new WeakMap<CheckContext, Map<string, Set<string>>>();
-/** callee name -> names of the (chosen) functions that call it, recursion excluded. */
+
+/** The callers map of the previous analysis with the chosen flows it was built from (kept in ctx.store). */
+interface CallerIndex {
+  flows: Map<string, FunctionFlow>;
+  callers: Map<string, Set<string>>;
+}
+
+/**
+ * callee name -> names of the (chosen) functions that call it, recursion excluded. With the
+ * engine's store it is updated from the previous analysis (only functions whose flow changed
+ * are looked at), else built from scratch.
+ */
 export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
   return memo(callerCache, ctx, () => {
-    const m = new Map<string, Set<string>>();
-    for (const flow of chosenFlows(ctx).values()) {
+    const chosen = chosenFlows(ctx);
+    let idx = ctx.store?.get('lockSupport:callers') as CallerIndex | undefined;
+    if (!idx) {
+      idx = { flows: new Map(), callers: new Map() };
+      ctx.store?.set('lockSupport:callers', idx);
+    }
+    const { flows, callers } = idx;
+    for (const [name, flow] of flows) {
+      if (chosen.get(name) === flow) continue;
+      flows.delete(name);
       for (const t of targetList(flow)) {
-        let s = m.get(t);
-        if (!s) m.set(t, (s = new Set()));
-        s.add(flow.fn.name);
+        const s = callers.get(t);
+        if (!s) continue;
+        s.delete(name);
+        if (s.size === 0) callers.delete(t);
       }
     }
-    return m;
+    for (const [name, flow] of chosen) {
+      if (flows.has(name)) continue;
+      flows.set(name, flow);
+      for (const t of targetList(flow)) {
+        let s = callers.get(t);
+        if (!s) callers.set(t, (s = new Set()));
+        s.add(name);
+      }
+    }
+    return callers;
   });
 }
 

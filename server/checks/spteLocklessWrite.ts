@@ -23,7 +23,7 @@ export const spteLocklessWriteCheck: Check = {
     const shared = sharedContexts(ctx);
     for (const flow of ctx.flows) {
       const fn = flow.fn;
-      if (definesPlainPrimitive(fn)) continue;
+      if (spteOps(fn).length === 0 || definesPlainPrimitive(fn)) continue;
       for (const op of spteOps(fn)) {
         const kind = writeKind(op);
         if (kind === 'atomic' || kind === 'read') continue;

@@ -38,7 +38,7 @@ export const spteNonatomicCheck: Check = {
     const shared = sharedContexts(ctx);
     for (const flow of ctx.flows) {
       const fn = flow.fn;
-      if (definesPlainPrimitive(fn)) continue;
+      if (spteOps(fn).length === 0 || definesPlainPrimitive(fn)) continue;
       for (const op of spteOps(fn)) {
         if (writeKind(op) !== 'plain') continue;
         const c = contractOf(op);
