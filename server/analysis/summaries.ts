@@ -60,8 +60,10 @@ function signatureOf(s: Omit<Summary, 'signature'>, flowSignature: string): stri
   const parts: string[] = [];
   for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}`);
   for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
-  parts.push(`s${s.maySleep ? s.maySleep.depth : '-'}`);
-  for (const [k, c] of s.syncs) parts.push(`y${k}:${c.depth}`);
+  // Whether it may sleep or synchronize, not how deep: callers read only that (the witness is a
+  // link expanded on demand, so a caller need not be re-summarised when a callee's got shorter).
+  parts.push(`s${s.maySleep ? 1 : '-'}`);
+  for (const k of s.syncs.keys()) parts.push(`y${k}`);
   parts.push(flowSignature);
   return parts.join('\n');
 }
