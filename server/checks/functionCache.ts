@@ -14,6 +14,8 @@ interface Entry {
   deps?: readonly (number | string)[];
   /** FunctionDepsDelta.key when the entry was made or last confirmed. */
   key?: string;
+  /** FunctionDepsDelta.names of the flow (fixed per flow content). */
+  names?: readonly string[];
 }
 
 function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (number | string)[] | undefined): boolean {
@@ -118,9 +120,14 @@ export class FunctionCheckCache {
     for (const flow of ctx.flows) {
       let e = byFlow.get(flow);
       const key = delta?.key(flow);
-      if (e && changed && e.key === key && !delta!.names(flow).some((n) => changed.has(n))) {
-        for (const f of e.findings) out.push(f);
-        continue;
+      if (e && changed && e.key === key) {
+        const names = (e.names ??= delta!.names(flow));
+        let hit = false;
+        for (let i = 0; i < names.length && !hit; i++) hit = changed.has(names[i]);
+        if (!hit) {
+          for (const f of e.findings) out.push(f);
+          continue;
+        }
       }
       const deps = check.functionDeps?.(flow, ctx);
       if (e && !sameDeps(e.deps, deps)) e = undefined;
