@@ -117,8 +117,14 @@ export class FunctionCheckCache {
     const changed = delta && this.generations.get(check) === delta.changes.generation - 1 ? delta.changes.names : null;
     if (delta) this.generations.set(check, delta.changes.generation);
     else this.generations.delete(check);
+    const depsOf = check.functionDeps;
     for (const flow of ctx.flows) {
       let e = byFlow.get(flow);
+      if (e && !depsOf) {
+        // Depends on the flow (and the files its findings point into, see invalidateFiles) only.
+        for (const f of e.findings) out.push(f);
+        continue;
+      }
       const key = delta?.key(flow);
       if (e && changed && e.key === key) {
         const names = (e.names ??= delta!.names(flow));
@@ -129,7 +135,8 @@ export class FunctionCheckCache {
           continue;
         }
       }
-      const deps = check.functionDeps?.(flow, ctx);
+      const deps = depsOf?.call(check, flow, ctx);
+      const old = e;
       if (e && !sameDeps(e.deps, deps)) e = undefined;
       else if (e && e.key !== key) e = { ...e, key };
       if (!e) {
@@ -141,7 +148,7 @@ export class FunctionCheckCache {
         }
         e = { findings, files, deps, key };
       }
-      byFlow.set(flow, e);
+      if (e !== old) byFlow.set(flow, e);
       for (const f of e.findings) out.push(f);
     }
     if (byFlow.size > ctx.flows.length) {
