@@ -91,9 +91,19 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
       ctx.store?.set('lockSupport:callers', idx);
     }
     const { flows, callers } = idx;
+    const add = (name: string, flow: FunctionFlow): void => {
+      flows.set(name, flow);
+      for (const t of targetList(flow)) {
+        let s = callers.get(t);
+        if (!s) callers.set(t, (s = new Set()));
+        s.add(name);
+      }
+    };
+    const replaced: string[] = [];
     for (const [name, flow] of flows) {
       if (chosen.get(name) === flow) continue;
       flows.delete(name);
+      replaced.push(name);
       for (const t of targetList(flow)) {
         const s = callers.get(t);
         if (!s) continue;
@@ -101,15 +111,12 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
         if (s.size === 0) callers.delete(t);
       }
     }
-    for (const [name, flow] of chosen) {
-      if (flows.has(name)) continue;
-      flows.set(name, flow);
-      for (const t of targetList(flow)) {
-        let s = callers.get(t);
-        if (!s) callers.set(t, (s = new Set()));
-        s.add(name);
-      }
+    for (const name of replaced) {
+      const flow = chosen.get(name);
+      if (flow) add(name, flow);
     }
+    // New names (all of them on the first analysis): only then is every chosen flow looked at.
+    if (flows.size !== chosen.size) for (const [name, flow] of chosen) if (!flows.has(name)) add(name, flow);
     return callers;
   });
 }
