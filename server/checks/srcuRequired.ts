@@ -134,6 +134,8 @@ class SrcuNeeds {
         out.push({ accessor: name, chain: link(head) });
         continue;
       }
+      // A file operation reports its own accesses; a wrapper calling it does not inherit them.
+      if (vfsEntryPoints(this.ctx).has(name)) continue;
       const sub = this.need(name);
       if (sub && sub.chain.length < MAX_CHAIN) out.push({ accessor: sub.accessor, chain: link(head, sub.chain) });
     }
@@ -169,7 +171,26 @@ class SrcuNeeds {
   }
 }
 
+/**
+ * File operations are called by the VFS, never inside a kvm->srcu read-side section: they are
+ * entry points even when a wrapper in the workspace also calls them (kvm_vm_compat_ioctl calls
+ * kvm_vm_ioctl in its default case, which must not hide kvm_vm_ioctl's own accesses).
+ */
+const VFS_ENTRY_FIELDS = ['unlocked_ioctl', 'compat_ioctl', 'mmap', 'release', 'open', 'read', 'write', 'poll', 'llseek'];
+
+const vfsCache = new WeakMap<CheckContext, Set<string>>();
+function vfsEntryPoints(ctx: CheckContext): Set<string> {
+  let s = vfsCache.get(ctx);
+  if (!s) {
+    s = new Set<string>();
+    for (const field of VFS_ENTRY_FIELDS) for (const f of ctx.index.bindings.get(field)?.get('file_operations') ?? []) s.add(f);
+    vfsCache.set(ctx, s);
+  }
+  return s;
+}
+
 function isEntryPoint(ctx: CheckContext, fn: FunctionFacts): boolean {
+  if (vfsEntryPoints(ctx).has(fn.name)) return true;
   if (hasCallers(ctx, fn.name) || calledFromOutside(fn)) return false;
   return !fn.isStatic || boundFunctions(ctx).has(fn.name);
 }

@@ -32,19 +32,7 @@ export function heldAt(flow: FunctionFlow, pos: Pos): { always: HeldLock[]; some
     }
   }
   if (!best) return null;
-  const all = new Map<string, { h: HeldLock; n: number }>();
-  for (const held of best.held) {
-    for (const h of held) {
-      const k = `${h.cls}|${h.inst}`;
-      const cur = all.get(k);
-      if (cur) cur.n++;
-      else all.set(k, { h, n: 1 });
-    }
-  }
-  const always: HeldLock[] = [];
-  const sometimes: HeldLock[] = [];
-  for (const { h, n } of all.values()) (n === best.held.length && !h.conditional ? always : sometimes).push(h);
-  return { always, sometimes };
+  return splitHeld(best.held);
 }
 
 function entryFor(deps: HoverDeps, cls: string): LockEntry | undefined {
@@ -134,4 +122,54 @@ export function lockHover(deps: HoverDeps, file: string, path: AccessPath, flow:
 /** SPTE helpers, masks and predicates: the reference model's contract (one text, also for the checks' docs). */
 export function spteHelperHover(name: string): string | null {
   return spteHoverMarkdown(name);
+}
+
+/**
+ * Hover anywhere else in a function body: the locks held at that point, with their modes, and
+ * whether IRQs or preemption are off. Nothing when nothing is held (no hover noise).
+ */
+export function heldHover(deps: Pick<HoverDeps, 'names'>, flow: FunctionFlow, pos: Pos): string | null {
+  const h = heldBetween(flow, pos);
+  if (!h || (h.always.length === 0 && h.sometimes.length === 0)) return null;
+  const fmt = (x: HeldLock): string => {
+    const mode = x.kind === 'rwlock' || x.kind === 'rwsem' ? `${x.mode === 'read' ? 'read' : 'write'}, ` : '';
+    const where = x.via ? `via ${x.via}, line ${x.range.start.line + 1}` : `taken at line ${x.range.start.line + 1}`;
+    return `${deps.names.display(x.cls)} (${mode}${x.kind}; ${where})`;
+  };
+  const lines = [`**Locks held here** in \`${flow.fn.name}\``];
+  if (h.always.length) lines.push(h.always.map((x) => `- ${fmt(x)}`).join('\n'));
+  if (h.sometimes.length) lines.push('On some paths only:\n' + h.sometimes.map((x) => `- ${fmt(x)}`).join('\n'));
+  return lines.join('\n\n');
+}
+
+/**
+ * The locks held at a point between statements: the state before the first op at or after it
+ * (heldAt, for a lock expression, looks at the op the expression belongs to instead).
+ */
+function heldBetween(flow: FunctionFlow, pos: Pos): { always: HeldLock[]; sometimes: HeldLock[] } | null {
+  let next: { line: number; col: number; held: (readonly HeldLock[])[] } | null = null;
+  for (const [op, ctxs] of flow.contexts) {
+    const s = op.range.start;
+    if (posLe(s, pos) && !(s.line === pos.line && s.column === pos.column)) continue;
+    if (!next || s.line < next.line || (s.line === next.line && s.column < next.col)) next = { line: s.line, col: s.column, held: ctxs.map((c) => c.held) };
+  }
+  const held = next ? next.held : flow.exits.map((e) => e.state.held);
+  if (held.length === 0) return null;
+  return splitHeld(held);
+}
+
+function splitHeld(states: (readonly HeldLock[])[]): { always: HeldLock[]; sometimes: HeldLock[] } {
+  const all = new Map<string, { h: HeldLock; n: number }>();
+  for (const held of states) {
+    for (const h of held) {
+      const k = `${h.cls}|${h.inst}`;
+      const cur = all.get(k);
+      if (cur) cur.n++;
+      else all.set(k, { h, n: 1 });
+    }
+  }
+  const always: HeldLock[] = [];
+  const sometimes: HeldLock[] = [];
+  for (const { h, n } of all.values()) (n === states.length && !h.conditional ? always : sometimes).push(h);
+  return { always, sometimes };
 }

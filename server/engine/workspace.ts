@@ -22,7 +22,7 @@ import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
 import type { AnalysisResult, HoverInfo, TextChange, Workspace, WorkspaceOptions } from './api';
 import type { FrontendPort, SourceFileLike } from './frontendPort';
 import { defaultFrontend } from './frontendDefault';
-import { lockHover, spteHelperHover } from './hover';
+import { heldHover, lockHover, spteHelperHover } from './hover';
 import type { LockGraph, LockGraphEdge, LockGraphNode } from './lockGraphTypes';
 
 interface FileEntry {
@@ -246,14 +246,19 @@ export class WorkspaceImpl implements Workspace {
     try {
       if (this.changed || !this.last) this.analyze();
       const found = this.frontend.findAt(entry.sf, pos);
-      if (!found) return null;
-      if (found.kind === 'spteHelper') {
+      if (found && found.kind !== 'lock') {
+        // SPTE helpers, masks and predicates show the reference model's contract.
         const text = spteHelperHover(found.name);
-        return text ? { contents: text, range: found.range } : null;
+        if (text) return { contents: text, range: found.range };
       }
-      if (found.kind !== 'lock') return null;
       const fn = this.frontend.functionAt(entry.sf, pos);
       const flow = fn ? this.flowOf(fn) : undefined;
+      if (!found || found.kind !== 'lock') {
+        // Anywhere else in a function: the locks held there.
+        const text = flow ? heldHover({ names: this.names! }, flow, pos) : null;
+        const range = found?.range ?? { start: pos, end: pos };
+        return text ? { contents: text, range } : null;
+      }
       const contents = lockHover(
         { rules: this.rules, resolver: this.resolver!, names: this.names!, orders: this.orders!, ruleRef: this.ruleRef },
         entry.facts.file,
