@@ -3,24 +3,13 @@
  * Bad usage throws a UsageError whose message is the one-line reason printed on stderr.
  */
 import type { RuleCode, Severity } from '../checks/finding';
+import { RULES } from '../checks/registry';
 import type { CodeSetting } from '../engine/api';
 
 export class UsageError extends Error {}
 
-export const RULE_CODES: readonly RuleCode[] = [
-  'lock-order',
-  'lock-cycle',
-  'srcu-order',
-  'sleep-in-atomic',
-  'lock-requires',
-  'rwlock-mode',
-  'notifier-lock',
-  'lock-imbalance',
-  'srcu-required',
-  'spte-nonatomic',
-  'spte-lockless-write',
-  'spte-tlb-flush',
-];
+/** The codes of DESIGN.md, in the registry's order (one list for the CLI, settings and docs). */
+export const RULE_CODES: readonly RuleCode[] = RULES.map((r) => r.code);
 
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'information'];
 
