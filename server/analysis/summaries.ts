@@ -319,6 +319,13 @@ export function stronglyConnected(nodes: string[], edges: (n: string) => string[
   return out;
 }
 
+/** Names whose chosen flow changed in solve number `generation` of `source` (a SummarySolver). */
+export interface ChosenFlowChanges {
+  source: object;
+  generation: number;
+  names: ReadonlySet<string>;
+}
+
 export interface SolveResult {
   /** Functions whose flow was recomputed. */
   recomputed: number;
@@ -337,6 +344,17 @@ export class SummarySolver {
   private callers = new Map<string, Set<string>>();
   private sccs: string[][] | undefined;
   private sccOf = new Map<string, number>();
+  /** Solves run so far, and the names whose entry in `flows` was set or removed by the last one. */
+  private flowGeneration = 0;
+  private flowNamesChanged = new Set<string>();
+
+  /**
+   * What the last solve did to `flows`: every name whose flow was replaced, added or removed
+   * (a name not listed has the very flow object it had after the previous solve).
+   */
+  flowChanges(): ChosenFlowChanges {
+    return { source: this, generation: this.flowGeneration, names: this.flowNamesChanged };
+  }
 
   private rebuildCallers(): void {
     this.callers = new Map();
@@ -368,6 +386,8 @@ export class SummarySolver {
   solve(index: WorkspaceIndex, resolver: ClassResolver, forceAll: boolean): SolveResult {
     this.index = index;
     this.resolver = resolver;
+    this.flowGeneration++;
+    const flowNamesChanged = (this.flowNamesChanged = new Set<string>());
     const dirty = new Set<string>();
     /** Names whose summary (signature) changed or vanished: the extra flows calling them are stale. */
     const sigChanged = new Set<string>();
@@ -378,6 +398,7 @@ export class SummarySolver {
       const fn = index.functions.get(name);
       if (!fn) {
         this.flows.delete(name);
+        flowNamesChanged.add(name);
         this.summaries.delete(name);
         sigChanged.add(name);
         flowSigChanged.add(name);
@@ -459,6 +480,7 @@ export class SummarySolver {
               if (delta !== null) {
                 if (!resummarize) {
                   this.flows.set(name, rebaseFlow(prevFlow, fn, delta));
+                  flowNamesChanged.add(name);
                   this.summaries.set(name, rebaseSummary(prev, fn, delta));
                   continue;
                 }
@@ -474,6 +496,7 @@ export class SummarySolver {
             recomputed++;
           }
           this.flows.set(name, flow);
+          flowNamesChanged.add(name);
           const sum = summarize(flow, resolver, this.summaryOf);
           this.summaries.set(name, sum);
           if (!prev || prev.signature !== sum.signature) {

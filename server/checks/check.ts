@@ -9,6 +9,7 @@ import type { ClassResolver, DocNames } from '../analysis/classes';
 import type { WorkspaceIndex } from '../analysis/index';
 import type { OrderRules } from '../analysis/orders';
 import type { ChainStep, FunctionFlow, Summary } from '../analysis/types';
+import type { ChosenFlowChanges } from '../analysis/summaries';
 import type { FunctionFacts, Range } from '../frontend/facts';
 import type { Finding, RelatedLocation, RuleCode } from './finding';
 
@@ -22,6 +23,11 @@ export interface CheckContext {
   flows: readonly FunctionFlow[];
   /** The flow of the chosen definition of each name (computed from `flows` when absent). */
   chosen?: ReadonlyMap<string, FunctionFlow>;
+  /**
+   * With `chosen`, when the engine knows it: the names whose entry in `chosen` changed in this
+   * analysis, so that caches kept in `store` look at those only (./derived.ts).
+   */
+  chosenChanges?: ChosenFlowChanges;
   /** Summaries by function name (chosen definitions). */
   summaries: ReadonlyMap<string, Summary>;
   /** Summary of a callee, including the built-in ones of kernel functions outside the workspace. */

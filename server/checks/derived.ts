@@ -121,24 +121,43 @@ export class DerivedCache<V> {
     this.current = new Map();
     this.inProgress.clear();
     this.recording = undefined;
+    const leftover = this.stale.size > 0;
     this.stale.clear();
     this.movedFrom = new Map();
     if (config !== this.config) {
+      this.chosenSource = undefined;
       this.changedNames = null;
       this.entries.clear();
       this.readers.clear();
       this.config = config;
       return;
     }
-    // A copy of the same flow (callee summaries changed in what the dataflow does not read) is
-    // the same input: derived values read callees' summaries only through their derived values.
-    for (const [name, e] of this.entries) if (!sameFlowContent(this.flowOf(ctx, name), e.flow)) this.stale.add(name);
-    // Names read while absent that now have a flow: their readers read '' and must look again.
-    for (const [name, rs] of this.readers) {
-      if (this.entries.has(name) || !this.flowOf(ctx, name)) continue;
-      for (const r of rs) this.stale.add(r);
+    // Only the names whose chosen flow changed need a look when this cache saw the previous
+    // analysis through to the end (nothing left stale): every other name has the flow it had.
+    const cc = ctx.chosenChanges;
+    const incremental = !!cc && this.chosenSource === cc.source && this.chosenGeneration === cc.generation - 1 && !leftover;
+    this.chosenSource = cc?.source;
+    this.chosenGeneration = cc?.generation ?? -1;
+    const names: Iterable<string> = incremental ? cc.names : new Set([...this.entries.keys(), ...this.readers.keys()]);
+    for (const name of names) {
+      const flow = this.flowOf(ctx, name);
+      const e = this.entries.get(name);
+      // A copy of the same flow (callee summaries changed in what the dataflow does not read) is
+      // the same input: derived values read callees' summaries only through their derived values.
+      if (e) {
+        if (!sameFlowContent(flow, e.flow)) this.stale.add(name);
+        continue;
+      }
+      // Names read while absent that now have a flow: their readers read '' and must look again.
+      if (!flow) continue;
+      const rs = this.readers.get(name);
+      if (rs) for (const r of rs) this.stale.add(r);
     }
   }
+
+  /** The solve whose flow changes this cache last looked at (ctx.chosenChanges). */
+  private chosenSource: object | undefined;
+  private chosenGeneration = -1;
 
   get = (name: string): V => this.entry(name)?.value ?? this.empty;
 

@@ -156,6 +156,7 @@ export class WorkspaceImpl implements Workspace {
       orders: this.orders!,
       flows: solver.allFlows(),
       chosen: solver.flows,
+      chosenChanges: solver.flowChanges(),
       summaries: solver.summaries,
       summaryOf: solver.summaryOf,
       display: (cls) => names.display(cls),
