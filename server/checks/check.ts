@@ -83,6 +83,12 @@ export interface FunctionDepsDelta {
   changes: { generation: number; names: ReadonlySet<string> | null };
   names(flow: FunctionFlow): readonly string[];
   key(flow: FunctionFlow): string;
+  /**
+   * Names of the flows whose `key` may differ from the previous analysis; a flow with the same
+   * object and another name keeps its key without `key` being called. Absent or null: every
+   * flow's key is computed.
+   */
+  keyChanges?: ReadonlySet<string> | null;
 }
 
 /** "calls f" / "takes X" chain steps as related locations, with class keys shown by document name. */

@@ -115,6 +115,8 @@ export class FunctionCheckCache {
     const delta = check.functionDeps ? check.functionDepsDelta?.(ctx) : undefined;
     // The changed names are relative to the previous analysis: usable only if this check saw it.
     const changed = delta && this.generations.get(check) === delta.changes.generation - 1 ? delta.changes.names : null;
+    // Keys known unchanged only relative to the previous analysis, like `changed`.
+    const keyChanges = changed ? delta?.keyChanges : undefined;
     if (delta) this.generations.set(check, delta.changes.generation);
     else this.generations.delete(check);
     const depsOf = check.functionDeps;
@@ -125,7 +127,7 @@ export class FunctionCheckCache {
         for (const f of e.findings) out.push(f);
         continue;
       }
-      const key = delta?.key(flow);
+      const key = e && keyChanges && e.key !== undefined && !keyChanges.has(flow.fn.name) ? e.key : delta?.key(flow);
       if (e && changed && e.key === key) {
         const names = (e.names ??= delta!.names(flow));
         let hit = false;

@@ -13,7 +13,7 @@
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { calledFromOutside, calleeList, chainOf, chosenFlows, hasCallers, holds } from './lockSupport';
+import { calledFromOutside, calleeList, chainOf, chosenFlows, chosenOrCallersChanged, hasCallers, holds } from './lockSupport';
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver, type Need } from './requirements';
 
@@ -38,7 +38,12 @@ export const lockRequiresCheck: Check = {
     return requirementSolver(ctx).calleeVersions(flow);
   },
   functionDepsDelta(ctx: CheckContext) {
-    return { changes: requirementSolver(ctx).changes(), names: calleeList, key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-') };
+    return {
+      changes: requirementSolver(ctx).changes(),
+      names: calleeList,
+      key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-'),
+      keyChanges: chosenOrCallersChanged(ctx),
+    };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];

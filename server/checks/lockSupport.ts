@@ -75,6 +75,14 @@ const callerCache = new WeakMap<CheckContext, Map<string, Set<string>>>();
 interface CallerIndex {
   flows: Map<string, FunctionFlow>;
   callers: Map<string, Set<string>>;
+  /** The solve (ctx.chosenChanges) `flows` was last brought up to date with. */
+  source?: object;
+  generation?: number;
+  /**
+   * The names whose chosen flow changed or whose callers went from none to some (or back) in
+   * the last update; null when it was not an update from the previous analysis.
+   */
+  changed?: Set<string> | null;
 }
 
 /**
@@ -91,24 +99,38 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
       ctx.store?.set('lockSupport:callers', idx);
     }
     const { flows, callers } = idx;
+    const flipped = new Set<string>();
     const add = (name: string, flow: FunctionFlow): void => {
       flows.set(name, flow);
       for (const t of targetList(flow)) {
         let s = callers.get(t);
-        if (!s) callers.set(t, (s = new Set()));
+        if (!s) {
+          callers.set(t, (s = new Set()));
+          flipped.add(t);
+        }
         s.add(name);
       }
     };
+    // When the previous analysis brought the index up to date, only the names whose chosen
+    // flow changed since can differ; else every name is compared.
+    const cc = ctx.chosenChanges;
+    const incremental = !!cc && ctx.chosen === chosen && idx.source === cc.source && idx.generation === cc.generation - 1;
+    idx.source = cc?.source;
+    idx.generation = cc?.generation;
     const replaced: string[] = [];
-    for (const [name, flow] of flows) {
-      if (chosen.get(name) === flow) continue;
+    for (const name of incremental ? cc.names : [...flows.keys()]) {
+      const flow = flows.get(name);
+      if (!flow || chosen.get(name) === flow) continue;
       flows.delete(name);
       replaced.push(name);
       for (const t of targetList(flow)) {
         const s = callers.get(t);
         if (!s) continue;
         s.delete(name);
-        if (s.size === 0) callers.delete(t);
+        if (s.size === 0) {
+          callers.delete(t);
+          flipped.add(t);
+        }
       }
     }
     for (const name of replaced) {
@@ -116,9 +138,26 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
       if (flow) add(name, flow);
     }
     // New names (all of them on the first analysis): only then is every chosen flow looked at.
-    if (flows.size !== chosen.size) for (const [name, flow] of chosen) if (!flows.has(name)) add(name, flow);
+    if (incremental) {
+      for (const name of cc.names) {
+        const flow = chosen.get(name);
+        if (flow && !flows.has(name)) add(name, flow);
+      }
+    } else if (flows.size !== chosen.size) for (const [name, flow] of chosen) if (!flows.has(name)) add(name, flow);
+    if (incremental) for (const n of cc.names) flipped.add(n);
+    idx.changed = incremental ? flipped : null;
     return callers;
   });
+}
+
+/**
+ * Names whose chosen flow, or whether they have callers, may differ from the previous analysis
+ * (null: anything may): what a `judged` key built from chosenFlows, hasCallers and the function
+ * itself depends on.
+ */
+export function chosenOrCallersChanged(ctx: CheckContext): ReadonlySet<string> | null {
+  callersOf(ctx);
+  return (ctx.store?.get('lockSupport:callers') as CallerIndex | undefined)?.changed ?? null;
 }
 
 export function hasCallers(ctx: CheckContext, name: string): boolean {
@@ -131,8 +170,16 @@ export function hasCallers(ctx: CheckContext, name: string): boolean {
  * (virt/kvm), which every architecture's code calls (kvm_get_dirty_log is called by powerpc and
  * s390 only).
  */
+const inVirtKvm = new Map<string, boolean>();
 export function calledFromOutside(fn: FunctionFacts): boolean {
-  return !fn.isStatic && /(^|[\\/])virt[\\/]kvm[\\/]/.test(fn.file);
+  if (fn.isStatic) return false;
+  // Asked for every function on every analysis: the path test is kept per file.
+  let v = inVirtKvm.get(fn.file);
+  if (v === undefined) {
+    if (inVirtKvm.size > 100_000) inVirtKvm.clear();
+    inVirtKvm.set(fn.file, (v = /(^|[\\/])virt[\\/]kvm[\\/]/.test(fn.file)));
+  }
+  return v;
 }
 
 const boundCache = new WeakMap<CheckContext, Set<string>>();

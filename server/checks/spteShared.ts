@@ -62,6 +62,12 @@ function judgedAtCallSite(name: string): boolean {
   return !!c && !isAtomic(c.atomicity);
 }
 
+/** An atomic SPTE writer by contract (the cheap test first: this runs for every flow). */
+function isAtomicWriter(name: string): boolean {
+  const c = spteHelper(name);
+  return !!c && isAtomic(c.atomicity);
+}
+
 function sharedParam(fn: FunctionFacts): string | undefined {
   return fn.params.find((p) => p.name === 'shared' && !p.pointer)?.name;
 }
@@ -202,7 +208,7 @@ export class SharedContexts {
     // Last (the reasons above carry a better witness): the body of an atomic SPTE writer
     // (fast_pf_fix_direct_spte, __tdp_mmu_set_spte_atomic, ...) must be atomic even when no caller
     // is in the workspace, because its callers rely on its contract on lockless paths.
-    for (const flow of this.ctx.flows) if (spteOps(flow.fn).length > 0) this.contractBody(flow.fn);
+    for (const flow of this.ctx.flows) if (isAtomicWriter(flow.fn.name) && spteOps(flow.fn).length > 0) this.contractBody(flow.fn);
   }
 
   private contractBody(fn: FunctionFacts): void {

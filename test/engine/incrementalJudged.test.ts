@@ -1,0 +1,69 @@
+/**
+ * Functions judged as roots (no caller in the workspace) change when a call to them appears or
+ * vanishes in another file; re-checks reuse per-function keys only for names whose callers and
+ * flow did not change, so they must still follow such an edit both ways.
+ */
+import { describe, expect, it } from 'vitest';
+import { builtinRules } from '../../model/rules';
+import type { Finding } from '../../server/checks/finding';
+import { createWorkspace } from '../../server/engine/workspace';
+
+const rules = builtinRules();
+
+// Our own C in KVM's idioms.
+const LEAF = `
+static void frob_commit(struct kvm *kvm)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+	kvm->frobbed++;
+}
+
+void frob_prepare(struct kvm *kvm)
+{
+	frob_commit(kvm);
+}
+`;
+
+const CALLER = `
+void frob_locked(struct kvm *kvm)
+{
+	mutex_lock(&kvm->slots_lock);
+	frob_prepare(kvm);
+	mutex_unlock(&kvm->slots_lock);
+}
+`;
+
+const NO_CALL = `
+void frob_locked(struct kvm *kvm)
+{
+	mutex_lock(&kvm->slots_lock);
+	mutex_unlock(&kvm->slots_lock);
+}
+`;
+
+function requires(m: Map<string, Finding[]>): string[] {
+  const out: string[] = [];
+  for (const list of m.values()) for (const f of list) if (f.code === 'lock-requires') out.push(`${f.file}:${f.range.start.line} ${f.functionName}`);
+  return out.sort();
+}
+
+describe('incremental re-checks of root functions', () => {
+  it('reports a function once its last caller is gone, and stops when the call comes back', async () => {
+    const ws = await createWorkspace({ rules });
+    ws.setFile('arch/x86/kvm/leaf.c', LEAF);
+    ws.setFile('arch/x86/kvm/caller.c', CALLER);
+    expect(requires(ws.analyze().findings)).toEqual([]);
+
+    ws.setFile('arch/x86/kvm/caller.c', NO_CALL);
+    const without = requires(ws.analyze().findings);
+    expect(without).toEqual(['arch/x86/kvm/leaf.c:9 frob_prepare']);
+
+    const fresh = await createWorkspace({ rules });
+    fresh.setFile('arch/x86/kvm/leaf.c', LEAF);
+    fresh.setFile('arch/x86/kvm/caller.c', NO_CALL);
+    expect(requires(fresh.analyze().findings)).toEqual(without);
+
+    ws.setFile('arch/x86/kvm/caller.c', CALLER);
+    expect(requires(ws.analyze().findings)).toEqual([]);
+  });
+});
