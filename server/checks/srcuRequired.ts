@@ -17,7 +17,7 @@ import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, linkSig, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
+import { calleeList, linkSig, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
 import { ruleMeta } from './registry';
 
 /** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
@@ -212,6 +212,24 @@ function setupOf(ctx: CheckContext): Setup | null {
 }
 
 /** Is this flow one that is judged: the chosen definition of an entry point. */
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/**
+ * Names whose `judged` may differ from the previous analysis (null: any may): those whose flow
+ * or callers changed, while the sets of entry points from ops tables stayed the same.
+ */
+function judgedChanges(ctx: CheckContext): ReadonlySet<string> | null {
+  const cur = { bound: boundFunctions(ctx), vfs: vfsEntryPoints(ctx) };
+  const prev = ctx.store?.get('srcuRequired:entryPoints') as typeof cur | undefined;
+  ctx.store?.set('srcuRequired:entryPoints', cur);
+  if (!prev) return null;
+  return sameSet(prev.bound, cur.bound) && sameSet(prev.vfs, cur.vfs) ? chosenOrCallersChanged(ctx) : null;
+}
+
 function judged(ctx: CheckContext, flow: FunctionFlow): boolean {
   const fn = flow.fn;
   return chosenFlows(ctx).get(fn.name) === flow && !SRCU_ACCESSORS.has(fn.name) && isEntryPoint(ctx, fn);
@@ -230,7 +248,7 @@ export const srcuRequiredCheck: Check = {
   functionDepsDelta(ctx: CheckContext) {
     const s = setupOf(ctx);
     if (!s) return undefined;
-    return { changes: s.solver.changes(), names: calleeList, key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-') };
+    return { changes: s.solver.changes(), names: calleeList, key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-'), keyChanges: judgedChanges(ctx) };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const setup = setupOf(ctx);

@@ -66,4 +66,27 @@ describe('incremental re-checks of root functions', () => {
     ws.setFile('arch/x86/kvm/caller.c', CALLER);
     expect(requires(ws.analyze().findings)).toEqual([]);
   });
+
+  it('follows an ops table that starts or stops naming a static function into srcu-required', async () => {
+    const user = `
+static int frob_init(struct kvm *kvm)
+{
+	return (int)gfn_to_hva(kvm, 1);
+}
+`;
+    const table = 'static struct kvm_x86_ops frob_ops = { .vm_init = frob_init };\n';
+    const srcu = (m: Map<string, Finding[]>): string[] => {
+      const out: string[] = [];
+      for (const list of m.values()) for (const f of list) if (f.code === 'srcu-required') out.push(`${f.file}:${f.range.start.line} ${f.functionName}`);
+      return out.sort();
+    };
+    const ws = await createWorkspace({ rules });
+    ws.setFile('arch/x86/kvm/user.c', user);
+    ws.setFile('arch/x86/kvm/ops.c', '');
+    expect(srcu(ws.analyze().findings)).toEqual([]);
+    ws.setFile('arch/x86/kvm/ops.c', table);
+    expect(srcu(ws.analyze().findings)).toEqual(['arch/x86/kvm/user.c:3 frob_init']);
+    ws.setFile('arch/x86/kvm/ops.c', '');
+    expect(srcu(ws.analyze().findings)).toEqual([]);
+  });
 });
