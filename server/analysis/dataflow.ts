@@ -675,17 +675,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     work.push([b, s]);
   };
 
-  const initial: FlowState = {
-    held: [],
-    irqOff: 0,
-    preemptOff: 0,
-    released: [],
-    calleeReleased: [],
-    fromCaller: [],
-    failed: [],
-    env: {},
-    joined: false,
-  };
+  const initial = initialState();
   if (fn.entry === fn.exit) {
     exits.push({ state: initial, range: { start: fn.range.end, end: fn.range.end } });
   } else {
