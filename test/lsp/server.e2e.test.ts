@@ -3,18 +3,13 @@
  * in a child process, JSON-RPC over its stdin/stdout (vscode-jsonrpc, the protocol library the
  * server itself uses).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  StreamMessageReader,
-  StreamMessageWriter,
-  createMessageConnection,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import { Client } from '../support/lspClient';
 
 const REPO = path.resolve(__dirname, '../..');
 const ENGINE_READY = fs.existsSync(path.join(REPO, 'server/engine/workspace.ts')) && fs.existsSync(path.join(REPO, 'server/frontend/index.ts'));
@@ -49,70 +44,6 @@ int set_memory(struct kvm *kvm)
 	return 0;
 }
 `;
-
-interface Diagnostic {
-  range: { start: { line: number; character: number } };
-  code?: string;
-  source?: string;
-  message: string;
-  relatedInformation?: { location: { uri: string }; message: string }[];
-}
-
-class Client {
-  readonly conn: MessageConnection;
-  readonly diagnostics = new Map<string, Diagnostic[]>();
-  readonly statuses: { rulesSource: string; rulesPath: string | null; files: number; indexing: boolean }[] = [];
-  readonly progress: { kind: string }[] = [];
-  private waiters: (() => void)[] = [];
-  /** What the editor answers to workspace/configuration for `kvmLocklint`. */
-  settings: Record<string, unknown> = { codes: { 'lock-cycle': { enabled: true } } };
-  stderr = '';
-
-  constructor(readonly child: ChildProcess) {
-    child.stderr!.on('data', (d) => (this.stderr += String(d)));
-    this.conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-    this.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: Diagnostic[] }) => {
-      this.diagnostics.set(p.uri, p.diagnostics);
-      this.wake();
-    });
-    this.conn.onNotification('kvmLocklint/status', (p: Client['statuses'][number]) => {
-      this.statuses.push(p);
-      this.wake();
-    });
-    this.conn.onNotification('$/progress', (p: { value: { kind: string } }) => {
-      this.progress.push(p.value);
-      this.wake();
-    });
-    this.conn.onRequest('window/workDoneProgress/create', () => null);
-    this.conn.onRequest('client/registerCapability', () => null);
-    this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => this.settings));
-    this.conn.onNotification('window/logMessage', (p: { type: number; message: string }) => {
-      if (process.env.LSP_TEST_LOG) console.log('[server]', p.message);
-    });
-    this.conn.listen();
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Resolves when `test` holds, re-checked on every notification; fails after `ms`. */
-  until<T>(what: string, test: () => T | undefined | false, ms = 15_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; server stderr: ${this.stderr.slice(-2000)}`)), ms);
-      const check = () => {
-        const v = test();
-        if (v) {
-          clearTimeout(timer);
-          resolve(v);
-        } else this.waiters.push(check);
-      };
-      check();
-    });
-  }
-}
 
 describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
   let dir: string;
