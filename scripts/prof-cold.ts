@@ -13,7 +13,7 @@ import { parseLockingDoc } from '../model/rules';
 import { collectCFiles } from '../server/cli/files';
 
 async function main() {
-  const root = path.resolve(process.argv[2] ?? path.join(__dirname, '../../kernel'));
+  const root = path.resolve(process.argv[2] ?? path.join(process.cwd(), '..', 'kernel'));
   const rules = parseLockingDoc(fs.readFileSync(root + '/Documentation/virt/kvm/locking.rst', 'utf8'), 'locking.rst');
   await initFrontend();
   const files = collectCFiles([root + '/arch/x86/kvm', root + '/virt/kvm']).map((f) => ({ path: path.relative(root, f), text: fs.readFileSync(f, 'utf8') }));
