@@ -77,6 +77,13 @@ export interface Check {
    * with the same key and no changed name, keeps its result without functionDeps being called.
    */
   functionDepsDelta?(ctx: CheckContext): FunctionDepsDelta | undefined;
+  /**
+   * The findings of `runFunction` show witness chains read through callees' derived values at
+   * a depth that `functionDeps` does not cover (a chain can change below a callee whose value
+   * keeps its version): a cached entry with findings is re-run in every analysis, one without
+   * is reused as usual (what makes a finding appear is covered by `functionDeps`).
+   */
+  rerunEntriesWithFindings?: boolean;
 }
 
 export interface FunctionDepsDelta {

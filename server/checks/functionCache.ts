@@ -120,8 +120,10 @@ export class FunctionCheckCache {
     if (delta) this.generations.set(check, delta.changes.generation);
     else this.generations.delete(check);
     const depsOf = check.functionDeps;
+    const rerunFindings = check.rerunEntriesWithFindings === true;
     for (const flow of ctx.flows) {
       let e = byFlow.get(flow);
+      if (e && rerunFindings && e.findings.length > 0) e = undefined;
       if (e && !depsOf) {
         // Depends on the flow (and the files its findings point into, see invalidateFiles) only.
         for (const f of e.findings) out.push(f);
