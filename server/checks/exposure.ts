@@ -8,19 +8,34 @@
  * An event that a function reports itself (it holds the offending context at that point) is not
  * passed on to its callers, so one bug gives one finding.
  */
-import type { FunctionFlow, OpContext } from '../analysis/types';
+import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
+import type { PositionMap } from '../analysis/rebase';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, linkSig, blockOf, calleeNames, chosenFlows, link, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step, type Link } from './lockSupport';
+import { derivedCache, DerivedCache, idOf } from './derived';
+import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step } from './lockSupport';
 
+/**
+ * One event a function exposes. Only the first step of its witness chain is kept (the op in this
+ * function); the rest is the callee `via`'s event of the same key with the released set
+ * `viaReleased` (a function exposes one event per key and released set) in the callee's current
+ * value, followed when a finding shows the chain (ExposureSolver.chain). So a value says nothing about its callees'
+ * deeper steps and does not change when only they do: an edit deep in a chain re-derives the
+ * edited function and its direct callers, not every function above it.
+ */
 export interface ExposedEvent {
   /** `sleep`, `take:<cls>`, `sync:<cls>`: what happens. */
   key: string;
   /** Lock classes released on every path before it (within the chain). */
   released: ReadonlySet<string>;
-  /** From the op in this function down to the event. */
-  chain: Link;
+  /** The op in this function: the event itself, or the call through which it is reached. */
+  step: ChainStep;
+  /** The callee the event is reached through (absent: `step` is the event). */
+  via?: string;
+  /** The released set of the event in `via`'s value (setKey), which names it there. */
+  viaReleased: string;
+  /** Steps of the whole chain (callers keep the shortest witnesses first). */
+  length: number;
 }
 
 export interface ExposureSpec {
@@ -48,15 +63,38 @@ export interface EventAt {
 
 const MAX_PER_KEY = 4;
 const EMPTY: ReadonlySet<string> = new Set();
+const NO_EVENTS: ExposedEvent[] = [];
 
 function setKey(s: ReadonlySet<string>): string {
-  return [...s].sort().join(',');
+  return s.size === 0 ? '' : s.size === 1 ? s.values().next().value! : [...s].sort().join(',');
 }
 
+/**
+ * Everything in a value, which is everything callers read from it: keys, released sets, order,
+ * chain lengths, the callee and index each event goes through, and this function's own steps
+ * with their positions (a value whose signature is unchanged is kept as it was, positions
+ * included, so they must be covered). Deeper steps are not in a value, so not here either.
+ */
 function eventsSig(list: ExposedEvent[]): string {
-  let s = '';
-  for (const e of list) s += `${e.key}|${setKey(e.released)}|${linkSig(e.chain)}\n`;
+  let s = list.length ? list[0].step.file + '\n' : '';
+  for (const e of list) {
+    const st = e.step;
+    if (st.file !== list[0].step.file) s += st.file + '>';
+    s += `${e.key}|${setKey(e.released)}|${e.length}|${e.via ?? ''}#${e.viaReleased}|${st.range.start.line}:${st.range.start.column}:${st.what}\n`;
+  }
   return s;
+}
+
+/** A value with its steps moved over an edit (null when one does not map). */
+function moveEvents(list: ExposedEvent[], moved: PositionMap): ExposedEvent[] | null {
+  let out: ExposedEvent[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    const range = moved.range(e.step.file, e.step.range);
+    if (!range) return null;
+    if (range !== e.step.range) (out ??= [...list])[i] = { ...e, step: { ...e.step, range } };
+  }
+  return out ?? list;
 }
 
 export class ExposureSolver {
@@ -78,7 +116,7 @@ export class ExposureSolver {
       ctx,
       key,
       `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${config}`,
-      () => new DerivedCache<ExposedEvent[]>([], eventsSig, (c, name) => chosenFlows(c).get(name), moveChained),
+      () => new DerivedCache<ExposedEvent[]>(NO_EVENTS, eventsSig, (c, name) => chosenFlows(c).get(name), moveEvents),
       (flow) => this.derive(flow),
     );
   }
@@ -101,28 +139,55 @@ export class ExposureSolver {
     return this.cache.get(name);
   }
 
+  /**
+   * The whole witness chain of an event, from its step down to the event itself, read from the
+   * callees' current values (what a fresh analysis would show). Not for use while deriving.
+   */
+  chain(e: ExposedEvent): ChainStep[] {
+    const out: ChainStep[] = [e.step];
+    for (let c = e; c.via !== undefined && out.length < MAX_CHAIN; ) {
+      let next: ExposedEvent | undefined;
+      for (const x of this.exposed(c.via)) {
+        if (x.key === c.key && setKey(x.released) === c.viaReleased) {
+          next = x;
+          break;
+        }
+      }
+      // Cannot happen while the values are consistent (a caller is re-derived when its callee's
+      // value changes); the chain is then cut rather than wrong.
+      if (!next) break;
+      out.push(next.step);
+      c = next;
+    }
+    return out;
+  }
+
   private derive(flow: FunctionFlow): ExposedEvent[] {
-    const out: ExposedEvent[] = [];
-    const count = new Map<string, number>();
-    const seen = new Set<string>();
-    const released = releasedBefore(this.ctx, flow);
-    const guarded = paramGuardedBlocks(flow.fn);
     const events = this.spec.exports && !this.spec.exports(flow) ? [] : this.eventsOf(flow);
+    let out: ExposedEvent[] | undefined;
+    let count: Map<string, number> | undefined;
+    let seen: Set<string> | undefined;
+    let released: Map<Op, ReadonlySet<string>> | undefined;
+    let guarded: Set<number> | undefined;
     for (const ev of events) {
       if (ev.offence) continue;
+      // Computed only for functions with an event to pass on (most have none).
+      guarded ??= paramGuardedBlocks(flow.fn);
       if (guarded.size && guarded.has(blockOf(flow.fn, ev.op))) continue;
+      released ??= releasedBefore(this.ctx, flow);
       const before = released.get(ev.op) ?? EMPTY;
       const rel = before.size === 0 ? ev.event.released : ev.event.released.size === 0 ? before : new Set([...before, ...ev.event.released]);
       const k = ev.event.key + '|' + setKey(rel);
-      if (seen.has(k)) continue;
-      const n = count.get(ev.event.key) ?? 0;
+      if ((seen ??= new Set()).has(k)) continue;
+      const n = (count ??= new Map()).get(ev.event.key) ?? 0;
       if (n >= MAX_PER_KEY) continue;
       seen.add(k);
       count.set(ev.event.key, n + 1);
-      out.push({ key: ev.event.key, released: rel, chain: ev.event.chain });
+      (out ??= []).push(rel === ev.event.released ? ev.event : { ...ev.event, released: rel });
     }
+    if (!out) return NO_EVENTS;
     // Shortest chains first, so that callers keep the clearest witness.
-    out.sort((a, b) => a.chain.length - b.chain.length);
+    out.sort((a, b) => a.length - b.length);
     return out;
   }
 
@@ -138,20 +203,21 @@ export class ExposureSolver {
     const res: EventAt[] = [];
     for (const [op, contexts] of flow.contexts) {
       let events: ExposedEvent[] | undefined;
-      for (const e of this.spec.ownEvents(flow, op)) (events ??= []).push({ key: e.key, released: EMPTY, chain: link(step(fn, op.range, e.what)) });
+      for (const e of this.spec.ownEvents(flow, op)) (events ??= []).push({ key: e.key, released: EMPTY, step: step(fn, op.range, e.what), viaReleased: '', length: 1 });
       if (op.k === 'call') {
         for (const name of calleeNames(flow, op)) {
           if (name === fn.name) continue;
           const exposed = this.exposed(name);
           if (exposed.length === 0) continue;
-          const head = step(fn, op.range, `calls ${name}`);
+          let head: ChainStep | undefined;
           const perKey = new Map<string, number>();
           for (const e of exposed) {
-            if (e.chain.length >= MAX_CHAIN) continue;
+            if (e.length >= MAX_CHAIN) continue;
             const n = perKey.get(e.key) ?? 0;
             if (n >= MAX_PER_KEY) continue;
             perKey.set(e.key, n + 1);
-            (events ??= []).push({ key: e.key, released: e.released, chain: link(head, e.chain) });
+            head ??= step(fn, op.range, `calls ${name}`);
+            (events ??= []).push({ key: e.key, released: e.released, step: head, via: name, viaReleased: setKey(e.released), length: e.length + 1 });
           }
         }
       }

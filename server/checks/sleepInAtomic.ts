@@ -15,7 +15,7 @@ import type { LockKind, Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec, type Offence } from './exposure';
 import type { Finding } from './finding';
-import { calleeList, chainOf, where } from './lockSupport';
+import { calleeList, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
 const ATOMIC_KINDS: ReadonlySet<LockKind> = new Set<LockKind>(['spinlock', 'raw_spinlock', 'rwlock', 'rcu']);
@@ -161,6 +161,8 @@ export function sleepSolver(ctx: CheckContext): ExposureSolver {
 
 export const sleepInAtomicCheck: Check = {
   codes: ['sleep-in-atomic'],
+  // A finding's chain is read from the callees' current values below the first callee.
+  rerunEntriesWithFindings: true,
   run(): Finding[] {
     return [];
   },
@@ -183,7 +185,7 @@ export const sleepInAtomicCheck: Check = {
         if (reported.has(key)) continue;
         reported.add(key);
         const o = ev.offence.offence;
-        const chain = chainOf(ev.event.chain);
+        const chain = solver.chain(ev.event);
         const sleeper = chain[chain.length - 1];
         const direct = chain.length === 1;
         const what = direct ? `${sleeper.what} may sleep` : `${ev.op.k === 'call' ? ev.op.callee : fn.name} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)})`;

@@ -16,7 +16,7 @@ import type { Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
 import type { Finding } from './finding';
-import { calleeList, calleeNames, calleeReleases, chainOf, classOfName, where } from './lockSupport';
+import { calleeList, calleeNames, calleeReleases, classOfName, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
 interface Forbidden {
@@ -173,6 +173,8 @@ function setupOf(ctx: CheckContext): Setup | null {
 
 export const srcuOrderCheck: Check = {
   codes: ['srcu-order'],
+  // A finding's chain is read from the callees' current values below the first callee.
+  rerunEntriesWithFindings: true,
   run(): Finding[] {
     return [];
   },
@@ -204,7 +206,7 @@ export const srcuOrderCheck: Check = {
         reported.add(k);
         const domainName = ctx.display(r.domain);
         const entered = held.via ? `held since the call of ${held.via} at ${where(held.file, held.range)}` : `entered at ${where(held.file, held.range)}`;
-        const chain = chainOf(ev.event.chain);
+        const chain = solver.chain(ev.event);
         const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${ev.op.callee})` : '';
         const related = [{ file: held.file, range: held.range, message: `${domainName} read-side section entered here` }, ...chainToRelated(ctx, chain)];
         let message: string;
