@@ -17,6 +17,8 @@ import { calledFromOutside, calleeList, chainOf, chosenFlows, chosenOrCallersCha
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver, type Need } from './requirements';
 
+const NONE: readonly string[] = [];
+
 function requirementText(ctx: CheckContext, n: Need): string {
   if (n.how === 'documented' && n.inner) return `${ctx.display(n.inner)} may only be taken with ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
   return `${n.origin.function}() requires ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
@@ -40,7 +42,8 @@ export const lockRequiresCheck: Check = {
   functionDepsDelta(ctx: CheckContext) {
     return {
       changes: requirementSolver(ctx).changes(),
-      names: calleeList,
+      // A flow that is not judged reads no callee value (its deps are ['-']).
+      names: (flow: FunctionFlow) => (judged(ctx, flow) ? calleeList(flow) : NONE),
       key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-'),
       keyChanges: chosenOrCallersChanged(ctx),
     };

@@ -195,7 +195,11 @@ export class RequirementSolver {
 
   /** Versions of the needs of every callee of `flow` (what its call sites' judgements read). */
   calleeVersions(flow: FunctionFlow): number[] {
-    const names = calleeList(flow);
+    return this.versionsOf(calleeList(flow));
+  }
+
+  /** Versions of the needs of `names`. */
+  versionsOf(names: readonly string[]): number[] {
     const out = new Array<number>(names.length);
     for (let i = 0; i < names.length; i++) out[i] = this.cache.version(names[i]);
     return out;

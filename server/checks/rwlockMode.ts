@@ -12,7 +12,7 @@
 import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { calleeList, chainOf, where } from './lockSupport';
+import { calleeNames, chainOf, where } from './lockSupport';
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver } from './requirements';
 
@@ -21,6 +21,29 @@ function heldInOtherMode(c: OpContext, cls: string, wanted: 'read' | 'write'): H
   const hs = c.held.filter((h) => h.cls === cls);
   if (!hs.length || hs.some((h) => h.mode === wanted)) return undefined;
   return hs[0];
+}
+
+function holdsAny(contexts: readonly OpContext[]): boolean {
+  for (const c of contexts) if (c.held.length > 0) return true;
+  return false;
+}
+
+const heldCalleeCache = new WeakMap<FunctionFlow, string[]>();
+/**
+ * The callees called with some lock held: only their requirements can be held in the wrong
+ * mode, so only they are read (a flow that holds nothing at its calls reads no callee value,
+ * and no requirement is derived for its callees on its behalf).
+ */
+function heldCallees(flow: FunctionFlow): string[] {
+  let out = heldCalleeCache.get(flow);
+  if (out) return out;
+  const s = new Set<string>();
+  for (const [op, contexts] of flow.contexts) {
+    if (op.k !== 'call' || !holdsAny(contexts)) continue;
+    for (const n of calleeNames(flow, op)) if (n !== flow.fn.name) s.add(n);
+  }
+  heldCalleeCache.set(flow, (out = [...s]));
+  return out;
 }
 
 /** The document's statement that the lock is an rwlock, for the rule reference. */
@@ -35,10 +58,10 @@ export const rwlockModeCheck: Check = {
     return [];
   },
   functionDeps(flow: FunctionFlow, ctx: CheckContext): number[] {
-    return requirementSolver(ctx).calleeVersions(flow);
+    return requirementSolver(ctx).versionsOf(heldCallees(flow));
   },
   functionDepsDelta(ctx: CheckContext) {
-    return { changes: requirementSolver(ctx).changes(), names: calleeList, key: () => '' };
+    return { changes: requirementSolver(ctx).changes(), names: heldCallees, key: () => '' };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
@@ -88,6 +111,7 @@ export const rwlockModeCheck: Check = {
             break;
           }
         } else if (op.k === 'call') {
+          if (!holdsAny(contexts)) continue;
           for (const { callee, need } of solver.calleeNeeds(flow, op)) {
             if (need.mode === 'any') continue;
             for (const c of contexts) {

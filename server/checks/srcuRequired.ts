@@ -68,6 +68,8 @@ export const SRCU_ACCESSORS: ReadonlySet<string> = new Set([
   'kvm_io_bus_get_dev',
 ]);
 
+const NONE: readonly string[] = [];
+
 interface Need {
   /** The accessor finally called. */
   accessor: string;
@@ -248,7 +250,8 @@ export const srcuRequiredCheck: Check = {
   functionDepsDelta(ctx: CheckContext) {
     const s = setupOf(ctx);
     if (!s) return undefined;
-    return { changes: s.solver.changes(), names: calleeList, key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-'), keyChanges: judgedChanges(ctx) };
+    // A flow that is not judged reads no callee value (its deps are ['-']).
+    return { changes: s.solver.changes(), names: (flow: FunctionFlow) => (judged(ctx, flow) ? calleeList(flow) : NONE), key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-'), keyChanges: judgedChanges(ctx) };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const setup = setupOf(ctx);
