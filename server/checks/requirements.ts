@@ -80,8 +80,11 @@ export class RequirementSolver {
 
   /** The documented "X needs Y" rules that apply to a file. */
   documentedFor(file: string): { rule: MustAlsoHoldRule; lock: string; mustHold: string }[] {
-    return this.mustRules.filter((r) => archApplies(r.rule.arch, file));
+    let list = this.documentedByFile.get(file);
+    if (!list) this.documentedByFile.set(file, (list = this.mustRules.filter((r) => archApplies(r.rule.arch, file))));
+    return list;
   }
+  private documentedByFile = new Map<string, { rule: MustAlsoHoldRule; lock: string; mustHold: string }[]>();
 
   /** Needs created by the function's own ops (asserts, annotations, documented acquisitions). */
   ownNeeds(flow: FunctionFlow): { op?: Op; need: Need }[] {
@@ -217,9 +220,10 @@ export class RequirementSolver {
       } else if (n.chain.length < out[i].chain.length) out[i] = n;
     };
     for (const o of this.ownNeeds(flow)) add(o.need);
-    const guarded = paramGuardedBlocks(flow.fn);
+    // Computed on the first unconditional call (many functions make none).
+    let guarded: Set<number> | undefined;
     for (const [op, contexts] of flow.contexts) {
-      if (op.k !== 'call' || !isUnconditional(flow.fn, op) || guarded.has(blockOf(flow.fn, op))) continue;
+      if (op.k !== 'call' || !isUnconditional(flow.fn, op) || (guarded ??= paramGuardedBlocks(flow.fn)).has(blockOf(flow.fn, op))) continue;
       for (const { need } of this.calleeNeeds(flow, op)) {
         if (!contexts.some((c) => !holds(c, need.cls))) continue;
         add(need);

@@ -151,12 +151,13 @@ class SrcuNeeds {
   private derive(flow: FunctionFlow): Need | null {
     const name = flow.fn.name;
     let best: Need | null = null;
-    const guarded = paramGuardedBlocks(flow.fn);
+    // Computed on the first unconditional call (many functions make none).
+    let guarded: Set<number> | undefined;
     for (const [op, contexts] of flow.contexts) {
       if (op.k !== 'call' || !contexts.some((c) => !this.protectedIn(c))) continue;
       // Only accesses made on every path are passed on: what a callee does under a condition
       // (a feature flag, an argument) is not a contract its callers must meet.
-      if (!isUnconditional(flow.fn, op) || guarded.has(blockOf(flow.fn, op))) continue;
+      if (!isUnconditional(flow.fn, op) || (guarded ??= paramGuardedBlocks(flow.fn)).has(blockOf(flow.fn, op))) continue;
       for (const n of this.accessesAt(flow, op)) if (!best || n.chain.length < best.chain.length) best = n;
     }
     if (!best) {
