@@ -12,7 +12,7 @@
  */
 import type { SrcuRule } from '../../model/rules/types';
 import type { FunctionFlow, OpContext } from '../analysis/types';
-import type { Op } from '../frontend/facts';
+import type { FunctionFacts, Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
 import type { Finding } from './finding';
@@ -39,27 +39,72 @@ interface SyncUnder {
   range: Op['range'];
 }
 
+/** What srcu-order needs to know of one flow, for one set of domains. */
+interface FlowSrcu {
+  domains: string;
+  /** Locks it holds around a synchronize_srcu of a domain (directly or through a call). */
+  syncUnder: SyncUnder[];
+  /**
+   * Some context of an op holds a domain's read lock: only then can the flow have a finding
+   * (and read its callees' exposed events for one).
+   */
+  holdsDomain: boolean;
+}
+
+const NONE: SyncUnder[] = [];
+const NO_NAMES: readonly string[] = [];
+
 /**
- * Locks one flow holds around a synchronize_srcu of one of `domains` (directly or through a
- * call), cached per flow object: a flow is replaced when its callees' summaries change.
+ * Cached per flow object: a flow is replaced when its callees' summaries change. `syncers` are
+ * the functions whose summary synchronizes one of `domains` (kernel functions outside the
+ * workspace never do): a call of anything else cannot sync, so most flows need no look at
+ * their callees' summaries.
  */
-const syncUnderCache = new WeakMap<FunctionFlow, { domains: string; list: SyncUnder[] }>();
-function syncUnderOf(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string): SyncUnder[] {
-  const cached = syncUnderCache.get(flow);
-  if (cached && cached.domains === domainsKey) return cached.list;
-  const list: SyncUnder[] = [];
+const flowSrcuCache = new WeakMap<FunctionFlow, FlowSrcu>();
+function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
+  const cached = flowSrcuCache.get(flow);
+  if (cached && cached.domains === domainsKey) return cached;
+  // Without a lock op or a call of a function with lock effects nothing is ever held, and
+  // without a sync op or a call of a syncer nothing synchronizes: most flows stop here.
+  const own = lockOpsOf(flow.fn);
+  let mayHold = own.acquires;
+  let maySync = own.syncs;
+  const { syncers, lockers } = callees;
+  if (lockers.has(flow.fn.name)) mayHold = true;
+  if (syncers.has(flow.fn.name)) maySync = true;
+  if (!mayHold || !maySync) {
+    for (const n of calleeList(flow)) {
+      if (lockers.has(n)) mayHold = true;
+      if (syncers.has(n)) maySync = true;
+    }
+  }
+  if (!mayHold) {
+    const out: FlowSrcu = { domains: domainsKey, syncUnder: NONE, holdsDomain: false };
+    flowSrcuCache.set(flow, out);
+    return out;
+  }
+  let list: SyncUnder[] | undefined;
+  let holdsDomain = false;
   const note = (domain: string, c: OpContext, range: Op['range'], releasedByCallee: readonly string[]): void => {
     for (const h of c.held) {
       if (!h.resolved || h.kind === 'srcu' || h.kind === 'rcu' || h.cls === domain || releasedByCallee.includes(h.cls)) continue;
-      list.push({ domain, cls: h.cls, file: flow.fn.file, range });
+      (list ??= []).push({ domain, cls: h.cls, file: flow.fn.file, range });
     }
   };
   for (const [op, contexts] of flow.contexts) {
+    if (op.k !== 'sync' && op.k !== 'call' && op.k !== 'acquire') continue;
+    if (!holdsDomain) {
+      for (const c of contexts) {
+        for (const h of c.held) if (domains.has(h.cls)) holdsDomain = true;
+      }
+    }
+    if (!maySync) continue;
     if (op.k === 'sync') {
       const d = flow.locks.get(op)?.cls;
       if (d && domains.has(d)) for (const c of contexts) note(d, c, op.range, []);
     } else if (op.k === 'call') {
       for (const name of calleeNames(flow, op)) {
+        if (!syncers.has(name)) continue;
         const sum = ctx.summaryOf(name);
         if (!sum || sum.syncs.size === 0) continue;
         for (const d of sum.syncs.keys()) {
@@ -70,16 +115,55 @@ function syncUnderOf(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet
       }
     }
   }
-  syncUnderCache.set(flow, { domains: domainsKey, list });
-  return list;
+  const out: FlowSrcu = { domains: domainsKey, syncUnder: list ?? NONE, holdsDomain };
+  flowSrcuCache.set(flow, out);
+  return out;
+}
+
+interface CalleeKinds {
+  /** Functions whose summary synchronizes one of the domains. */
+  syncers: ReadonlySet<string>;
+  /** Functions whose summary has net lock effects (a caller may hold a lock after calling them). */
+  lockers: ReadonlySet<string>;
+}
+
+/**
+ * From the workspace's summaries: the built-in summaries of kernel functions outside it have
+ * no effects and no syncs (analysis/summaries.ts, externalSummary).
+ */
+function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>): CalleeKinds {
+  const syncers = new Set<string>();
+  const lockers = new Set<string>();
+  for (const [name, sum] of ctx.summaries) {
+    if (sum.effects.length > 0) lockers.add(name);
+    if (sum.syncs.size === 0) continue;
+    for (const d of sum.syncs.keys()) if (domains.has(d)) syncers.add(name);
+  }
+  return { syncers, lockers };
+}
+
+const lockOpsCache = new WeakMap<FunctionFacts, { acquires: boolean; syncs: boolean }>();
+/** Whether a function has ops that take a lock (acquire, drop-and-retake) or synchronize. */
+function lockOpsOf(fn: FunctionFacts): { acquires: boolean; syncs: boolean } {
+  let v = lockOpsCache.get(fn);
+  if (!v) {
+    v = { acquires: false, syncs: false };
+    for (const b of fn.blocks) {
+      for (const op of b.ops) {
+        if (op.k === 'acquire' || op.k === 'dropRetake') v.acquires = true;
+        else if (op.k === 'sync') v.syncs = true;
+      }
+    }
+    lockOpsCache.set(fn, v);
+  }
+  return v;
 }
 
 /** Locks held around synchronize_srcu(domain) anywhere in the tree (first place seen). */
-function observedSyncUnder(ctx: CheckContext, domains: ReadonlySet<string>): Map<string, Map<string, { file: string; range: Op['range'] }>> {
+function observedSyncUnder(ctx: CheckContext, scan: (flow: FunctionFlow) => FlowSrcu): Map<string, Map<string, { file: string; range: Op['range'] }>> {
   const out = new Map<string, Map<string, { file: string; range: Op['range'] }>>();
-  const domainsKey = [...domains].join(',');
   for (const flow of ctx.flows) {
-    for (const u of syncUnderOf(ctx, flow, domains, domainsKey)) {
+    for (const u of scan(flow).syncUnder) {
       let m = out.get(u.domain);
       if (!m) out.set(u.domain, (m = new Map()));
       if (!m.has(u.cls)) m.set(u.cls, { file: u.file, range: u.range });
@@ -88,7 +172,7 @@ function observedSyncUnder(ctx: CheckContext, domains: ReadonlySet<string>): Map
   return out;
 }
 
-function domainRules(ctx: CheckContext): DomainRule[] {
+function domainRules(ctx: CheckContext): { rules: DomainRule[]; scan: (flow: FunctionFlow) => FlowSrcu } {
   const out: DomainRule[] = [];
   const domains = new Set<string>();
   const rules: { domain: string; rule: SrcuRule }[] = [];
@@ -98,8 +182,11 @@ function domainRules(ctx: CheckContext): DomainRule[] {
     domains.add(d);
     rules.push({ domain: d, rule: r });
   }
-  if (!rules.length) return out;
-  const observed = observedSyncUnder(ctx, domains);
+  const domainsKey = [...domains].join(',');
+  const kinds = rules.length ? calleeKindsOf(ctx, domains) : { syncers: new Set<string>(), lockers: new Set<string>() };
+  const scan = (flow: FunctionFlow): FlowSrcu => flowSrcu(ctx, flow, domains, domainsKey, kinds);
+  if (!rules.length) return { rules: out, scan };
+  const observed = observedSyncUnder(ctx, scan);
   for (const { domain, rule } of rules) {
     const allowed = new Set(rule.allowedInside.map((n) => classOfName(ctx, n)).filter((c): c is string => !!c));
     const forbidden = new Map<string, Forbidden>();
@@ -112,7 +199,7 @@ function domainRules(ctx: CheckContext): DomainRule[] {
     }
     out.push({ domain, rule, forbidden });
   }
-  return out;
+  return { rules: out, scan };
 }
 
 function srcuSpec(rules: DomainRule[]): ExposureSpec {
@@ -148,6 +235,8 @@ function srcuSpec(rules: DomainRule[]): ExposureSpec {
 
 interface Setup {
   rules: DomainRule[];
+  /** The flow's facts for srcu-order (FlowSrcu). */
+  scan: (flow: FunctionFlow) => FlowSrcu;
   solver: ExposureSolver;
   /** Everything global the findings depend on (observed places included). */
   config: string;
@@ -157,7 +246,7 @@ const setups = new WeakMap<CheckContext, Setup | null>();
 function setupOf(ctx: CheckContext): Setup | null {
   let s = setups.get(ctx);
   if (s !== undefined) return s;
-  const rules = domainRules(ctx);
+  const { rules, scan } = domainRules(ctx);
   if (!rules.length) s = null;
   else {
     // The events depend on the domains and forbidden classes only; the messages on the rest.
@@ -165,7 +254,7 @@ function setupOf(ctx: CheckContext): Setup | null {
     const config = rules
       .map((r) => `${r.domain}@${r.rule.line}:${[...r.forbidden].map(([c, f]) => `${c}=${f.line}/${f.observedAt ? `${f.observedAt.file}:${f.observedAt.range.start.line}:${f.observedAt.range.start.column}` : ''}`).join(',')}`)
       .join(';');
-    s = { rules, solver: new ExposureSolver(ctx, srcuSpec(rules), 'exposure:srcu', eventsConfig), config };
+    s = { rules, scan, solver: new ExposureSolver(ctx, srcuSpec(rules), 'exposure:srcu', eventsConfig), config };
   }
   setups.set(ctx, s);
   return s;
@@ -180,18 +269,22 @@ export const srcuOrderCheck: Check = {
   },
   functionDeps(flow: FunctionFlow, ctx: CheckContext): (number | string)[] {
     const s = setupOf(ctx);
-    return s ? [s.config, ...s.solver.calleeVersions(flow)] : ['-'];
+    if (!s) return ['-'];
+    // A flow that never holds a domain has no finding, whatever its callees do.
+    return s.scan(flow).holdsDomain ? [s.config, ...s.solver.calleeVersions(flow)] : [s.config];
   },
   functionDepsDelta(ctx: CheckContext) {
     const s = setupOf(ctx);
     if (!s) return undefined;
     const key = s.config;
-    return { changes: s.solver.changes(), names: calleeList, key: () => key };
+    const names = (flow: FunctionFlow): readonly string[] => (s.scan(flow).holdsDomain ? calleeList(flow) : NO_NAMES);
+    return { changes: s.solver.changes(), names, key: () => key };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const setup = setupOf(ctx);
     if (!setup) return [];
     const { rules, solver } = setup;
+    if (!setup.scan(flow).holdsDomain) return [];
     const out: Finding[] = [];
     const severity = ruleMeta('srcu-order').defaultSeverity;
     {
