@@ -89,6 +89,10 @@ export interface Check {
 export interface FunctionDepsDelta {
   changes: { generation: number; names: ReadonlySet<string> | null };
   names(flow: FunctionFlow): readonly string[];
+  /**
+   * A function declared without parameters (`() => config`) is the same for every flow: it is
+   * called once per analysis, and a flow's key changes only when that value does.
+   */
   key(flow: FunctionFlow): string;
   /**
    * Names of the flows whose `key` may differ from the previous analysis; a flow with the same

@@ -2,21 +2,62 @@
  * Cache of per-function check results (Check.runFunction), keyed by flow object. An entry stays
  * valid while its flow is the current one, no file its findings refer to has changed, and the
  * check's `functionDeps` (versions of derived callee values) are the same.
+ *
+ * A re-check visits only the flows that can need re-running, not every flow: flows that are new
+ * objects, flows whose entry an edit dropped, flows reading a name whose derived value changed
+ * version (a reverse index name -> flows), flows whose key may have changed, and (for checks
+ * that ask) flows with findings. The findings returned are kept per flow with findings (few), so
+ * the output is made without walking every flow either. Anything the fast path cannot vouch for
+ * (a check that skipped an analysis, unknown changes, a key that must be computed for every flow)
+ * falls back to a walk over every flow, which is what a fresh computation would do.
  */
 import type { PositionMap } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
-import type { Check, CheckContext } from './check';
+import type { Check, CheckContext, FunctionDepsDelta } from './check';
 import type { Finding } from './finding';
 
 interface Entry {
   findings: Finding[];
-  files: Set<string>;
+  /** Files the findings point into (empty without findings). */
+  files: ReadonlySet<string>;
   deps?: readonly (number | string)[];
   /** FunctionDepsDelta.key when the entry was made or last confirmed. */
   key?: string;
   /** FunctionDepsDelta.names of the flow (fixed per flow content). */
   names?: readonly string[];
+  /** The analysis that last visited it in a walk over every flow (finds entries of gone flows). */
+  mark: number;
 }
+
+/** What one check keeps. */
+interface CheckState {
+  byFlow: Map<FunctionFlow, Entry>;
+  /** Flows whose entry has findings (the only entries with files, see invalidateFiles). */
+  withFindings: Set<FunctionFlow>;
+  /** Flows whose entry was dropped since the check last ran (invalidateFiles). */
+  dirty: Set<FunctionFlow>;
+  /** The analysis (FunctionCheckCache.serial) it last ran in; 0: never. */
+  ran: number;
+  /** The derived-value generation its entries were last confirmed against. */
+  generation?: number;
+  /** The value of a key function of no flow (FunctionDepsDelta.key) in the last analysis. */
+  constKey?: string;
+}
+
+/**
+ * Flows by the names a function of a flow gives (FunctionDepsDelta.names, or a flow's own name),
+ * kept up to date from one analysis to the next with the flows that came and went.
+ */
+interface FlowIndex {
+  namesOf: (flow: FunctionFlow) => readonly string[];
+  /** The analysis whose flows it lists. */
+  serial: number;
+  byName: Map<string, Set<FunctionFlow>>;
+  /** The names each listed flow was indexed under (what removes it again). */
+  names: Map<FunctionFlow, readonly string[]>;
+}
+
+const EMPTY_FILES: ReadonlySet<string> = new Set();
 
 function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (number | string)[] | undefined): boolean {
   if (a === b) return true;
@@ -50,49 +91,144 @@ function moveFindings(list: readonly Finding[], moved: PositionMap): Finding[] |
   return out;
 }
 
+function filesOf(findings: readonly Finding[]): ReadonlySet<string> {
+  if (findings.length === 0) return EMPTY_FILES;
+  const files = new Set<string>();
+  for (const f of findings) {
+    files.add(f.file);
+    for (const r of f.related) files.add(r.file);
+  }
+  return files;
+}
+
+const ownName = (flow: FunctionFlow): readonly string[] => [flow.fn.name];
+
 export class FunctionCheckCache {
-  private entries = new Map<Check, Map<FunctionFlow, Entry>>();
-  /** Per check: the derived-value generation its entries were last confirmed against. */
-  private generations = new Map<Check, number>();
+  private states = new Map<Check, CheckState>();
+  /** Analyses seen so far (a new `flows` array starts one). */
+  private serial = 0;
+  /** The flows of analysis `serial`, and how they differ from the previous analysis's. */
+  private flows: readonly FunctionFlow[] | undefined;
+  private added: FunctionFlow[] = [];
+  private removed: FunctionFlow[] = [];
+  /** `added`/`removed` are known (not the first analysis, no flow listed twice). */
+  private diffKnown = false;
+  /** A flow was listed twice: every check walks every flow (the walk reports it twice). */
+  private duplicates = false;
+  private indexes = new Map<(flow: FunctionFlow) => readonly string[], FlowIndex>();
+  /** Flows rebased in this analysis (new -> previous): same names, see `index`. */
+  private rebased = new Map<FunctionFlow, FunctionFlow>();
+  /** Position of each current flow in `flows` (built when findings of several flows are ordered). */
+  private positions: Map<FunctionFlow, number> | undefined;
+
+  /** Starts analysis `serial + 1` when `flows` is a new list: what came and went since the last. */
+  private advance(flows: readonly FunctionFlow[]): void {
+    if (flows === this.flows) return;
+    // Indexes are brought to the analysis that ends here while its changes are known.
+    for (const [namesOf, idx] of this.indexes) if (!this.bringUp(idx)) this.indexes.delete(namesOf);
+    this.rebased = new Map();
+    const prev = this.flows;
+    this.serial++;
+    this.flows = flows;
+    this.positions = undefined;
+    this.added = [];
+    this.removed = [];
+    this.diffKnown = prev !== undefined && !this.duplicates;
+    if (!this.diffKnown) {
+      this.indexes.clear();
+      return;
+    }
+    // The lists are built from maps in insertion order: most flows sit where they sat before,
+    // so only the positions that differ are looked at (a flow that moved shows on both sides).
+    const candAdded: FunctionFlow[] = [];
+    const candRemoved: FunctionFlow[] = [];
+    const n = Math.max(flows.length, prev!.length);
+    for (let i = 0; i < n; i++) {
+      const a = flows[i];
+      const b = prev![i];
+      if (a === b) continue;
+      if (a !== undefined) candAdded.push(a);
+      if (b !== undefined) candRemoved.push(b);
+    }
+    const inAdded = new Set(candAdded);
+    const inRemoved = new Set(candRemoved);
+    if (inAdded.size !== candAdded.length) {
+      // Listed twice: the walk over every flow handles it (and reports such a flow twice, as before).
+      this.duplicates = true;
+      this.diffKnown = false;
+      this.added = [];
+      this.indexes.clear();
+      return;
+    }
+    for (const f of candAdded) if (!inRemoved.has(f)) this.added.push(f);
+    for (const f of candRemoved) if (!inAdded.has(f)) this.removed.push(f);
+  }
+
+  private state(check: Check): CheckState {
+    let s = this.states.get(check);
+    if (!s) this.states.set(check, (s = { byFlow: new Map(), withFindings: new Set(), dirty: new Set(), ran: 0 }));
+    return s;
+  }
 
   /**
    * Brings entries over an edit: an entry whose findings point into a changed file is moved
    * with `moved` when every such position maps (an entry of a rebased flow is re-keyed to the
    * new flow), else forgotten. Without `moved`, every entry pointing into a changed file goes.
+   * Only entries with findings point anywhere: the cost is that of the flows that came and
+   * went and of the findings, not of every entry.
    */
   invalidateFiles(changed: ReadonlySet<string>, moved?: PositionMap, flows?: readonly FunctionFlow[]): void {
     if (changed.size === 0) return;
+    if (flows) this.advance(flows);
     if (moved && flows) {
-      const rebased: [FunctionFlow, FunctionFlow][] = [];
-      for (const flow of flows) {
-        const prev = moved.predecessor(flow);
-        if (prev) rebased.push([prev, flow]);
-      }
-      for (const byFlow of this.entries.values()) {
-        for (const [prev, flow] of rebased) {
-          const e = byFlow.get(prev);
-          if (e) {
-            byFlow.delete(prev);
-            byFlow.set(flow, e);
+      if (this.states.size > 0) {
+        const rebased: [FunctionFlow, FunctionFlow][] = [];
+        for (const flow of this.diffKnown ? this.added : flows) {
+          const prev = moved.predecessor(flow);
+          if (prev) {
+            rebased.push([prev, flow]);
+            this.rebased.set(flow, prev);
           }
         }
-        for (const [flow, e] of byFlow) {
+        for (const s of this.states.values()) {
+          for (const [prev, flow] of rebased) {
+            const e = s.byFlow.get(prev);
+            if (!e) continue;
+            s.byFlow.delete(prev);
+            s.byFlow.set(flow, e);
+            if (s.withFindings.delete(prev)) s.withFindings.add(flow);
+            if (s.dirty.delete(prev)) s.dirty.add(flow);
+          }
+        }
+      }
+      for (const s of this.states.values()) {
+        for (const flow of [...s.withFindings]) {
+          const e = s.byFlow.get(flow);
+          if (!e) {
+            s.withFindings.delete(flow);
+            continue;
+          }
           let touches = false;
           for (const f of e.files) if (moved.touches(f)) touches = true;
           if (!touches) continue;
           const findings = moveFindings(e.findings, moved);
-          if (findings) byFlow.set(flow, { ...e, findings });
-          else byFlow.delete(flow);
+          if (findings) e.findings = findings;
+          else this.drop(s, flow);
         }
       }
       return;
     }
-    for (const byFlow of this.entries.values()) {
-      for (const [flow, e] of byFlow) {
+    for (const s of this.states.values()) {
+      for (const flow of [...s.withFindings]) {
         if (changed.has(flow.fn.file)) continue; // replaced anyway (new facts, new flow)
+        const e = s.byFlow.get(flow);
+        if (!e) {
+          s.withFindings.delete(flow);
+          continue;
+        }
         for (const f of e.files) {
           if (changed.has(f)) {
-            byFlow.delete(flow);
+            this.drop(s, flow);
             break;
           }
         }
@@ -100,66 +236,211 @@ export class FunctionCheckCache {
     }
   }
 
+  private drop(s: CheckState, flow: FunctionFlow): void {
+    s.byFlow.delete(flow);
+    s.withFindings.delete(flow);
+    s.dirty.add(flow);
+  }
+
   clear(): void {
-    this.entries.clear();
-    this.generations.clear();
+    this.states.clear();
+    this.indexes.clear();
+    this.flows = undefined;
+    this.positions = undefined;
+    this.added = [];
+    this.removed = [];
+    this.diffKnown = false;
+    this.duplicates = false;
   }
 
   /** Runs `check.runFunction` over all flows, reusing cached results; drops entries of flows that are gone. */
   run(check: Check, ctx: CheckContext): Finding[] {
     const fnCheck = check.runFunction;
     if (!fnCheck) return [];
-    // Updated in place (most entries stay); entries of flows that are gone are dropped after.
-    const byFlow = this.entries.get(check) ?? new Map<FunctionFlow, Entry>();
-    const out: Finding[] = [];
+    this.advance(ctx.flows);
+    const s = this.state(check);
     const delta = check.functionDeps ? check.functionDepsDelta?.(ctx) : undefined;
     // The changed names are relative to the previous analysis: usable only if this check saw it.
-    const changed = delta && this.generations.get(check) === delta.changes.generation - 1 ? delta.changes.names : null;
+    const changed = delta && s.generation === delta.changes.generation - 1 ? delta.changes.names : null;
     // Keys known unchanged only relative to the previous analysis, like `changed`.
     const keyChanges = changed ? delta?.keyChanges : undefined;
-    if (delta) this.generations.set(check, delta.changes.generation);
-    else this.generations.delete(check);
-    const depsOf = check.functionDeps;
-    const rerunFindings = check.rerunEntriesWithFindings === true;
-    for (const flow of ctx.flows) {
-      let e = byFlow.get(flow);
-      if (e && rerunFindings && e.findings.length > 0) e = undefined;
-      if (e && !depsOf) {
-        // Depends on the flow (and the files its findings point into, see invalidateFiles) only.
-        for (const f of e.findings) out.push(f);
-        continue;
-      }
-      const key = e && keyChanges && e.key !== undefined && !keyChanges.has(flow.fn.name) ? e.key : delta?.key(flow);
-      if (e && changed && e.key === key) {
-        const names = (e.names ??= delta!.names(flow));
-        let hit = false;
-        for (let i = 0; i < names.length && !hit; i++) hit = changed.has(names[i]);
-        if (!hit) {
-          for (const f of e.findings) out.push(f);
-          continue;
+    s.generation = delta?.changes.generation;
+    // A key function of no flow gives every flow the same key: called once.
+    const constKey = delta && delta.key.length === 0 ? delta.key(undefined as unknown as FunctionFlow) : undefined;
+    const sameConstKey = constKey !== undefined && constKey === s.constKey;
+    s.constKey = constKey;
+
+    const incremental =
+      this.diffKnown &&
+      s.ran === this.serial - 1 &&
+      (!check.functionDeps || (changed !== null && (sameConstKey || (constKey === undefined && !!keyChanges))));
+    s.ran = this.serial;
+    const visit = (flow: FunctionFlow): Entry => this.visit(check, s, flow, ctx, delta, changed, keyChanges, constKey);
+    const fc = ((globalThis as any).__fcc ??= {}); fc[check.codes[0]] = `${incremental ? 'inc' : 'walk'} diff=${this.diffKnown} ran=${s.ran} ser=${this.serial} ch=${changed?.size} kc=${keyChanges?.size} ck=${constKey} same=${sameConstKey} add=${this.added.length} rem=${this.removed.length}`;
+    if (!incremental) return this.walkAll(s, ctx.flows, visit);
+
+    for (const flow of this.removed) {
+      s.byFlow.delete(flow);
+      s.withFindings.delete(flow);
+    }
+    const todo = new Set<FunctionFlow>(this.added);
+    for (const flow of s.dirty) todo.add(flow);
+    s.dirty.clear();
+    if (check.rerunEntriesWithFindings === true) for (const flow of s.withFindings) todo.add(flow);
+    if (delta && changed) {
+      if (changed.size > 0) {
+        const idx = this.index(delta.names);
+        for (const name of changed) {
+          const readers = idx.byName.get(name);
+          if (readers) for (const flow of readers) todo.add(flow);
         }
       }
-      const deps = depsOf?.call(check, flow, ctx);
-      const old = e;
-      if (e && !sameDeps(e.deps, deps)) e = undefined;
-      else if (e && e.key !== key) e = { ...e, key };
-      if (!e) {
-        const findings = fnCheck.call(check, flow, ctx);
-        const files = new Set<string>();
-        for (const f of findings) {
-          files.add(f.file);
-          for (const r of f.related) files.add(r.file);
+      if (keyChanges && keyChanges.size > 0) {
+        const idx = this.index(ownName);
+        for (const name of keyChanges) {
+          const flows = idx.byName.get(name);
+          if (flows) for (const flow of flows) todo.add(flow);
         }
-        e = { findings, files, deps, key };
       }
-      if (e !== old) byFlow.set(flow, e);
+    }
+    // In the order of a walk, so that anything a check computes on first use is computed alike.
+    if (todo.size > 0) {
+      const pos = this.positionsOfFlows();
+      const order: FunctionFlow[] = [];
+      for (const flow of todo) if (pos.has(flow)) order.push(flow);
+      order.sort((a, b) => pos.get(a)! - pos.get(b)!);
+      for (const flow of order) visit(flow);
+    }
+    return this.findingsInOrder(s);
+  }
+
+  /** The fresh-computation path: every flow visited in order; entries of gone flows dropped. */
+  private walkAll(s: CheckState, flows: readonly FunctionFlow[], visit: (flow: FunctionFlow) => Entry): Finding[] {
+    const serial = this.serial;
+    const out: Finding[] = [];
+    let distinct = 0;
+    s.dirty.clear();
+    for (const flow of flows) {
+      const e = visit(flow);
+      if (e.mark !== serial) {
+        e.mark = serial;
+        distinct++;
+      } else if (!this.duplicates) {
+        this.duplicates = true;
+        this.diffKnown = false;
+      }
       for (const f of e.findings) out.push(f);
     }
-    if (byFlow.size > ctx.flows.length) {
-      const alive = new Set(ctx.flows);
-      for (const flow of byFlow.keys()) if (!alive.has(flow)) byFlow.delete(flow);
+    if (s.byFlow.size > distinct) {
+      for (const [flow, e] of s.byFlow) {
+        if (e.mark === serial) continue;
+        s.byFlow.delete(flow);
+        s.withFindings.delete(flow);
+      }
     }
-    this.entries.set(check, byFlow);
     return out;
+  }
+
+  /** Findings of the flows with findings, in the order of `ctx.flows` (as a walk gives them). */
+  private findingsInOrder(s: CheckState): Finding[] {
+    const out: Finding[] = [];
+    if (s.withFindings.size === 0) return out;
+    let flows = [...s.withFindings];
+    if (flows.length > 1) {
+      const pos = this.positionsOfFlows();
+      flows = flows.sort((a, b) => pos.get(a)! - pos.get(b)!);
+    }
+    for (const flow of flows) for (const f of s.byFlow.get(flow)!.findings) out.push(f);
+    return out;
+  }
+
+  private positionsOfFlows(): Map<FunctionFlow, number> {
+    if (this.positions) return this.positions;
+    const pos = new Map<FunctionFlow, number>();
+    const flows = this.flows!;
+    for (let i = 0; i < flows.length; i++) pos.set(flows[i], i);
+    return (this.positions = pos);
+  }
+
+  /** Brings the entry of one flow up to date (re-running the check only when it must). */
+  private visit(
+    check: Check,
+    s: CheckState,
+    flow: FunctionFlow,
+    ctx: CheckContext,
+    delta: FunctionDepsDelta | undefined,
+    changed: ReadonlySet<string> | null,
+    keyChanges: ReadonlySet<string> | null | undefined,
+    constKey: string | undefined,
+  ): Entry {
+    const cached = s.byFlow.get(flow);
+    let e = cached;
+    if (e && check.rerunEntriesWithFindings === true && e.findings.length > 0) e = undefined;
+    const depsOf = check.functionDeps;
+    if (e && !depsOf) return e; // depends on the flow (and the files its findings point into) only
+    const key =
+      constKey !== undefined ? constKey : e && keyChanges && e.key !== undefined && !keyChanges.has(flow.fn.name) ? e.key : delta?.key(flow);
+    if (e && changed && e.key === key) {
+      const names = (e.names ??= delta!.names(flow));
+      let hit = false;
+      for (let i = 0; i < names.length && !hit; i++) hit = changed.has(names[i]);
+      if (!hit) return e;
+    }
+    const deps = depsOf?.call(check, flow, ctx);
+    if (e && sameDeps(e.deps, deps)) {
+      e.key = key;
+      return e;
+    }
+    const findings = check.runFunction!.call(check, flow, ctx);
+    const fresh: Entry = { findings, files: filesOf(findings), deps, key, names: cached?.names, mark: cached?.mark ?? 0 };
+    s.byFlow.set(flow, fresh);
+    if (findings.length > 0) s.withFindings.add(flow);
+    else s.withFindings.delete(flow);
+    return fresh;
+  }
+
+  /**
+   * The index of flows by `namesOf`, brought to this analysis: made over every flow once, then
+   * updated with the flows that came and went (a rebased flow takes its predecessor's names).
+   */
+  private index(namesOf: (flow: FunctionFlow) => readonly string[]): FlowIndex {
+    let idx = this.indexes.get(namesOf);
+    if (idx && this.bringUp(idx)) return idx;
+    idx = { namesOf, serial: this.serial, byName: new Map(), names: new Map() };
+    for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
+    this.indexes.set(namesOf, idx);
+    return idx;
+  }
+
+  /** Brings an index to this analysis if it lists the previous one's flows (false: it cannot be). */
+  private bringUp(idx: FlowIndex): boolean {
+    if (idx.serial === this.serial) return true;
+    if (idx.serial !== this.serial - 1 || !this.diffKnown) return false;
+    for (const flow of this.added) {
+      const prev = this.rebased.get(flow);
+      addToIndex(idx, flow, (prev && idx.names.get(prev)) || idx.namesOf(flow));
+    }
+    for (const flow of this.removed) removeFromIndex(idx, flow);
+    idx.serial = this.serial;
+    return true;
+  }
+}
+
+function addToIndex(idx: FlowIndex, flow: FunctionFlow, names: readonly string[]): void {
+  idx.names.set(flow, names);
+  for (const name of names) {
+    const set = idx.byName.get(name);
+    if (set) set.add(flow);
+    else idx.byName.set(name, new Set([flow]));
+  }
+}
+
+function removeFromIndex(idx: FlowIndex, flow: FunctionFlow): void {
+  const names = idx.names.get(flow);
+  if (!names) return;
+  idx.names.delete(flow);
+  for (const name of names) {
+    const set = idx.byName.get(name);
+    if (set?.delete(flow) && set.size === 0) idx.byName.delete(name);
   }
 }
