@@ -64,21 +64,18 @@ const flowSrcuCache = new WeakMap<FunctionFlow, FlowSrcu>();
 function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
   const cached = flowSrcuCache.get(flow);
   if (cached && cached.domains === domainsKey) return cached;
-  // Without a lock op or a call of a function with lock effects nothing is ever held, and
-  // without a sync op or a call of a syncer nothing synchronizes: most flows stop here.
-  const own = lockOpsOf(flow.fn);
-  let mayHold = own.acquires;
-  let maySync = own.syncs;
-  const { syncers, lockers } = callees;
-  if (lockers.has(flow.fn.name)) mayHold = true;
-  if (syncers.has(flow.fn.name)) maySync = true;
-  if (!mayHold || !maySync) {
+  // A domain is held only after an acquire op of it or a call of a function that may leave it
+  // held, and nothing synchronizes without a sync op or a call of a syncer: most flows stop here.
+  const { syncers, domainLockers } = callees;
+  let mayHoldDomain = acquiresDomain(flow, domains, domainsKey) || domainLockers.has(flow.fn.name);
+  let maySync = syncsOf(flow.fn) || syncers.has(flow.fn.name);
+  if (!mayHoldDomain || !maySync) {
     for (const n of calleeList(flow)) {
-      if (lockers.has(n)) mayHold = true;
+      if (domainLockers.has(n)) mayHoldDomain = true;
       if (syncers.has(n)) maySync = true;
     }
   }
-  if (!mayHold) {
+  if (!mayHoldDomain && !maySync) {
     const out: FlowSrcu = { domains: domainsKey, syncUnder: NONE, holdsDomain: false };
     flowSrcuCache.set(flow, out);
     return out;
@@ -93,7 +90,7 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
   };
   for (const [op, contexts] of flow.contexts) {
     if (op.k !== 'sync' && op.k !== 'call' && op.k !== 'acquire') continue;
-    if (!holdsDomain) {
+    if (mayHoldDomain && !holdsDomain) {
       for (const c of contexts) {
         for (const h of c.held) if (domains.has(h.cls)) holdsDomain = true;
       }
@@ -123,8 +120,11 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
 interface CalleeKinds {
   /** Functions whose summary synchronizes one of the domains. */
   syncers: ReadonlySet<string>;
-  /** Functions whose summary has net lock effects (a caller may hold a lock after calling them). */
-  lockers: ReadonlySet<string>;
+  /**
+   * Functions after a call of which a domain may be held: a net acquire (or retake) effect of
+   * a domain, or of a class that is mapped through the caller's arguments (dataflow.ts).
+   */
+  domainLockers: ReadonlySet<string>;
 }
 
 /**
@@ -133,29 +133,35 @@ interface CalleeKinds {
  */
 function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>): CalleeKinds {
   const syncers = new Set<string>();
-  const lockers = new Set<string>();
+  const domainLockers = new Set<string>();
   for (const [name, sum] of ctx.summaries) {
-    if (sum.effects.length > 0) lockers.add(name);
+    for (const e of sum.effects) if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) domainLockers.add(name);
     if (sum.syncs.size === 0) continue;
     for (const d of sum.syncs.keys()) if (domains.has(d)) syncers.add(name);
   }
-  return { syncers, lockers };
+  return { syncers, domainLockers };
 }
 
-const lockOpsCache = new WeakMap<FunctionFacts, { acquires: boolean; syncs: boolean }>();
-/** Whether a function has ops that take a lock (acquire, drop-and-retake) or synchronize. */
-function lockOpsOf(fn: FunctionFacts): { acquires: boolean; syncs: boolean } {
-  let v = lockOpsCache.get(fn);
-  if (!v) {
-    v = { acquires: false, syncs: false };
-    for (const b of fn.blocks) {
-      for (const op of b.ops) {
-        if (op.k === 'acquire' || op.k === 'dropRetake') v.acquires = true;
-        else if (op.k === 'sync') v.syncs = true;
-      }
-    }
-    lockOpsCache.set(fn, v);
+const syncOpsCache = new WeakMap<FunctionFacts, boolean>();
+/** Whether a function has a sync op. */
+function syncsOf(fn: FunctionFacts): boolean {
+  let v = syncOpsCache.get(fn);
+  if (v === undefined) {
+    v = false;
+    for (const b of fn.blocks) for (const op of b.ops) if (op.k === 'sync') v = true;
+    syncOpsCache.set(fn, v);
   }
+  return v;
+}
+
+const domainAcquireCache = new WeakMap<ReadonlyMap<Op, { cls: string }>, string>();
+/** Whether an acquire op of the flow takes a domain (cached per locks map, shared by copies of a flow). */
+function acquiresDomain(flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string): boolean {
+  const cached = domainAcquireCache.get(flow.locks);
+  if (cached !== undefined && cached.startsWith(domainsKey + '|')) return cached.endsWith('|1');
+  let v = false;
+  for (const [op, ref] of flow.locks) if (op.k === 'acquire' && domains.has(ref.cls)) v = true;
+  domainAcquireCache.set(flow.locks, `${domainsKey}|${v ? 1 : 0}`);
   return v;
 }
 
@@ -183,7 +189,7 @@ function domainRules(ctx: CheckContext): { rules: DomainRule[]; scan: (flow: Fun
     rules.push({ domain: d, rule: r });
   }
   const domainsKey = [...domains].join(',');
-  const kinds = rules.length ? calleeKindsOf(ctx, domains) : { syncers: new Set<string>(), lockers: new Set<string>() };
+  const kinds = rules.length ? calleeKindsOf(ctx, domains) : { syncers: new Set<string>(), domainLockers: new Set<string>() };
   const scan = (flow: FunctionFlow): FlowSrcu => flowSrcu(ctx, flow, domains, domainsKey, kinds);
   if (!rules.length) return { rules: out, scan };
   const observed = observedSyncUnder(ctx, scan);
