@@ -10,26 +10,44 @@ import type { Check, CheckContext } from './check';
 import type { Finding } from './finding';
 import { ruleMeta } from './registry';
 import { citeSection, definesPlainPrimitive, isFrozenByThisThread, isOutParamStore, isUnlinkedTableEntry, spteOps } from './spteContext';
-import { sharedContexts } from './spteShared';
-import { contractOf, describeWrite, writeKind } from './spteWrites';
+import type { FunctionFacts, SpteOp } from '../frontend/facts';
+import { sharedContexts, type SharedContexts } from './spteShared';
+import { spteWorkspace } from './spteWorkspace';
+import { contractOf, describeWrite, writeKind, type WriteKind } from './spteWrites';
 
 const lowerFirst = (t: string): string => t.charAt(0).toLowerCase() + t.slice(1);
+
+/** The non-atomic writes of a function that are reported when they are in shared context (kept per function). */
+const CANDIDATES = new WeakMap<FunctionFacts, { op: SpteOp; kind: WriteKind }[]>();
+
+function candidates(fn: FunctionFacts): { op: SpteOp; kind: WriteKind }[] {
+  let out = CANDIDATES.get(fn);
+  if (out) return out;
+  out = [];
+  if (!definesPlainPrimitive(fn)) {
+    for (const op of spteOps(fn)) {
+      const kind = writeKind(op);
+      if (kind === 'atomic' || kind === 'read') continue;
+      if (isUnlinkedTableEntry(op.target) || isOutParamStore(fn, op) || isFrozenByThisThread(fn, op)) continue;
+      out.push({ op, kind });
+    }
+  }
+  CANDIDATES.set(fn, out);
+  return out;
+}
 
 export const spteLocklessWriteCheck: Check = {
   codes: ['spte-lockless-write'],
   run(ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('spte-lockless-write').defaultSeverity;
-    const shared = sharedContexts(ctx);
-    for (const flow of ctx.flows) {
+    const ws = spteWorkspace(ctx);
+    let shared: SharedContexts | undefined;
+    for (const flow of ws.spteFlows) {
       const fn = flow.fn;
-      if (spteOps(fn).length === 0 || definesPlainPrimitive(fn)) continue;
-      for (const op of spteOps(fn)) {
-        const kind = writeKind(op);
-        if (kind === 'atomic' || kind === 'read') continue;
-        const why = shared.reasonAt(fn, op);
+      for (const { op, kind } of candidates(fn)) {
+        const why = (shared ??= sharedContexts(ctx)).reasonAt(fn, op);
         if (!why) continue;
-        if (isUnlinkedTableEntry(op.target) || isOutParamStore(fn, op) || isFrozenByThisThread(fn, op)) continue;
         const cite = citeSection(ctx, why.kind === 'lockless-walk' ? 'fast-page-fault' : 'dirty-bit');
         const c = contractOf(op);
         const what =

@@ -9,7 +9,8 @@
  * The bodies of the plain primitives themselves are definitions, not uses.
  */
 import type { FunctionFlow } from '../analysis/types';
-import type { Op } from '../frontend/facts';
+import type { SpteHelperContract } from '../../model/spte/helpers';
+import type { Op, SpteOp } from '../frontend/facts';
 import type { Check, CheckContext } from './check';
 import type { Finding } from './finding';
 import { ruleMeta } from './registry';
@@ -22,7 +23,8 @@ import {
   isUnlinkedTableEntry,
   spteOps,
 } from './spteContext';
-import { sharedContexts } from './spteShared';
+import { sharedContexts, type SharedContexts } from './spteShared';
+import { spteWorkspace } from './spteWorkspace';
 import { contractOf, describeWrite, writeKind } from './spteWrites';
 
 function writeHeld(flow: FunctionFlow, op: Op): boolean {
@@ -30,25 +32,49 @@ function writeHeld(flow: FunctionFlow, op: Op): boolean {
   return !!ctxs && ctxs.length > 0 && ctxs.every((c) => c.held.some((h) => h.mode === 'write' && /(^|\.)mmu_lock$/.test(h.cls)));
 }
 
+interface Candidate {
+  op: SpteOp;
+  c: SpteHelperContract;
+  need: NonNullable<SpteHelperContract['callerMustEnsure']>;
+  writeLocked: boolean;
+}
+
+/** The plain writes of a flow that are reported unless they are in shared context (kept per flow). */
+const CANDIDATES = new WeakMap<FunctionFlow, Candidate[]>();
+
+function candidates(flow: FunctionFlow): Candidate[] {
+  let out = CANDIDATES.get(flow);
+  if (out) return out;
+  out = [];
+  const fn = flow.fn;
+  if (!definesPlainPrimitive(fn)) {
+    for (const op of spteOps(fn)) {
+      if (writeKind(op) !== 'plain') continue;
+      const c = contractOf(op);
+      const need = c?.callerMustEnsure;
+      if (!c || !need || c.selfChecked) continue;
+      if (isUnlinkedTableEntry(op.target) || isOutParamStore(fn, op) || isFrozenByThisThread(fn, op)) continue;
+      if (guardHolds(fn, op, need)) continue;
+      out.push({ op, c, need, writeLocked: writeHeld(flow, op) });
+    }
+  }
+  CANDIDATES.set(flow, out);
+  return out;
+}
+
 export const spteNonatomicCheck: Check = {
   codes: ['spte-nonatomic'],
   run(ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('spte-nonatomic').defaultSeverity;
-    const shared = sharedContexts(ctx);
-    for (const flow of ctx.flows) {
+    const ws = spteWorkspace(ctx);
+    let shared: SharedContexts | undefined;
+    const cite = citeSection(ctx, 'dirty-bit');
+    for (const flow of ws.spteFlows) {
       const fn = flow.fn;
-      if (spteOps(fn).length === 0 || definesPlainPrimitive(fn)) continue;
-      for (const op of spteOps(fn)) {
-        if (writeKind(op) !== 'plain') continue;
-        const c = contractOf(op);
-        const need = c?.callerMustEnsure;
-        if (!c || !need || c.selfChecked) continue;
-        if (shared.reasonAt(fn, op)) continue;
-        if (isUnlinkedTableEntry(op.target) || isOutParamStore(fn, op) || isFrozenByThisThread(fn, op)) continue;
-        if (guardHolds(fn, op, need)) continue;
-        const cite = citeSection(ctx, 'dirty-bit');
-        const lock = writeHeld(flow, op) ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
+      for (const { op, c, need, writeLocked } of candidates(flow)) {
+        if ((shared ??= sharedContexts(ctx)).reasonAt(fn, op)) continue;
+        const lock = writeLocked ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
         let message: string;
         if (need === 'non-leaf-or-mmio') {
           message =

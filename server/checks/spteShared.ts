@@ -14,14 +14,12 @@
  * write-mode acquisition or assertion of mmu_lock are exclusive again. Calls of SPTE helpers that
  * have a contract are judged at the call site, so the search does not enter their bodies.
  */
-import { spteHelper, type SpteAtomicity } from '../../model/spte/helpers';
 import type { AssertOp, AcquireOp, FunctionFacts, Op } from '../frontend/facts';
-import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
+import type { FunctionFlow, HeldLock, OpContext, Summary } from '../analysis/types';
 import type { CheckContext } from './check';
-import { spteOps } from './spteContext';
 import type { RelatedLocation } from './finding';
-
-const MAX_DEPTH = 6;
+import { contractByName, isAtomic, judgedAtCallSite } from './spteScan';
+import { MAX_DEPTH, spteWorkspace, type SpteWorkspace } from './spteWorkspace';
 
 export type SharedKind = 'lockless-walk' | 'read-lock' | 'shared-param' | 'contract' | 'reached';
 
@@ -46,26 +44,6 @@ function makesExclusive(op: Op): boolean {
   if (op.k === 'acquire') return op.mode === 'write' && isMmuLock(op);
   if (op.k === 'assert') return !op.negated && !op.weak && op.mode === 'write' && isMmuLock(op);
   return false;
-}
-
-function isAtomic(a: SpteAtomicity): boolean {
-  return a === 'cmpxchg' || a === 'atomic-xchg' || a === 'atomic-bitop';
-}
-
-/**
- * Calls of SPTE helpers with a plain, conditional or read contract are judged at the call site by
- * that contract; the search does not enter their bodies. Atomic writers are entered: their bodies
- * must keep the promise.
- */
-function judgedAtCallSite(name: string): boolean {
-  const c = spteHelper(name);
-  return !!c && !isAtomic(c.atomicity);
-}
-
-/** An atomic SPTE writer by contract (the cheap test first: this runs for every flow). */
-function isAtomicWriter(name: string): boolean {
-  const c = spteHelper(name);
-  return !!c && isAtomic(c.atomicity);
 }
 
 function sharedParam(fn: FunctionFacts): string | undefined {
@@ -113,191 +91,214 @@ function sweep(
   }
 }
 
-/**
- * Local reasons per flow, kept across analyses: the solver keeps a function's flow object until
- * the function or a callee's summary changes, so an edit re-examines only what it touched.
- */
+/** Local reasons per flow, kept across analyses (the solver keeps a flow object while nothing it reads changed). */
 const LOCAL = new WeakMap<FunctionFlow, Map<Op, SharedReason> | null>();
 
-export class SharedContexts {
-  private readonly reasons = new Map<FunctionFacts, Map<Op, SharedReason>>();
-  private readonly flowsByName = new Map<string, FunctionFlow[]>();
-
-  constructor(private readonly ctx: CheckContext) {
-    for (const f of ctx.flows) {
-      const list = this.flowsByName.get(f.fn.name);
-      if (list) list.push(f);
-      else this.flowsByName.set(f.fn.name, [f]);
-    }
-    this.compute();
+function localOf(flow: FunctionFlow, ctx: CheckContext): Map<Op, SharedReason> | null {
+  let local = LOCAL.get(flow);
+  if (local === undefined) {
+    local = localReasons(flow, ctx);
+    LOCAL.set(flow, local);
   }
+  return local;
+}
 
+/** The ops a sweep from the entry marks (SPTE ops and calls, in the order it marks them), per function. */
+const REACHED = new WeakMap<FunctionFacts, Op[]>();
+const CONTRACT = new WeakMap<FunctionFacts, Op[]>();
+
+function marked(fn: FunctionFacts, skipShared: boolean): Op[] {
+  const cache = skipShared ? REACHED : CONTRACT;
+  let ops = cache.get(fn);
+  if (ops) return ops;
+  const out: Op[] = [];
+  const sp = skipShared ? sharedParam(fn) : undefined;
+  sweep(
+    fn,
+    [{ block: fn.entry, from: 0 }],
+    makesExclusive,
+    // A callee with a `shared` flag decides for itself: its exclusive branch is not shared.
+    (c) => !!sp && !!c && c.variable === sp && c.value === 'zero',
+    (op) => {
+      if (op.k === 'spte' || op.k === 'call') out.push(op);
+    },
+  );
+  cache.set(fn, (ops = out));
+  return ops;
+}
+
+function markAll(m: Map<Op, SharedReason>, ops: readonly Op[], reason: SharedReason): void {
+  for (const op of ops) if (!m.has(op)) m.set(op, reason);
+}
+
+/** Sources first by position: the order decides which of two equally short chains a callee shows. */
+const byPosition = (a: FunctionFlow, b: FunctionFlow): number =>
+  a.fn.file < b.fn.file ? -1 : a.fn.file > b.fn.file ? 1 : a.fn.range.start.line - b.fn.range.start.line || a.fn.range.start.column - b.fn.range.start.column;
+
+export interface SharedContexts {
   /** Why `op` of `fn` may run concurrently with other SPTE writers, or undefined. */
-  reasonAt(fn: FunctionFacts, op: Op): SharedReason | undefined {
-    return this.reasons.get(fn)?.get(op);
-  }
+  reasonAt(fn: FunctionFacts, op: Op): SharedReason | undefined;
+}
 
-  private mapOf(fn: FunctionFacts): Map<Op, SharedReason> {
-    let m = this.reasons.get(fn);
-    if (!m) this.reasons.set(fn, (m = new Map()));
-    return m;
-  }
-
-  private setter(fn: FunctionFacts, reason: SharedReason): (op: Op) => void {
-    const m = this.mapOf(fn);
-    return (op) => {
-      if ((op.k === 'spte' || op.k === 'call') && !m.has(op)) m.set(op, reason);
-    };
-  }
-
-  private compute(): void {
-    const queue: { flow: FunctionFlow; reason: SharedReason; depth: number }[] = [];
-    const enteredFrom = new Map<FunctionFacts, number>();
-    const enqueueCallees = (flow: FunctionFlow, depth: number): void => {
-      if (depth >= MAX_DEPTH) return;
-      const m = this.reasons.get(flow.fn);
-      if (!m) return;
-      for (const [op, why] of m) {
-        if (op.k !== 'call' || judgedAtCallSite(op.callee)) continue;
-        for (const t of flow.targets.get(op) ?? []) {
-          if (judgedAtCallSite(t)) continue;
-          for (const callee of this.flowsByName.get(t) ?? []) {
-            const prev = enteredFrom.get(callee.fn);
-            if (prev !== undefined && prev <= depth + 1) continue;
-            enteredFrom.set(callee.fn, depth + 1);
-            const step: RelatedLocation = { file: flow.fn.file, range: op.range, message: `calls ${t} here` };
-            queue.push({
-              flow: callee,
-              depth: depth + 1,
-              reason: {
-                kind: 'reached',
-                what: why.kind === 'reached' ? why.what : `in a function called from ${flow.fn.name}() ${why.what}`,
-                related: [...why.related, step],
-              },
-            });
-          }
+/**
+ * Every function's reasons: its own (local) ones, then, breadth first from the functions that
+ * have some, the callees it reaches on those paths (each entered once, from the nearest caller).
+ * Only functions that can reach an SPTE op within the depth left are entered (ws.dist): what
+ * the others would get is never asked for.
+ */
+function compute(ws: SpteWorkspace, ctx: CheckContext): Map<FunctionFacts, Map<Op, SharedReason>> {
+  const reasons = new Map<FunctionFacts, Map<Op, SharedReason>>();
+  const queue: { flow: FunctionFlow; reason: SharedReason; depth: number }[] = [];
+  const enteredFrom = new Map<FunctionFacts, number>();
+  const enqueueCallees = (flow: FunctionFlow, depth: number): void => {
+    if (depth >= MAX_DEPTH) return;
+    const m = reasons.get(flow.fn);
+    if (!m) return;
+    for (const [op, why] of m) {
+      if (op.k !== 'call' || judgedAtCallSite(op.callee)) continue;
+      for (const t of flow.targets.get(op) ?? []) {
+        if (judgedAtCallSite(t)) continue;
+        // Entering t is useless unless an SPTE op is near enough below it.
+        const below = ws.dist.get(t);
+        if (below === undefined || depth + 1 + below > MAX_DEPTH) continue;
+        for (const callee of ws.flowsOf(t)) {
+          const prev = enteredFrom.get(callee.fn);
+          if (prev !== undefined && prev <= depth + 1) continue;
+          enteredFrom.set(callee.fn, depth + 1);
+          const step: RelatedLocation = { file: flow.fn.file, range: op.range, message: `calls ${t} here` };
+          queue.push({
+            flow: callee,
+            depth: depth + 1,
+            reason: {
+              kind: 'reached',
+              what: why.kind === 'reached' ? why.what : `in a function called from ${flow.fn.name}() ${why.what}`,
+              related: [...why.related, step],
+            },
+          });
         }
       }
-    };
+    }
+  };
 
-    // Local reasons first, for every function.
-    for (const flow of this.ctx.flows) {
-      let local = LOCAL.get(flow);
-      if (local === undefined) {
-        local = this.local(flow) ? new Map(this.reasons.get(flow.fn)) : null;
-        LOCAL.set(flow, local);
-      } else if (local) {
-        this.reasons.set(flow.fn, new Map(local));
-      }
-      if (local) enqueueCallees(flow, 0);
-    }
-    while (queue.length) {
-      const { flow, reason, depth } = queue.shift()!;
-      const fn = flow.fn;
-      const sp = sharedParam(fn);
-      sweep(
-        fn,
-        [{ block: fn.entry, from: 0 }],
-        makesExclusive,
-        // A callee with a `shared` flag decides for itself: its exclusive branch is not shared.
-        (c) => !!sp && !!c && c.variable === sp && c.value === 'zero',
-        this.setter(fn, reason),
-      );
-      enqueueCallees(flow, depth);
-    }
-    // Last (the reasons above carry a better witness): the body of an atomic SPTE writer
-    // (fast_pf_fix_direct_spte, __tdp_mmu_set_spte_atomic, ...) must be atomic even when no caller
-    // is in the workspace, because its callers rely on its contract on lockless paths.
-    for (const flow of this.ctx.flows) if (isAtomicWriter(flow.fn.name) && spteOps(flow.fn).length > 0) this.contractBody(flow.fn);
+  // Local reasons first, for every function near enough to an SPTE op.
+  const sources: FunctionFlow[] = [];
+  for (const name of ws.dist.keys()) for (const flow of ws.flowsOf(name)) if (localOf(flow, ctx)) sources.push(flow);
+  sources.sort(byPosition);
+  for (const flow of sources) reasons.set(flow.fn, new Map(localOf(flow, ctx)!));
+  for (const flow of sources) enqueueCallees(flow, 0);
+  for (let head = 0; head < queue.length; head++) {
+    const { flow, reason, depth } = queue[head];
+    let m = reasons.get(flow.fn);
+    if (!m) reasons.set(flow.fn, (m = new Map()));
+    markAll(m, marked(flow.fn, true), reason);
+    enqueueCallees(flow, depth);
   }
-
-  private contractBody(fn: FunctionFacts): void {
-    const c = spteHelper(fn.name);
-    if (!c || !isAtomic(c.atomicity)) return;
+  // Last (the reasons above carry a better witness): the body of an atomic SPTE writer
+  // (fast_pf_fix_direct_spte, __tdp_mmu_set_spte_atomic, ...) must be atomic even when no caller
+  // is in the workspace, because its callers rely on its contract on lockless paths.
+  for (const flow of ws.spteFlows) {
+    const fn = flow.fn;
+    const c = contractByName(fn.name);
+    if (!c || !isAtomic(c.atomicity)) continue;
     const reason: SharedReason = {
       kind: 'contract',
       what: `in ${fn.name}(), which callers use as an atomic (${c.atomicity}) SPTE writer on lockless paths`,
       related: [{ file: fn.file, range: fn.nameRange, message: `${fn.name}(): ${c.safeWhen}` }],
     };
-    sweep(fn, [{ block: fn.entry, from: 0 }], makesExclusive, () => false, this.setter(fn, reason));
+    let m = reasons.get(fn);
+    if (!m) reasons.set(fn, (m = new Map()));
+    markAll(m, marked(fn, false), reason);
   }
+  return reasons;
+}
 
-  /** Marks the ops of `flow` that have a reason of their own; false when the function has none. */
-  private local(flow: FunctionFlow): boolean {
-    const fn = flow.fn;
-    const sp = sharedParam(fn);
-    // Quick pre-scan: most functions have no source of shared context at all.
-    let sources = !!sp;
-    let readAcquire = false;
-    for (const b of fn.blocks) {
-      for (const op of b.ops) {
-        if ((op.k === 'call' && BEGIN.has(op.callee)) || (op.k === 'assert' && op.mode === 'read')) sources = true;
-        else if (op.k === 'acquire' && op.mode === 'read' && isMmuLock(op)) sources = readAcquire = true;
-        else if (op.k === 'call' && flow.targets.get(op)?.length === 1 && this.returnsReadHeld(flow.targets.get(op)![0])) sources = readAcquire = true;
+/** The ops of `flow` that have a reason of their own, or null when the function has none. */
+function localReasons(flow: FunctionFlow, ctx: CheckContext): Map<Op, SharedReason> | null {
+  const fn = flow.fn;
+  const sp = sharedParam(fn);
+  // Quick pre-scan: most functions have no source of shared context at all.
+  let sources = !!sp;
+  let readAcquire = false;
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      if ((op.k === 'call' && BEGIN.has(op.callee)) || (op.k === 'assert' && op.mode === 'read')) sources = true;
+      else if (op.k === 'acquire' && op.mode === 'read' && isMmuLock(op)) sources = readAcquire = true;
+      else if (op.k === 'call' && flow.targets.get(op)?.length === 1 && returnsReadHeld(ctx, flow.targets.get(op)![0])) sources = readAcquire = true;
+    }
+  }
+  if (!sources) return null;
+  const m = new Map<Op, SharedReason>();
+  const setter =
+    (reason: SharedReason) =>
+    (op: Op): void => {
+      if ((op.k === 'spte' || op.k === 'call') && !m.has(op)) m.set(op, reason);
+    };
+  const rel = (op: Op, message: string): RelatedLocation => ({ file: fn.file, range: op.range, message });
+  const blocks = fn.blocks;
+  for (let block = 0; block < blocks.length; block++) {
+    const ops = blocks[block].ops;
+    for (let index = 0; index < ops.length; index++) {
+      const op = ops[index];
+      if (op.k === 'call' && BEGIN.has(op.callee)) {
+        // 1. Lockless walks.
+        const reason: SharedReason = {
+          kind: 'lockless-walk',
+          what: `inside ${op.callee.replace(/_begin$/, '_begin/end')} (no mmu_lock)`,
+          related: [rel(op, 'lockless walk begins here')],
+        };
+        sweep(fn, [{ block, from: index + 1 }], (o) => o.k === 'call' && END.has(o.callee), () => false, setter(reason));
+      } else if (op.k === 'assert' && !op.negated && !op.weak && op.mode === 'read' && isMmuLock(op)) {
+        // 2a. mmu_lock asserted held for read.
+        const reason: SharedReason = {
+          kind: 'read-lock',
+          what: 'where mmu_lock is asserted held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
+          related: [rel(op, 'mmu_lock asserted held for read here')],
+        };
+        sweep(fn, [{ block, from: index + 1 }], makesExclusive, () => false, setter(reason));
+      }
+      // 2b. mmu_lock taken for read here (dataflow contexts), for the ops that matter.
+      if (!readAcquire || (op.k !== 'spte' && op.k !== 'call')) continue;
+      const read = readHeld(flow.contexts.get(op));
+      if (!read) continue;
+      if (!m.has(op)) {
+        m.set(op, {
+          kind: 'read-lock',
+          what: 'under mmu_lock held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
+          related: [{ file: read.file, range: read.range, message: read.via ? `mmu_lock taken for read here (in ${read.via})` : 'mmu_lock taken for read here' }],
+        });
       }
     }
-    if (!sources) return false;
-    const rel = (op: Op, message: string): RelatedLocation => ({ file: fn.file, range: op.range, message });
-    const blocks = fn.blocks;
-    for (let block = 0; block < blocks.length; block++) {
-      const ops = blocks[block].ops;
-      for (let index = 0; index < ops.length; index++) {
-        const op = ops[index];
-        if (op.k === 'call' && BEGIN.has(op.callee)) {
-          // 1. Lockless walks.
-          const reason: SharedReason = {
-            kind: 'lockless-walk',
-            what: `inside ${op.callee.replace(/_begin$/, '_begin/end')} (no mmu_lock)`,
-            related: [rel(op, 'lockless walk begins here')],
-          };
-          sweep(fn, [{ block, from: index + 1 }], (o) => o.k === 'call' && END.has(o.callee), () => false, this.setter(fn, reason));
-        } else if (op.k === 'assert' && !op.negated && !op.weak && op.mode === 'read' && isMmuLock(op)) {
-          // 2a. mmu_lock asserted held for read.
-          const reason: SharedReason = {
-            kind: 'read-lock',
-            what: 'where mmu_lock is asserted held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
-            related: [rel(op, 'mmu_lock asserted held for read here')],
-          };
-          sweep(fn, [{ block, from: index + 1 }], makesExclusive, () => false, this.setter(fn, reason));
-        }
-        // 2b. mmu_lock taken for read here (dataflow contexts), for the ops that matter.
-        if (!readAcquire || (op.k !== 'spte' && op.k !== 'call')) continue;
-        const read = readHeld(flow.contexts.get(op));
-        if (!read) continue;
-        const m = this.mapOf(fn);
-        if (!m.has(op)) {
-          m.set(op, {
-            kind: 'read-lock',
-            what: 'under mmu_lock held for read (shared mode: other vCPUs write SPTEs with cmpxchg at the same time)',
-            related: [{ file: read.file, range: read.range, message: read.via ? `mmu_lock taken for read here (in ${read.via})` : 'mmu_lock taken for read here' }],
-          });
-        }
-      }
-    }
-
-    // 3. The `shared == true` paths of a function with a `shared` flag.
-    if (sp) {
-      const reason: SharedReason = {
-        kind: 'shared-param',
-        what: `on a path where \`${sp}\` is true (mmu_lock held for read by the caller)`,
-        related: [{ file: fn.file, range: fn.nameRange, message: `${fn.name}() may be called with ${sp} = true` }],
-      };
-      sweep(
-        fn,
-        [{ block: fn.entry, from: 0 }],
-        makesExclusive,
-        (c) => !!c && c.variable === sp && c.value === 'zero',
-        this.setter(fn, reason),
-      );
-    }
-    return this.reasons.has(fn);
   }
 
-  /** A callee that returns holding mmu_lock for read (rare; from its summary). */
-  private returnsReadHeld(name: string): boolean {
-    const sum = this.ctx.summaryOf(name);
-    return !!sum && sum.effects.some((e) => e.effect === 'acquire' && e.mode === 'read' && /(^|\.)mmu_lock$/.test(e.cls));
+  // 3. The `shared == true` paths of a function with a `shared` flag.
+  if (sp) {
+    const reason: SharedReason = {
+      kind: 'shared-param',
+      what: `on a path where \`${sp}\` is true (mmu_lock held for read by the caller)`,
+      related: [{ file: fn.file, range: fn.nameRange, message: `${fn.name}() may be called with ${sp} = true` }],
+    };
+    sweep(
+      fn,
+      [{ block: fn.entry, from: 0 }],
+      makesExclusive,
+      (c) => !!c && c.variable === sp && c.value === 'zero',
+      setter(reason),
+    );
   }
+  return m.size > 0 ? m : null;
+}
+
+/** A callee that returns holding mmu_lock for read (rare; from its summary, asked for every call: memoised per summary). */
+const RETURNS_READ = new WeakMap<Summary, boolean>();
+function returnsReadHeld(ctx: CheckContext, name: string): boolean {
+  const sum = ctx.summaryOf(name);
+  if (!sum) return false;
+  let v = RETURNS_READ.get(sum);
+  if (v === undefined) {
+    v = sum.effects.some((e) => e.effect === 'acquire' && e.mode === 'read' && /(^|\.)mmu_lock$/.test(e.cls));
+    RETURNS_READ.set(sum, v);
+  }
+  return v;
 }
 
 function isMmuLockClass(h: HeldLock): boolean {
@@ -320,11 +321,19 @@ function readHeld(ctxs: readonly OpContext[] | undefined): HeldLock | undefined 
   return undefined;
 }
 
+/** The reasons of the last analysis that changed anything they read, kept with the workspace state. */
+const RESULTS = new WeakMap<SpteWorkspace, { at: number; reasons: Map<FunctionFacts, Map<Op, SharedReason>> }>();
 const CACHE = new WeakMap<CheckContext, SharedContexts>();
 
-/** One analysis per check run, shared by the SPTE checks. */
+/** One analysis per check run, shared by the SPTE checks (and reused while nothing it reads changed). */
 export function sharedContexts(ctx: CheckContext): SharedContexts {
   let s = CACHE.get(ctx);
-  if (!s) CACHE.set(ctx, (s = new SharedContexts(ctx)));
+  if (s) return s;
+  const ws = spteWorkspace(ctx);
+  let r = RESULTS.get(ws);
+  if (!r || r.at < ws.sharedChangedAt) RESULTS.set(ws, (r = { at: ws.analyses, reasons: compute(ws, ctx) }));
+  const reasons = r.reasons;
+  s = { reasonAt: (fn, op) => reasons.get(fn)?.get(op) };
+  CACHE.set(ctx, s);
   return s;
 }
