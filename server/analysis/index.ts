@@ -34,6 +34,15 @@ export interface WorkspaceIndex {
   bindingSites?: (FieldFunctionBinding & { file: string })[];
   /** A signature of the parts that change class resolution (structs, globals); equal means "same layout". */
   layoutSignature: string;
+  /** Names with more than one definition (their other definitions are analysed as extra flows). */
+  multiDefined?: string[];
+  /** Unique per index object (IndexBuilder): what `delta` refers to. */
+  id?: number;
+  /**
+   * Set by IndexBuilder: the names whose entry in `functions` differs from the index `from`
+   * (replaced, added or removed). Every other name maps to the very same FunctionFacts object.
+   */
+  delta?: { from: number; names: ReadonlySet<string> };
 }
 
 /** Is `fn` a likely `#ifdef` stub: a short body in a header. */
@@ -138,8 +147,8 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
       else allFunctions.set(fn.name, [fn]);
     }
     for (const g of ff.globals) if (!globals.has(g.name)) globals.set(g.name, { ...g, file: ff.file });
+    for (const site of bindingSitesOf(ff)) bindingSites.push(site);
     for (const b of ff.bindings) {
-      bindingSites.push({ ...b, file: ff.file });
       let byType = bindings.get(b.field);
       if (!byType) bindings.set(b.field, (byType = new Map()));
       // Arrays of function pointers (field '[]') are keyed by the array variable: `arr[i](...)` means that array only.
@@ -151,18 +160,195 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
   }
   const functions = new Map<string, FunctionFacts>();
   const returnTypes = new Map<string, string>();
+  const multiDefined: string[] = [];
   for (const [name, defs] of allFunctions) {
+    if (defs.length > 1) multiDefined.push(name);
     const chosen = chooseDefinition(defs);
     functions.set(name, chosen);
-    if (chosen.returnsPointer && chosen.returnType && !/^(void|char|int|u\d+|unsigned)$/.test(chosen.returnType)) {
-      returnTypes.set(name, chosen.returnType);
-    }
+    const rt = returnTypeOf(chosen);
+    if (rt !== undefined) returnTypes.set(name, rt);
   }
-  let sig = structSignature(list);
+  const sig = structSignature(list) + ':' + returnTypesSignature(returnTypes);
+  return { structs, allFunctions, functions, returnTypes, globals, bindings, bindingSites, layoutSignature: sig, multiDefined };
+}
+
+function returnTypesSignature(returnTypes: ReadonlyMap<string, string>): string {
   let h = 2166136261;
   for (const [k, v] of [...returnTypes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) h = hashString(`${k}>${v}`, h);
-  sig += ':' + (h >>> 0).toString(16);
-  return { structs, allFunctions, functions, returnTypes, globals, bindings, bindingSites, layoutSignature: sig };
+  return (h >>> 0).toString(16);
+}
+
+/** The return type a chosen definition gives its name in `returnTypes`, if any. */
+function returnTypeOf(chosen: FunctionFacts): string | undefined {
+  return chosen.returnsPointer && chosen.returnType && !/^(void|char|int|u\d+|unsigned)$/.test(chosen.returnType) ? chosen.returnType : undefined;
+}
+
+function byFileName(a: FileFacts, b: FileFacts): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : 0;
+}
+
+function sameNames<T extends { name: string }>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].name !== b[i].name) return false;
+  return true;
+}
+
+function sameFields(a: readonly StructField[], b: readonly StructField[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.name !== y.name || x.type !== y.type || x.pointer !== y.pointer || !!x.inline !== !!y.inline) return false;
+    if (x.inline && !sameFields(x.inline, y.inline!)) return false;
+  }
+  return true;
+}
+
+/**
+ * Can the index of `next` be had by patching the one of `prev` (same file)? Yes when the file
+ * defines the same names in the same order (so every map of a fresh build has the same keys in
+ * the same order), the same struct layouts, globals and function-pointer bindings; only
+ * function bodies, positions and return types may differ.
+ */
+function patchable(prev: FileFacts, next: FileFacts): boolean {
+  if (!sameNames(prev.functions, next.functions) || !sameNames(prev.structs, next.structs) || !sameNames(prev.globals, next.globals)) return false;
+  // Definitions are told apart by file below.
+  for (const fn of next.functions) if (fn.file !== next.file) return false;
+  for (let i = 0; i < prev.structs.length; i++) if (!sameFields(prev.structs[i].fields, next.structs[i].fields)) return false;
+  for (let i = 0; i < prev.globals.length; i++) if (prev.globals[i].kind !== next.globals[i].kind || prev.globals[i].perCpu !== next.globals[i].perCpu) return false;
+  if (prev.bindings.length !== next.bindings.length) return false;
+  for (let i = 0; i < prev.bindings.length; i++) {
+    const x = prev.bindings[i];
+    const y = next.bindings[i];
+    if (x.field !== y.field || x.func !== y.func || x.variable !== y.variable || x.structType !== y.structType) return false;
+  }
+  return true;
+}
+
+const bindingSitesCache = new WeakMap<FileFacts, (FieldFunctionBinding & { file: string })[]>();
+
+function bindingSitesOf(ff: FileFacts): (FieldFunctionBinding & { file: string })[] {
+  let sites = bindingSitesCache.get(ff);
+  if (!sites) {
+    sites = ff.bindings.map((b) => ({ ...b, file: ff.file }));
+    bindingSitesCache.set(ff, sites);
+  }
+  return sites;
+}
+
+let nextIndexId = 1;
+
+/**
+ * Builds the index across analyses: when the changed files define the same names as before
+ * (an edit inside bodies, lines added or removed), the previous index is patched for the names
+ * of those files only; otherwise it is built afresh. Either way the result equals what
+ * buildIndex gives for the same files (map contents and iteration order), and it carries the
+ * names whose chosen definition changed (`delta`) so the solver need not compare every function.
+ * A patch updates the previous index's maps in place: an index returned by build() is valid
+ * until the next build().
+ */
+export class IndexBuilder {
+  private files: FileFacts[] = [];
+  private index: WorkspaceIndex | undefined;
+
+  build(input: Iterable<FileFacts>): WorkspaceIndex {
+    const list = [...input].sort(byFileName);
+    const prev = this.index;
+    const next = (prev && this.patch(prev, list)) ?? this.fresh(prev, list);
+    this.files = list;
+    this.index = next;
+    return next;
+  }
+
+  private fresh(prev: WorkspaceIndex | undefined, list: FileFacts[]): WorkspaceIndex {
+    const index = buildIndex(list);
+    index.id = nextIndexId++;
+    if (prev?.id !== undefined) {
+      const names = new Set<string>();
+      for (const [name, fn] of index.functions) if (prev.functions.get(name) !== fn) names.add(name);
+      for (const name of prev.functions.keys()) if (!index.functions.has(name)) names.add(name);
+      index.delta = { from: prev.id, names };
+    }
+    return index;
+  }
+
+  /** The previous index patched for the changed files, or undefined when that is not possible. */
+  private patch(prev: WorkspaceIndex, list: FileFacts[]): WorkspaceIndex | undefined {
+    const old = this.files;
+    if (prev.id === undefined || old.length !== list.length) return undefined;
+    // Two facts with one file name: definitions could not be told apart by file.
+    for (let i = 1; i < list.length; i++) if (list[i - 1].file === list[i].file) return undefined;
+    const changed: [FileFacts, FileFacts][] = [];
+    for (let i = 0; i < list.length; i++) {
+      if (old[i] === list[i]) continue;
+      if (old[i].file !== list[i].file || !patchable(old[i], list[i])) return undefined;
+      changed.push([old[i], list[i]]);
+    }
+    const names = new Set<string>();
+    // Updated in place: same keys in the same order, values of the changed files' names.
+    const allFunctions = prev.allFunctions;
+    const functions = prev.functions;
+    let returnTypes = prev.returnTypes;
+    let returnTypesChanged = false;
+    const globals = prev.globals;
+    for (const [, ff] of changed) {
+      // Each name's definitions in this file, in order, replace the old ones in place.
+      const fresh = new Map<string, FunctionFacts[]>();
+      for (const fn of ff.functions) {
+        if (!fn.name) continue;
+        const l = fresh.get(fn.name);
+        if (l) l.push(fn);
+        else fresh.set(fn.name, [fn]);
+      }
+      for (const [name, mine] of fresh) {
+        let k = 0;
+        const defs = allFunctions.get(name)!.map((d) => (d.file === ff.file ? mine[k++] : d));
+        allFunctions.set(name, defs);
+        const chosen = chooseDefinition(defs);
+        if (functions.get(name) !== chosen) names.add(name);
+        functions.set(name, chosen);
+        const rt = returnTypeOf(chosen);
+        if (returnTypes.get(name) !== rt) returnTypesChanged = true;
+      }
+      // A global keeps the file that defines it first; when that is this file, its new position.
+      const seenGlobals = new Set<string>();
+      for (const g of ff.globals) {
+        if (seenGlobals.has(g.name)) continue;
+        seenGlobals.add(g.name);
+        if (globals.get(g.name)?.file !== ff.file) continue;
+        globals.set(g.name, { ...g, file: ff.file });
+      }
+    }
+    if (returnTypesChanged) {
+      // Rebuilt rather than patched: a fresh build orders its keys by definition.
+      const ordered = new Map<string, string>();
+      for (const [name, chosen] of functions) {
+        const rt = returnTypeOf(chosen);
+        if (rt !== undefined) ordered.set(name, rt);
+      }
+      returnTypes = ordered;
+    }
+    let bindingSites = prev.bindingSites;
+    if (changed.some(([, ff]) => ff.bindings.length > 0)) {
+      bindingSites = [];
+      for (const ff of list) for (const b of bindingSitesOf(ff)) bindingSites.push(b);
+    }
+    const structSig = prev.layoutSignature.slice(0, prev.layoutSignature.indexOf(':'));
+    const layoutSignature = structSig + ':' + (returnTypesChanged ? returnTypesSignature(returnTypes) : prev.layoutSignature.slice(structSig.length + 1));
+    return {
+      structs: prev.structs,
+      allFunctions,
+      functions,
+      returnTypes,
+      globals,
+      bindings: prev.bindings,
+      bindingSites,
+      layoutSignature,
+      multiDefined: prev.multiDefined,
+      id: nextIndexId++,
+      delta: { from: prev.id, names },
+    };
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  * callee's summary changed (the solver checks the latter).
  */
 import type { Block, FunctionFacts, Op, Range } from '../frontend/facts';
+import { sameSignatures } from './signatures';
 import type { ChainStep, FunctionFlow, HeldLock, OpContext, Summary, TakeInfo, Witness } from './types';
 
 function rangeDelta(a: Range, b: Range): number | null {
@@ -142,20 +143,28 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number,
 
 /** Moves the positions a summary holds for its own function. */
 export function rebaseSummary(sum: Summary, fn: FunctionFacts, delta: number): Summary {
-  const moveStep = (s: ChainStep | undefined): ChainStep | undefined =>
-    s && s.file === fn.file && s.function === fn.name ? { ...s, range: shiftRange(s.range, delta) } : s;
+  // Many witnesses share a step (every lock taken through one call): move each step once.
+  const moved = new Map<ChainStep, ChainStep>();
+  const moveStep = (s: ChainStep | undefined): ChainStep | undefined => {
+    if (!s || s.file !== fn.file || s.function !== fn.name) return s;
+    let m = moved.get(s);
+    if (!m) moved.set(s, (m = { file: s.file, range: shiftRange(s.range, delta), function: s.function, what: s.what }));
+    return m;
+  };
   const moveWitness = <W extends Witness>(w: W): W => ({ ...w, step: moveStep(w.step) });
   const takes = new Map<string, TakeInfo>();
   for (const [k, t] of sum.takes) takes.set(k, moveWitness(t));
   const syncs = new Map<string, Witness>();
   for (const [k, w] of sum.syncs) syncs.set(k, moveWitness(w));
-  return {
+  const next: Summary = {
     ...sum,
     takes,
     syncs,
     maySleep: sum.maySleep && moveWitness(sum.maySleep),
     requires: sum.requires.map((r) => (r.file === fn.file ? { ...r, range: shiftRange(r.range, delta) } : r)),
   };
+  sameSignatures(sum, next);
+  return next;
 }
 
 /** Lines [start, end] of the previous text that moved by `delta` unchanged. */

@@ -14,6 +14,7 @@ import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
 import { callTargets, type WorkspaceIndex } from './index';
 import { copyFlow, rebaseFlow, rebaseSummary, shiftOf } from './rebase';
+import { flowSignatureOf, signatureOf } from './signatures';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
 
 const MAX_SCC_ITERATIONS = 6;
@@ -38,7 +39,7 @@ export function externalSummary(name: string): Summary | undefined {
   if (imp || sleeps) {
     const takes = new Map<string, TakeInfo>();
     if (imp) takes.set(imp.lock, { cls: imp.lock, resolved: true, kind: imp.kind as LockKind, mode: imp.mode, depth: 0, fields: [] });
-    sum = { name, takes, requires: [], effects: [], maySleep: { depth: 0 }, syncs: new Map(), signature: `ext:${name}` };
+    sum = { name, takes, requires: [], effects: [], maySleep: { depth: 0 }, syncs: new Map() };
   }
   externalCache.set(name, sum);
   return sum ?? undefined;
@@ -46,26 +47,6 @@ export function externalSummary(name: string): Summary | undefined {
 
 function nonEmpty(a: string[]): string[] | undefined {
   return a.length ? a : undefined;
-}
-
-/** The part of a summary the dataflow of callers reads (see dataflow.ts: effects, paramCalls). */
-function flowSignatureOf(s: Omit<Summary, 'signature'>): string {
-  const parts: string[] = [];
-  for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
-  if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
-  return parts.join('\n');
-}
-
-function signatureOf(s: Omit<Summary, 'signature'>, flowSignature: string): string {
-  const parts: string[] = [];
-  for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}`);
-  for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
-  // Whether it may sleep or synchronize, not how deep: callers read only that (the witness is a
-  // link expanded on demand, so a caller need not be re-summarised when a callee's got shorter).
-  parts.push(`s${s.maySleep ? 1 : '-'}`);
-  for (const k of s.syncs.keys()) parts.push(`y${k}`);
-  parts.push(flowSignature);
-  return parts.join('\n');
 }
 
 /** Builds the summary of one function from its flow and its callees' summaries. */
@@ -123,7 +104,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
       const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
       const param = ref.resolved ? undefined : paramOf(ref.root);
       const key = ref.resolved || param === undefined ? ref.cls : `~${param}:${ref.fields.join('.')}`;
-      const trylock = /trylock/.test(op.api);
+      const trylock = op.api.includes('trylock');
       addTake(key, {
         cls: ref.cls,
         resolved: ref.resolved,
@@ -131,6 +112,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         mode: op.mode,
         depth: 1,
         step: step(fn, op.range, `takes ${ref.cls}`),
+        next: undefined,
         trylock: trylock || undefined,
         callerReleased: nonEmpty(alwaysReleased(opCtxs)),
         param,
@@ -167,15 +149,16 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
               const inherited = (t.callerReleased ?? []).filter((c) => !opCtxs.some((x) => x.held.some((h) => h.cls === c)));
               callerReleased = nonEmpty([...new Set([...inherited, ...ours])]);
             }
-            let mapped: TakeInfo = { ...t, depth: t.depth + 1, step: head, next: { fn: name, key }, callerReleased };
-            let k = key;
+            // One object shape for every take (a literal, not a spread of the callee's).
+            const next = { fn: name, key };
             if (parametric) {
               const m = mapThroughArgs(resolver, fn, op, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
               const p = m.resolved ? undefined : m.param;
-              mapped = { ...mapped, cls: m.cls, resolved: m.resolved, param: p, fields: m.fields };
-              k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
+              const k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
+              addTake(k, { cls: m.cls, resolved: m.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: head, next, trylock: t.trylock, callerReleased, param: p, fields: m.fields });
+            } else {
+              addTake(key, { cls: t.cls, resolved: t.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: head, next, trylock: t.trylock, callerReleased, param: t.param, fields: t.fields });
             }
-            addTake(k, mapped);
           }
         }
         if (sum.maySleep && sum.maySleep.depth < MAX_CHAIN) setSleep({ depth: sum.maySleep.depth + 1, step: head, next: { fn: name, key: '' } });
@@ -247,13 +230,11 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     }
   }
 
-  const partial = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
-  const flowSignature = flowSignatureOf(partial);
-  return { ...partial, signature: signatureOf(partial, flowSignature), flowSignature };
+  return { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
 }
 
 /** Call-graph edges of a function: the names it may call that have definitions. */
-function calleesOf(fn: FunctionFacts, index: WorkspaceIndex): string[] {
+function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
   const out = new Set<string>();
   for (const b of fn.blocks) {
     for (const op of b.ops) {
@@ -319,6 +300,48 @@ export function stronglyConnected(nodes: string[], edges: (n: string) => string[
   return out;
 }
 
+/** Component indices still to visit, smallest first (a binary heap without duplicates). */
+class PendingComponents {
+  private readonly heap: number[] = [];
+  private readonly queued = new Set<number>();
+
+  add(i: number): void {
+    if (this.queued.has(i)) return;
+    this.queued.add(i);
+    const h = this.heap;
+    let k = h.length;
+    h.push(i);
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (h[p] <= i) break;
+      h[k] = h[p];
+      k = p;
+    }
+    h[k] = i;
+  }
+
+  pop(): number | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let k = 0;
+      for (;;) {
+        const l = 2 * k + 1;
+        if (l >= h.length) break;
+        const c = l + 1 < h.length && h[l + 1] < h[l] ? l + 1 : l;
+        if (h[c] >= last) break;
+        h[k] = h[c];
+        k = c;
+      }
+      h[k] = last;
+    }
+    this.queued.delete(top);
+    return top;
+  }
+}
+
 /** Names whose chosen flow changed in solve number `generation` of `source` (a SummarySolver). */
 export interface ChosenFlowChanges {
   source: object;
@@ -347,6 +370,23 @@ export class SummarySolver {
   /** Solves run so far, and the names whose entry in `flows` was set or removed by the last one. */
   private flowGeneration = 0;
   private flowNamesChanged = new Set<string>();
+  /** The index of the last solve (what an index's `delta` must refer to for it to be used). */
+  private solvedIndexId: number | undefined;
+  /**
+   * Callee lists by definition, valid while the set of defined names and the bindings stay the
+   * same (what call resolution reads besides the body).
+   */
+  private calleeCache = new WeakMap<FunctionFacts, string[]>();
+  private calleeCacheBindings: WorkspaceIndex['bindings'] | undefined;
+
+  private calleesOf(fn: FunctionFacts, index: WorkspaceIndex): string[] {
+    let cs = this.calleeCache.get(fn);
+    if (!cs) {
+      cs = computeCallees(fn, index);
+      this.calleeCache.set(fn, cs);
+    }
+    return cs;
+  }
 
   /**
    * What the last solve did to `flows`: every name whose flow was replaced, added or removed
@@ -384,6 +424,7 @@ export class SummarySolver {
    * resolution may differ everywhere).
    */
   solve(index: WorkspaceIndex, resolver: ClassResolver, forceAll: boolean): SolveResult {
+    const prevIndex = this.index;
     this.index = index;
     this.resolver = resolver;
     this.flowGeneration++;
@@ -393,10 +434,13 @@ export class SummarySolver {
     const sigChanged = new Set<string>();
     /** Names whose summary changed in a part callers' dataflow reads (or vanished). */
     const flowSigChanged = new Set<string>();
+    // The names whose definition may differ from the last solve's: those the index says, or all.
+    const delta = !forceAll && index.delta && this.solvedIndexId !== undefined && index.delta.from === this.solvedIndexId ? index.delta.names : undefined;
+    this.solvedIndexId = index.id;
     // Drop vanished functions; mark new or changed ones dirty.
-    for (const name of [...this.flows.keys()]) {
+    for (const name of delta ?? [...this.flows.keys()]) {
       const fn = index.functions.get(name);
-      if (!fn) {
+      if (!fn && this.flows.has(name)) {
         this.flows.delete(name);
         flowNamesChanged.add(name);
         this.summaries.delete(name);
@@ -405,27 +449,53 @@ export class SummarySolver {
         for (const c of this.callers.get(name) ?? []) dirty.add(c);
       }
     }
-    for (const [name, fn] of index.functions) {
-      const flow = this.flows.get(name);
-      if (forceAll || !flow || flow.fn !== fn) dirty.add(name);
+    if (delta) {
+      for (const name of delta) {
+        const fn = index.functions.get(name);
+        if (fn && this.flows.get(name)?.fn !== fn) dirty.add(name);
+      }
+    } else {
+      for (const [name, fn] of index.functions) {
+        const flow = this.flows.get(name);
+        if (forceAll || !flow || flow.fn !== fn) dirty.add(name);
+      }
     }
-    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
 
     // Call graph: recompute the callee lists of dirty functions only (a changed body changes
     // its own calls); new or vanished names can change what other calls resolve to, so then
     // everything is recomputed. SCCs are reused while no callee list changed.
     let namesChanged = forceAll || this.callees.size !== index.functions.size;
     if (!namesChanged) for (const n of dirty) if (!this.callees.has(n)) namesChanged = true;
+    if (namesChanged || index.bindings !== this.calleeCacheBindings || index.functions.size !== prevIndex.functions.size) {
+      this.calleeCache = new WeakMap();
+      this.calleeCacheBindings = index.bindings;
+    }
+    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
     let graphChanged = namesChanged || !this.sccs;
+    /** shiftOf(from, the current definition) of dirty names, computed once. */
+    const shifts = new Map<string, { from: FunctionFacts; delta: number | null }>();
     if (namesChanged) {
       const prev = this.callees;
       this.callees = new Map();
-      for (const [name, fn] of index.functions) this.callees.set(name, calleesOf(fn, index));
+      for (const [name, fn] of index.functions) this.callees.set(name, this.calleesOf(fn, index));
       this.rebuildCallers();
       for (const name of index.functions.keys()) if (!prev.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
     } else {
+      const sameBindings = index.bindings === prevIndex.bindings;
       for (const name of dirty) {
-        const cs = calleesOf(index.functions.get(name)!, index);
+        const fn = index.functions.get(name)!;
+        const prevFn = this.flows.get(name)?.fn;
+        if (prevFn && sameBindings) {
+          // A body that only moved makes the same calls, which resolve as before.
+          const delta = shiftOf(prevFn, fn);
+          shifts.set(name, { from: prevFn, delta });
+          const prevCallees = delta !== null ? this.callees.get(name) : undefined;
+          if (prevCallees) {
+            this.calleeCache.set(fn, prevCallees);
+            continue;
+          }
+        }
+        const cs = this.calleesOf(fn, index);
         const old = this.callees.get(name) ?? [];
         if (cs.length !== old.length || cs.some((c, i) => c !== old[i])) {
           graphChanged = true;
@@ -443,7 +513,7 @@ export class SummarySolver {
     const sccOf = this.sccOf;
     const env = this.flowEnv();
     // Visit only the components that hold dirty functions, callees first.
-    const pending = new Set<number>();
+    const pending = new PendingComponents();
     for (const n of dirty) {
       const i = sccOf.get(n);
       if (i !== undefined) pending.add(i);
@@ -458,8 +528,7 @@ export class SummarySolver {
     const summaryDirty = new Set<string>();
     const initialDirty = new Set(dirty);
     const canRebase = !forceAll && !namesChanged;
-    for (let ci = 0; ci < sccs.length; ci++) {
-      if (!pending.has(ci)) continue;
+    for (let ci = pending.pop(); ci !== undefined; ci = pending.pop()) {
       const comp = sccs[ci];
       const recursive = comp.length > 1 || (this.callees.get(comp[0]) ?? []).includes(comp[0]);
       for (let iter = 0; iter < (recursive ? MAX_SCC_ITERATIONS : 1); iter++) {
@@ -476,7 +545,8 @@ export class SummarySolver {
           let flow: FunctionFlow | undefined;
           if (canRebase && prev && prevFlow && !calleeDirty.has(name)) {
             if (prevFlow.fn !== fn) {
-              const delta = shiftOf(prevFlow.fn, fn);
+              const known = shifts.get(name);
+              const delta = known && known.from === prevFlow.fn ? known.delta : shiftOf(prevFlow.fn, fn);
               if (delta !== null) {
                 if (!resummarize) {
                   this.flows.set(name, rebaseFlow(prevFlow, fn, delta));
@@ -499,9 +569,9 @@ export class SummarySolver {
           flowNamesChanged.add(name);
           const sum = summarize(flow, resolver, this.summaryOf);
           this.summaries.set(name, sum);
-          if (!prev || prev.signature !== sum.signature) {
+          if (!prev || signatureOf(prev) !== signatureOf(sum)) {
             sigChanged.add(name);
-            const flowChanged = !prev || prev.flowSignature === undefined || prev.flowSignature !== sum.flowSignature;
+            const flowChanged = !prev || flowSignatureOf(prev) !== flowSignatureOf(sum);
             if (flowChanged) flowSigChanged.add(name);
             for (const c of this.callers.get(name) ?? []) {
               dirty.add(c);
@@ -509,7 +579,8 @@ export class SummarySolver {
               else summaryDirty.add(c);
               const cj = sccOf.get(c);
               if (cj === ci) changed = true;
-              else if (cj !== undefined) pending.add(cj);
+              // Callers come later in callee-first order (an earlier one is never revisited).
+              else if (cj !== undefined && cj > ci) pending.add(cj);
             }
           }
         }
@@ -524,7 +595,8 @@ export class SummarySolver {
   private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean, sigChanged: ReadonlySet<string>, flowSigChanged: ReadonlySet<string>): number {
     const keep = new Set<FunctionFacts>();
     let n = 0;
-    for (const [name, defs] of index.allFunctions) {
+    for (const name of index.multiDefined ?? index.allFunctions.keys()) {
+      const defs = index.allFunctions.get(name)!;
       if (defs.length < 2) continue;
       const chosen = index.functions.get(name);
       for (const d of defs) {
@@ -533,7 +605,7 @@ export class SummarySolver {
         const prev = this.extraFlows.get(d);
         if (!forceAll && prev) {
           if (sigChanged.size === 0) continue;
-          const cs = calleesOf(d, index);
+          const cs = this.calleesOf(d, index);
           if (!cs.some((c) => sigChanged.has(c))) continue;
           if (!cs.some((c) => flowSigChanged.has(c))) {
             // Same flow, callee summaries read by the checks changed: a new object for their caches.

@@ -179,12 +179,4 @@ export interface Summary {
   syncs: Map<string, Witness>;
   /** Parameters (indices) the function calls as function pointers (`do_msr(vcpu, ...)`). */
   paramCalls?: number[];
-  /** A string that changes when anything callers see changes. */
-  signature: string;
-  /**
-   * The part of `signature` a caller's dataflow reads (net effects, parameters called): when
-   * only the rest changes (witness depths, takes, sleeps), a caller is re-summarised from its
-   * flow instead of re-analysed. Absent: the whole signature counts.
-   */
-  flowSignature?: string;
 }

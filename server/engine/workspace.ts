@@ -6,7 +6,7 @@
  */
 import type { RuleModel } from '../../model/rules/types';
 import { ClassResolver, DocNames } from '../analysis/classes';
-import { buildIndex, type WorkspaceIndex } from '../analysis/index';
+import { IndexBuilder, type WorkspaceIndex } from '../analysis/index';
 import { expandChain } from '../analysis/chains';
 import { observedEdges, type ObservedEdge } from '../analysis/lockGraph';
 import { OrderRules } from '../analysis/orders';
@@ -53,6 +53,8 @@ export class WorkspaceImpl implements Workspace {
   private readonly files = new Map<string, FileEntry>();
   private changed = true;
   private index: WorkspaceIndex | undefined;
+  /** Patches the index for the changed files when they define the same names (analysis/index.ts). */
+  private readonly indexBuilder = new IndexBuilder();
   private resolver: ClassResolver | undefined;
   private names: DocNames | undefined;
   private orders: OrderRules | undefined;
@@ -128,7 +130,7 @@ export class WorkspaceImpl implements Workspace {
       phases[name] = (phases[name] ?? 0) + (now - tp);
       tp = now;
     };
-    const index = buildIndex(facts);
+    const index = this.indexBuilder.build(facts);
     phase('index');
     const layoutChanged = !this.index || index.layoutSignature !== this.index.layoutSignature;
     if (layoutChanged || !this.resolver) {

@@ -1,0 +1,52 @@
+/**
+ * Signatures of summaries: strings that change when what callers read of a summary changes.
+ * The solver compares them to decide which callers to revisit; they are computed on demand (a
+ * cold solve compares none) and cached by summary object.
+ */
+import type { Summary } from './types';
+
+const flowSignatures = new WeakMap<Summary, string>();
+const signatures = new WeakMap<Summary, string>();
+
+/**
+ * The part of a summary the dataflow of callers reads (see dataflow.ts: effects, paramCalls):
+ * when only the rest changes (witness depths, takes, sleeps), a caller is re-summarised from its
+ * flow instead of re-analysed. Computed on demand (a cold solve compares none) and cached.
+ */
+export function flowSignatureOf(s: Summary): string {
+  let sig = flowSignatures.get(s);
+  if (sig === undefined) {
+    const parts: string[] = [];
+    for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
+    if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
+    sig = parts.join('\n');
+    flowSignatures.set(s, sig);
+  }
+  return sig;
+}
+
+/** A string that changes when anything callers see of a summary changes (positions excluded). */
+export function signatureOf(s: Summary): string {
+  let sig = signatures.get(s);
+  if (sig === undefined) {
+    const parts: string[] = [];
+    for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}`);
+    for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
+    // Whether it may sleep or synchronize, not how deep: callers read only that (the witness is a
+    // link expanded on demand, so a caller need not be re-summarised when a callee's got shorter).
+    parts.push(`s${s.maySleep ? 1 : '-'}`);
+    for (const k of s.syncs.keys()) parts.push(`y${k}`);
+    parts.push(flowSignatureOf(s));
+    sig = parts.join('\n');
+    signatures.set(s, sig);
+  }
+  return sig;
+}
+
+/** Carries the cached signatures over to a copy of a summary that differs in positions only. */
+export function sameSignatures(from: Summary, to: Summary): void {
+  const sig = signatures.get(from);
+  if (sig !== undefined) signatures.set(to, sig);
+  const flow = flowSignatures.get(from);
+  if (flow !== undefined) flowSignatures.set(to, flow);
+}
