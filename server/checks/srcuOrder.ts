@@ -12,7 +12,7 @@
  */
 import type { SrcuRule } from '../../model/rules/types';
 import type { FunctionFlow, OpContext } from '../analysis/types';
-import type { FunctionFacts, Op } from '../frontend/facts';
+import type { Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
 import type { Finding } from './finding';
@@ -67,8 +67,9 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
   // A domain is held only after an acquire op of it or a call of a function that may leave it
   // held, and nothing synchronizes without a sync op or a call of a syncer: most flows stop here.
   const { syncers, domainLockers } = callees;
-  let mayHoldDomain = acquiresDomain(flow, domains, domainsKey) || domainLockers.has(flow.fn.name);
-  let maySync = syncsOf(flow.fn) || syncers.has(flow.fn.name);
+  const own = domainOpsOf(flow, domains, domainsKey);
+  let mayHoldDomain = own.acquires || domainLockers.has(flow.fn.name);
+  let maySync = own.syncs || syncers.has(flow.fn.name);
   if (!mayHoldDomain || !maySync) {
     for (const n of calleeList(flow)) {
       if (domainLockers.has(n)) mayHoldDomain = true;
@@ -142,26 +143,26 @@ function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>): CalleeK
   return { syncers, domainLockers };
 }
 
-const syncOpsCache = new WeakMap<FunctionFacts, boolean>();
-/** Whether a function has a sync op. */
-function syncsOf(fn: FunctionFacts): boolean {
-  let v = syncOpsCache.get(fn);
-  if (v === undefined) {
-    v = false;
-    for (const b of fn.blocks) for (const op of b.ops) if (op.k === 'sync') v = true;
-    syncOpsCache.set(fn, v);
-  }
-  return v;
+interface DomainOps {
+  domains: string;
+  /** An acquire op takes a domain. */
+  acquires: boolean;
+  /** A sync op synchronizes a domain. */
+  syncs: boolean;
 }
 
-const domainAcquireCache = new WeakMap<ReadonlyMap<Op, { cls: string }>, string>();
-/** Whether an acquire op of the flow takes a domain (cached per locks map, shared by copies of a flow). */
-function acquiresDomain(flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string): boolean {
-  const cached = domainAcquireCache.get(flow.locks);
-  if (cached !== undefined && cached.startsWith(domainsKey + '|')) return cached.endsWith('|1');
-  let v = false;
-  for (const [op, ref] of flow.locks) if (op.k === 'acquire' && domains.has(ref.cls)) v = true;
-  domainAcquireCache.set(flow.locks, `${domainsKey}|${v ? 1 : 0}`);
+const domainOpsCache = new WeakMap<ReadonlyMap<Op, { cls: string }>, DomainOps>();
+/** The flow's own lock ops on a domain (cached per locks map, which copies of a flow share). */
+function domainOpsOf(flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string): DomainOps {
+  const cached = domainOpsCache.get(flow.locks);
+  if (cached && cached.domains === domainsKey) return cached;
+  const v: DomainOps = { domains: domainsKey, acquires: false, syncs: false };
+  for (const [op, ref] of flow.locks) {
+    if (!domains.has(ref.cls)) continue;
+    if (op.k === 'acquire') v.acquires = true;
+    else if (op.k === 'sync') v.syncs = true;
+  }
+  domainOpsCache.set(flow.locks, v);
   return v;
 }
 
