@@ -16,24 +16,44 @@ import type { FunctionFlow } from '../analysis/types';
 import type { ChainStep } from '../analysis/types';
 import type { CheckContext } from './check';
 
-interface Dep {
+/**
+ * One name's derived value and bookkeeping, mutated in place (the cache owns it). A name read
+ * while it has no flow has a node too (without a value): it holds the readers that must look
+ * again when the name appears.
+ */
+interface Node<V> {
   name: string;
-  sig: string;
-  /** Read while `name` was being derived (the recursion cut): not a reason to re-derive. */
-  cut?: boolean;
-}
-
-interface Entry<V> {
-  flow: FunctionFlow;
+  /** Has a derived value (`flow`, `value`, `sig`, `version`); false: absent or forgotten. */
+  has: boolean;
+  flow: FunctionFlow | undefined;
   value: V;
   sig: string;
-  /** Bumped whenever the signature changes: what per-function check results compare. */
+  /** Bumped whenever the value says something else: what per-function check results compare. */
   version: number;
-  /** Callee values read while deriving this one, with the signature each had. */
-  deps: Dep[];
+  /** Bumped whenever the signature changes (moved positions included); 0 without a value. */
+  sv: number;
+  /** Nodes read while deriving this value, and the `sv` each had then (-1: a recursion cut). */
+  deps: Node<V>[];
+  depSv: number[];
+  /** Bumped whenever `deps` is replaced: a reader link made under an older stamp is dead. */
+  stamp: number;
+  /** Nodes whose value read this one (with their stamp then; dead links are dropped lazily). */
+  readers: Node<V>[];
+  readerStamps: number[];
+  /** Reader count above which dead links are swept on the next registration. */
+  readersLimit: number;
+  /** The analysis (generation) in which it was validated or derived; also caches absence. */
+  at: number;
+  /** Being derived (a read of it is the recursion cut). */
+  busy: boolean;
+  /** The recording that last recorded it (skips duplicate reads). */
+  mark: number;
 }
 
+const NO_DEPS: never[] = [];
+
 let nextVersion = 1;
+let nextSv = 1;
 /** Values derived so far (all caches), for measurements. */
 export let derivations = 0;
 export function derivationCount(): number {
@@ -46,18 +66,22 @@ export function derivationCount(): number {
  * and marks stale the readers of every value whose signature changed, to a fixpoint. Entries
  * nothing reached stay valid without being looked at, so a re-check costs what changed plus
  * one identity comparison per entry.
+ *
+ * A read costs a map lookup and, while a value is being derived, two array pushes: dependencies
+ * are recorded as nodes with signature versions, not as strings, and reader links are swept
+ * lazily instead of being removed one by one.
  */
 export class DerivedCache<V> {
-  private entries = new Map<string, Entry<V>>();
-  /** name -> names whose entry read it (absent names included, recursion cuts not). */
-  private readers = new Map<string, Set<string>>();
-  /** Entries to re-derive before anything is read in this analysis. */
-  private stale = new Set<string>();
-  /** Entries known to be current in this analysis (validated or derived). */
-  private current = new Map<string, Entry<V>>();
-  private inProgress = new Set<string>();
-  /** The deps list of the entry being derived (reads are recorded there). */
-  private recording: Dep[] | undefined;
+  private nodes = new Map<string, Node<V>>();
+  /** Entries to re-derive before anything is read in this analysis (in the order marked). */
+  private stale = new Set<Node<V>>();
+  /** Nodes being derived or moved, innermost last (reset if an exception abandoned an analysis). */
+  private busyNodes: Node<V>[] = [];
+  /** The reads of the value being derived (undefined: not recording). */
+  private recDeps: Node<V>[] | undefined;
+  private recSv: number[] = [];
+  private recId = 0;
+  private recCount = 0;
   private ctx: CheckContext | undefined;
   private config = '';
   private flushing = false;
@@ -65,6 +89,8 @@ export class DerivedCache<V> {
   private generation = 0;
   /** Names whose version changed (or that vanished) in this analysis; null: everything may have. */
   private changedNames: Set<string> | null = null;
+  /** Signature versions before this analysis moved them (node -> old sv). */
+  private movedFrom = new Map<Node<V>, number>();
 
   constructor(
     readonly empty: V,
@@ -74,38 +100,66 @@ export class DerivedCache<V> {
     private readonly move?: (v: V, moved: PositionMap) => V | null,
   ) {}
 
-  /** Signatures before this analysis moved them (name -> old signature). */
-  private movedFrom = new Map<string, string>();
+  private node(name: string): Node<V> {
+    let n = this.nodes.get(name);
+    if (!n) {
+      n = {
+        name,
+        has: false,
+        flow: undefined,
+        value: this.empty,
+        sig: '',
+        version: 0,
+        sv: 0,
+        deps: NO_DEPS,
+        depSv: NO_DEPS,
+        stamp: 0,
+        readers: [],
+        readerStamps: [],
+        readersLimit: 8,
+        at: 0,
+        busy: false,
+        mark: 0,
+      };
+      this.nodes.set(name, n);
+    }
+    return n;
+  }
 
   /**
    * A stale entry that only moved: its flow is the same or rebased, and every value it read is
    * the same or only moved. Its value is then moved too (same version: what it says is equal).
    */
-  private tryMove(name: string, prev: Entry<V>, flow: FunctionFlow): Entry<V> | undefined {
+  private tryMove(n: Node<V>, flow: FunctionFlow): boolean {
     const moved = this.ctx?.moved;
-    if (!this.move || !moved || (prev.flow !== flow && moved.predecessor(flow) !== prev.flow)) return undefined;
-    const rec = this.recording;
-    this.recording = undefined;
-    const deps: Dep[] = [];
+    if (!this.move || !moved || (n.flow !== flow && moved.predecessor(flow) !== n.flow)) return false;
+    const recDeps = this.recDeps;
+    this.recDeps = undefined;
+    const depSv = n.depSv.slice();
     try {
-      for (const d of prev.deps) {
-        if (d.cut) {
-          deps.push(d);
-          continue;
-        }
-        const cur = this.entry(d.name);
-        const sig = cur?.sig ?? '';
-        if (sig !== d.sig && this.movedFrom.get(d.name) !== d.sig) return undefined;
-        deps.push(sig === d.sig ? d : { name: d.name, sig });
+      for (let i = 0; i < n.deps.length; i++) {
+        const was = depSv[i];
+        if (was === -1) continue; // a recursion cut
+        const cur = this.resolve(n.deps[i]);
+        const sv = cur ? cur.sv : 0;
+        if (sv !== was && this.movedFrom.get(n.deps[i]) !== was) return false;
+        depSv[i] = sv;
       }
     } finally {
-      this.recording = rec;
+      this.recDeps = recDeps;
     }
-    const value = this.move(prev.value, moved);
-    if (value === null) return undefined;
-    const sig = value === prev.value ? prev.sig : this.signature(value);
-    if (sig !== prev.sig) this.movedFrom.set(name, prev.sig);
-    return { flow, value, sig, version: prev.version, deps };
+    const value = this.move(n.value, moved);
+    if (value === null) return false;
+    const sig = value === n.value ? n.sig : this.signature(value);
+    if (sig !== n.sig) {
+      this.movedFrom.set(n, n.sv);
+      n.sv = nextSv++;
+    }
+    n.flow = flow;
+    n.value = value;
+    n.sig = sig;
+    n.depSv = depSv;
+    return true;
   }
 
   /** Derives a value from a flow (reading callee values through `get`); set per analysis. */
@@ -118,17 +172,16 @@ export class DerivedCache<V> {
     this.ctx = ctx;
     this.generation++;
     this.changedNames = new Set();
-    this.current = new Map();
-    this.inProgress.clear();
-    this.recording = undefined;
+    for (const n of this.busyNodes) n.busy = false;
+    this.busyNodes = [];
+    this.recDeps = undefined;
     const leftover = this.stale.size > 0;
     this.stale.clear();
     this.movedFrom = new Map();
     if (config !== this.config) {
       this.chosenSource = undefined;
       this.changedNames = null;
-      this.entries.clear();
-      this.readers.clear();
+      this.nodes.clear();
       this.config = config;
       return;
     }
@@ -138,20 +191,20 @@ export class DerivedCache<V> {
     const incremental = !!cc && this.chosenSource === cc.source && this.chosenGeneration === cc.generation - 1 && !leftover;
     this.chosenSource = cc?.source;
     this.chosenGeneration = cc?.generation ?? -1;
-    const names: Iterable<string> = incremental ? cc.names : new Set([...this.entries.keys(), ...this.readers.keys()]);
+    const names: Iterable<string> = incremental ? cc.names : [...this.nodes.keys()];
     for (const name of names) {
+      const n = this.nodes.get(name);
+      if (!n) continue;
       const flow = this.flowOf(ctx, name);
-      const e = this.entries.get(name);
       // A copy of the same flow (callee summaries changed in what the dataflow does not read) is
       // the same input: derived values read callees' summaries only through their derived values.
-      if (e) {
-        if (!sameFlowContent(flow, e.flow)) this.stale.add(name);
+      if (n.has) {
+        if (!sameFlowContent(flow, n.flow)) this.stale.add(n);
         continue;
       }
       // Names read while absent that now have a flow: their readers read '' and must look again.
       if (!flow) continue;
-      const rs = this.readers.get(name);
-      if (rs) for (const r of rs) this.stale.add(r);
+      this.forLiveReaders(n, (r) => this.stale.add(r));
     }
   }
 
@@ -159,11 +212,15 @@ export class DerivedCache<V> {
   private chosenSource: object | undefined;
   private chosenGeneration = -1;
 
-  get = (name: string): V => this.entry(name)?.value ?? this.empty;
+  get = (name: string): V => {
+    const n = this.entry(name);
+    return n ? n.value : this.empty;
+  };
 
   /** Version of a name's value (0 when it has none): equal versions mean equal values. */
   version(name: string): number {
-    return this.entry(name)?.version ?? 0;
+    const n = this.entry(name);
+    return n ? n.version : 0;
   }
 
   /**
@@ -181,118 +238,196 @@ export class DerivedCache<V> {
     this.flushing = true;
     try {
       while (this.stale.size > 0) {
-        const name = this.stale.values().next().value as string;
-        this.entry(name);
-        this.stale.delete(name);
+        const n = this.stale.values().next().value as Node<V>;
+        this.resolve(n);
+        this.stale.delete(n);
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  private invalidateReaders(name: string): void {
-    const rs = this.readers.get(name);
-    if (!rs) return;
-    for (const r of rs) {
-      if (this.inProgress.has(r)) continue;
-      this.current.delete(r);
+  /** Calls `f` on every reader still reading `n` (sweeping dead links on the way). */
+  private forLiveReaders(n: Node<V>, f: (r: Node<V>) => void): void {
+    const rs = n.readers;
+    const st = n.readerStamps;
+    let w = 0;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i];
+      if (r.stamp !== st[i]) continue;
+      rs[w] = r;
+      st[w] = st[i];
+      w++;
+      f(r);
+    }
+    rs.length = w;
+    st.length = w;
+  }
+
+  private invalidateReaders(n: Node<V>): void {
+    if (n.readers.length === 0) return;
+    this.forLiveReaders(n, (r) => {
+      if (r.busy) return;
+      r.at = 0;
       this.stale.add(r);
+    });
+  }
+
+  /** Replaces the recorded reads of `n` (reader links of the old ones die with the stamp). */
+  private setDeps(n: Node<V>, deps: Node<V>[], depSv: number[]): void {
+    const stamp = ++n.stamp;
+    n.deps = deps;
+    n.depSv = depSv;
+    for (let i = 0; i < deps.length; i++) {
+      if (depSv[i] === -1) continue;
+      const d = deps[i];
+      if (d.readers.length >= d.readersLimit) {
+        this.forLiveReaders(d, () => {});
+        d.readersLimit = Math.max(8, 2 * d.readers.length);
+      }
+      d.readers.push(n);
+      d.readerStamps.push(stamp);
     }
   }
 
-  private setDeps(name: string, oldDeps: readonly Dep[] | undefined, deps: readonly Dep[]): void {
-    if (oldDeps) for (const d of oldDeps) if (!d.cut) this.readers.get(d.name)?.delete(name);
-    for (const d of deps) {
-      if (d.cut) continue;
-      let rs = this.readers.get(d.name);
-      if (!rs) this.readers.set(d.name, (rs = new Set()));
-      rs.add(name);
-    }
+  /** Records a read of `n` (with its signature version, or -1 for a recursion cut). */
+  private record(n: Node<V>, sv: number): void {
+    if (n.mark === this.recId) return;
+    n.mark = this.recId;
+    this.recDeps!.push(n);
+    this.recSv.push(sv);
   }
 
-  private entry(name: string): Entry<V> | undefined {
+  private entry(name: string): Node<V> | undefined {
     if (this.stale.size > 0 && !this.flushing) this.flush();
-    const rec = this.recording;
-    const done = this.current.get(name);
-    if (done) {
-      rec?.push({ name, sig: done.sig });
-      return done;
+    let n = this.nodes.get(name);
+    if (n && n.at === this.generation) {
+      if (this.recDeps) this.record(n, n.has ? n.sv : 0);
+      return n.has ? n : undefined;
     }
-    if (this.inProgress.has(name)) {
-      rec?.push({ name, sig: '', cut: true });
+    n ??= this.node(name);
+    return this.resolve(n);
+  }
+
+  /** Brings a node to this analysis (validated, moved or derived); undefined: no value. */
+  private resolve(n: Node<V>): Node<V> | undefined {
+    if (n.at === this.generation) {
+      if (this.recDeps) this.record(n, n.has ? n.sv : 0);
+      return n.has ? n : undefined;
+    }
+    if (n.busy) {
+      if (this.recDeps) this.record(n, -1);
       return undefined;
     }
-    const ctx = this.ctx!;
-    const flow = this.flowOf(ctx, name);
-    const prev = this.entries.get(name);
+    const flow = this.flowOf(this.ctx!, n.name);
     if (!flow) {
-      if (prev) {
-        this.entries.delete(name);
-        this.changedNames?.add(name);
-        this.setDeps(name, prev.deps, []);
-        if (prev.sig !== '') this.invalidateReaders(name);
+      if (n.has) {
+        n.has = false;
+        this.changedNames?.add(n.name);
+        const hadSig = n.sig !== '';
+        n.flow = undefined;
+        n.value = this.empty;
+        n.sig = '';
+        n.version = 0;
+        n.sv = 0;
+        this.setDeps(n, NO_DEPS, NO_DEPS);
+        if (hadSig) this.invalidateReaders(n);
       }
-      this.stale.delete(name);
-      rec?.push({ name, sig: '' });
+      this.stale.delete(n);
+      n.at = this.generation;
+      if (this.recDeps) this.record(n, 0);
       return undefined;
     }
-    let e = prev && sameFlowContent(prev.flow, flow) && !this.stale.has(name) ? prev : undefined;
-    if (e && e.flow !== flow) this.entries.set(name, (e = { ...e, flow }));
-    if (!e && prev) {
-      this.inProgress.add(name);
+    let ok = n.has && !this.stale.has(n) && sameFlowContent(n.flow, flow);
+    if (ok) n.flow = flow;
+    else if (n.has) {
+      const oldSv = n.sv;
+      this.markBusy(n);
       try {
-        e = this.tryMove(name, prev, flow);
+        ok = this.tryMove(n, flow);
       } finally {
-        this.inProgress.delete(name);
+        this.unbusy(n);
       }
-      if (e) {
-        this.entries.set(name, e);
-        this.stale.delete(name);
-        if (e.sig !== prev.sig) this.invalidateReaders(name);
+      if (ok) {
+        this.stale.delete(n);
+        if (n.sv !== oldSv) this.invalidateReaders(n);
       }
     }
-    if (!e) {
-      this.inProgress.add(name);
-      const deps: Dep[] = [];
-      this.recording = deps;
+    if (!ok) {
+      const recDeps = this.recDeps;
+      const recSv = this.recSv;
+      const recId = this.recId;
+      const deps: Node<V>[] = [];
+      const depSv: number[] = [];
+      this.recDeps = deps;
+      this.recSv = depSv;
+      this.recId = ++this.recCount;
+      this.markBusy(n);
       let value: V;
       try {
         value = this.derive(flow);
       } finally {
-        this.recording = rec;
-        this.inProgress.delete(name);
+        this.recDeps = recDeps;
+        this.recSv = recSv;
+        this.recId = recId;
+        this.unbusy(n);
       }
       const sig = this.signature(value);
       derivations++;
-      e = prev && prev.sig === sig ? { flow, value: prev.value, sig, version: prev.version, deps } : { flow, value, sig, version: nextVersion++, deps };
-      if (e.version !== prev?.version) this.changedNames?.add(name);
-      this.entries.set(name, e);
-      this.setDeps(name, prev?.deps, deps);
-      this.stale.delete(name);
-      if (!prev || prev.sig !== sig) this.invalidateReaders(name);
+      const had = n.has;
+      const sameSig = had && n.sig === sig;
+      if (!sameSig) {
+        n.value = value;
+        n.sig = sig;
+        n.sv = nextSv++;
+        n.version = nextVersion++;
+        this.changedNames?.add(n.name);
+      }
+      n.has = true;
+      n.flow = flow;
+      this.setDeps(n, deps, depSv);
+      this.stale.delete(n);
+      if (!sameSig) this.invalidateReaders(n);
     }
-    this.current.set(name, e);
-    rec?.push({ name, sig: e.sig });
-    return e;
+    n.at = this.generation;
+    if (this.recDeps) this.record(n, n.sv);
+    return n;
+  }
+
+  /** Derivations nest: the busy nodes are a stack (what `begin` resets after an exception). */
+  private markBusy(n: Node<V>): void {
+    n.busy = true;
+    this.busyNodes.push(n);
+  }
+
+  private unbusy(n: Node<V>): void {
+    n.busy = false;
+    this.busyNodes.pop();
   }
 
   /** Is a value being derived (reads are being recorded)? */
   get recordingNow(): boolean {
-    return this.recording !== undefined;
+    return this.recDeps !== undefined;
   }
 
   /** Is the value of `name` being derived right now (a caller inside its recursion)? */
   busy(name: string): boolean {
-    return this.inProgress.has(name);
+    return this.nodes.get(name)?.busy ?? false;
   }
 
   /** Forgets names that no longer exist (call after an analysis, with the current names). */
   prune(alive: (name: string) => boolean): void {
-    for (const [name, e] of this.entries) {
-      if (alive(name)) continue;
-      this.entries.delete(name);
-      this.changedNames?.add(name);
-      this.setDeps(name, e.deps, []);
+    for (const n of this.nodes.values()) {
+      if (!n.has || alive(n.name)) continue;
+      n.has = false;
+      n.flow = undefined;
+      n.value = this.empty;
+      n.sig = '';
+      n.version = 0;
+      n.sv = 0;
+      n.at = 0;
+      this.changedNames?.add(n.name);
+      this.setDeps(n, NO_DEPS, NO_DEPS);
     }
   }
 }
