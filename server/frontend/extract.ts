@@ -101,6 +101,13 @@ export interface FileContext {
   /** File-scope lock globals by name. */
   globals: Map<string, GlobalLockDef>;
   bindings: FieldFunctionBinding[];
+  /** Every global set, in order (file-level runs record what each item contributed). */
+  globalLog?: GlobalLockDef[];
+}
+
+function setGlobal(ctx: FileContext, def: GlobalLockDef): void {
+  ctx.globals.set(def.name, def);
+  ctx.globalLog?.push(def);
 }
 
 interface LocalInfo {
@@ -669,7 +676,7 @@ export class FunctionBuilder {
 
   private addGlobal(g: RawGlobal): void {
     const def: GlobalLockDef = { name: g.name, kind: g.kind, perCpu: g.perCpu, range: this.range(g.s, g.e) };
-    this.ctx.globals.set(g.name, def);
+    setGlobal(this.ctx, def);
     this.locals.delete(g.name);
   }
 
@@ -1309,76 +1316,161 @@ function lastKid(n: SNode, type: string): SNode | undefined {
 // ------------------------------------------------------------------------------------------------
 // File level
 
-/** A function-facts cache: function text (+ start column) -> facts computed at some start line. */
-export type FunctionCache = Map<string, { line: number; facts: FunctionFacts; errors: number }>;
+/**
+ * What one item of the file-scope walk contributed to the file's facts, in walk order. Kept
+ * between runs so that a re-run after an edit reuses every item the edit did not touch
+ * (shifting its lines) and replays its contributions in the same order as a fresh run would.
+ */
+export interface ItemRecord {
+  kind: 'fn' | 'decl' | 'error';
+  /** Node type (`declaration`, `function_definition`, ...). */
+  type: string;
+  s: number;
+  e: number;
+  /** Line of `s`. */
+  line: number;
+  /** Global locks set, in order (a later one of the same name replaces an earlier one). */
+  globals: GlobalLockDef[];
+  bindings: FieldFunctionBinding[];
+  structs: RawStruct[];
+  /** Functions: the facts (null when the builder gave up), and the error count. */
+  facts: FunctionFacts | null;
+  errors: number;
+  /** Functions: what else their facts depend on (column of `s`, globals seen before, header fix-up). */
+  col: number;
+  globalsKey: string;
+  prevText: string;
+  prev?: SNode;
+  /**
+   * Functions without any syntax error: offset of the body's `{` (an edit strictly inside the
+   * body may be re-parsed alone, see `reextractInside`); -1 otherwise.
+   */
+  bodyS: number;
+}
 
-export interface ExtractOptions {
-  /** Reuses facts of functions whose text did not change (rebasing their lines). */
-  cache?: FunctionCache;
-  /** Filled with the facts of this run (becomes the next cache). */
-  nextCache?: FunctionCache;
+/** What `extractWithState` keeps for the next run of the same file. */
+export interface ExtractState {
+  records: ItemRecord[];
+}
+
+/**
+ * Where the text changed since the previous run: old text [lo, oldHi) became new text
+ * [lo, newHi); everything before and after is the same. `lineDelta` is the change in line count.
+ */
+export interface TextEnvelope {
+  lo: number;
+  oldHi: number;
+  newHi: number;
+  lineDelta: number;
 }
 
 export function contentHash(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
 
-export function extractFacts(file: string, text: string, tree: Tree, opts: ExtractOptions = {}): FileFacts {
-  const lines = new LineIndex(text);
-  const ctx: FileContext = { file, text, lines, globals: new Map(), bindings: [] };
-  const errors = { n: 0 };
-  const rawStructs: RawStruct[] = [];
+export function extractFacts(file: string, text: string, tree: Tree): FileFacts {
+  return extractWithState(file, text, tree, new LineIndex(text)).facts;
+}
 
-  const functions: FunctionFacts[] = [];
-  const caching = !!(opts.cache || opts.nextCache);
+/** Same key over the globals seen so far as a fresh run computes (names and kinds, in order). */
+function globalsKeyOf(globals: Map<string, GlobalLockDef>): string {
+  let k = '';
+  for (const g of globals.values()) k += `${g.name}:${g.kind},`;
+  return k;
+}
+
+function headerPrevText(text: string, prev: SNode | undefined): string {
+  return prev && prev.type === 'declaration' && text.charCodeAt(prev.e - 1) !== 59 ? text.slice(prev.s, prev.e) : '';
+}
+
+/**
+ * Extracts a whole file from its tree. With `reuse` (the previous run's state and where the text
+ * changed since), items outside the changed part are not extracted again: their facts are
+ * rebased to their new lines, provided what they depend on is the same.
+ */
+export function extractWithState(
+  file: string,
+  text: string,
+  tree: Tree,
+  lines: LineIndex,
+  reuse?: { state: ExtractState; edit: TextEnvelope },
+): { facts: FileFacts; state: ExtractState } {
+  const ctx: FileContext = { file, text, lines, globals: new Map(), bindings: [], globalLog: [] };
+  const rawStructs: RawStruct[] = [];
+  const records: ItemRecord[] = [];
   let globalsKey = '';
-  let globalsKeyCount = 0;
-  // One walk over the file scope; function bodies are skeletonised only when not cached.
+  let globalsKeyLog = 0;
+  const currentGlobalsKey = (): string => {
+    if (globalsKeyLog !== ctx.globalLog!.length) {
+      globalsKey = globalsKeyOf(ctx.globals);
+      globalsKeyLog = ctx.globalLog!.length;
+    }
+    return globalsKey;
+  };
+
+  // The previous run's records in document order, visited with a moving index.
+  const old = reuse?.state.records ?? [];
+  const edit = reuse?.edit;
+  let oi = 0;
+  const previous = (s: number, e: number, kind: ItemRecord['kind'], type: string): ItemRecord | undefined => {
+    if (!edit) return undefined;
+    let os: number;
+    let oe: number;
+    if (e < edit.lo) {
+      os = s;
+      oe = e;
+    } else if (s > edit.newHi) {
+      os = s - (edit.newHi - edit.oldHi);
+      oe = e - (edit.newHi - edit.oldHi);
+    } else return undefined;
+    while (oi < old.length && old[oi].s < os) oi++;
+    const r = old[oi];
+    return r && r.s === os && r.e === oe && r.kind === kind && r.type === type ? r : undefined;
+  };
+  // Replays what a reused record contributed, shifted by `d` lines.
+  const replay = (r: ItemRecord, d: number): ItemRecord => {
+    const globals = d === 0 ? r.globals : r.globals.map((g) => ({ ...g, range: shiftRange(g.range, d) }));
+    const bindings = d === 0 ? r.bindings : r.bindings.map((b) => ({ ...b, range: shiftRange(b.range, d) }));
+    for (const g of globals) {
+      ctx.globals.set(g.name, g);
+      ctx.globalLog!.push(g);
+    }
+    for (const b of bindings) ctx.bindings.push(b);
+    for (const st of r.structs) rawStructs.push(st);
+    return { ...r, globals, bindings };
+  };
+
+  // > 0 inside a file-scope ERROR node: error recovery decided those items' extents.
+  let inError = 0;
   const treeCursor = tree.walk();
   // Raw wasm calls from here to the end of the walk: no other web-tree-sitter call in between.
   const cursor = FastCursor.wrap(treeCursor, tree);
-  const fnFromCursor = (s: number, e: number, prev: SNode | undefined): void => {
-    let key = '';
-    if (caching) {
-      if (globalsKeyCount !== ctx.globals.size) {
-        globalsKey = [...ctx.globals.keys()].join(',');
-        globalsKeyCount = ctx.globals.size;
-      }
-      const col = lines.pos(s).column;
-      const prevText = prev && prev.type === 'declaration' && text.charCodeAt(prev.e - 1) !== 59 ? text.slice(prev.s, prev.e) : '';
-      key = `${col}|${globalsKey}|${prevText}|${text.slice(s, e)}`;
+  const functionItem = (s: number, e: number, prev: SNode | undefined): void => {
+    const key = currentGlobalsKey();
+    const col = lines.pos(s).column;
+    const prevText = headerPrevText(text, prev);
+    const line = lines.line(s);
+    const was = previous(s, e, 'fn', 'function_definition');
+    if (was && was.col === col && was.globalsKey === key && was.prevText === prevText) {
+      const d = line - was.line;
+      const r = replay(was, d);
+      r.s = s;
+      r.e = e;
+      r.line = line;
+      r.prev = prev;
+      r.bodyS = r.bodyS >= 0 && inError === 0 ? r.bodyS + s - was.s : -1;
+      if (r.facts) r.facts = rebaseFunction(r.facts, d, file);
+      records.push(r);
+      return;
     }
-    const startLine = lines.line(s);
-    const cached = caching ? opts.cache?.get(key) : undefined;
-    let facts: FunctionFacts | null = null;
-    let fnErrors = 0;
-    if (cached && !cached.facts.notes?.includes('has-local-bindings')) {
-      facts = rebaseFunction(cached.facts, startLine - cached.line, file);
-      fnErrors = cached.errors;
-    }
-    if (!facts) {
-      const hasError = cursor.hasError();
-      // ERROR nodes at statement level; a function whose errors all sit inside expressions (or
-      // are MISSING tokens) counts once. Counting every ERROR would cost a full walk.
-      const counter = { n: 0 };
-      const sk = skeletonAt(cursor, counter);
-      fnErrors = counter.n > 0 ? counter.n : hasError ? 1 : 0;
-      const before = ctx.bindings.length;
-      try {
-        facts = new FunctionBuilder(ctx).build(sk, prev);
-      } catch {
-        facts = null; // never lose the rest of the file
-      }
-      if (facts) {
-        facts.hasErrors = hasError;
-        if (ctx.bindings.length > before) facts.notes = [...(facts.notes ?? []), 'has-local-bindings'];
-      }
-    }
-    errors.n += fnErrors;
-    if (facts) {
-      functions.push(facts);
-      opts.nextCache?.set(key, { line: startLine, facts, errors: fnErrors });
-    }
+    const hasError = cursor.hasError();
+    // ERROR nodes at statement level; a function whose errors all sit inside expressions (or
+    // are MISSING tokens) counts once. Counting every ERROR would cost a full walk.
+    const counter = { n: 0 };
+    const sk = skeletonAt(cursor, counter);
+    const r = buildFunctionRecord(ctx, rawStructs, sk, prev, hasError, counter.n, { key, col, prevText, line });
+    if (inError > 0) r.bodyS = -1;
+    records.push(r);
   };
   try {
     const visitLevel = (): void => {
@@ -1387,10 +1479,12 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
       do {
         const type = cursor.type();
         const here: SNode = { type, s: cursor.startIndex(), e: cursor.endIndex() };
-        if (type === 'function_definition') fnFromCursor(here.s, here.e, prev);
+        if (type === 'function_definition') functionItem(here.s, here.e, prev);
         else if (type === 'ERROR') {
-          errors.n++;
+          records.push(emptyRecord('error', type, here.s, here.e, lines.line(here.s), 1));
+          inError++;
           visitLevel();
+          inError--;
         } else if (
           type === 'preproc_if' ||
           type === 'preproc_ifdef' ||
@@ -1408,7 +1502,25 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
           type === 'union_specifier' ||
           type === 'expression_statement'
         ) {
-          fileScopeItem(ctx, here, rawStructs);
+          const line = lines.line(here.s);
+          const was = previous(here.s, here.e, 'decl', type);
+          if (was) {
+            const r = replay(was, line - was.line);
+            r.s = here.s;
+            r.e = here.e;
+            r.line = line;
+            records.push(r);
+          } else {
+            const r = emptyRecord('decl', type, here.s, here.e, line, 0);
+            const g0 = ctx.globalLog!.length;
+            const b0 = ctx.bindings.length;
+            const s0 = rawStructs.length;
+            fileScopeItem(ctx, here, rawStructs);
+            r.globals = ctx.globalLog!.slice(g0);
+            r.bindings = ctx.bindings.slice(b0);
+            r.structs = rawStructs.slice(s0);
+            records.push(r);
+          }
         }
         prev = here;
       } while (cursor.gotoNextSibling());
@@ -1419,18 +1531,146 @@ export function extractFacts(file: string, text: string, tree: Tree, opts: Extra
     cursor.sync();
     treeCursor.delete();
   }
+  return { facts: assemble(file, text, lines, records), state: { records } };
+}
 
-  const structs: StructDef[] = rawStructs.map((r) => ({ name: r.name, file, fields: r.fields as StructField[] }));
-  const suppressions = readSuppressions(text, (o) => lines.line(o));
+function emptyRecord(kind: ItemRecord['kind'], type: string, s: number, e: number, line: number, errors: number): ItemRecord {
+  return { kind, type, s, e, line, globals: [], bindings: [], structs: [], facts: null, errors, col: 0, globalsKey: '', prevText: '', bodyS: -1 };
+}
+
+/** Builds one function's facts from its skeleton and records what it contributed to `ctx`. */
+function buildFunctionRecord(
+  ctx: FileContext,
+  rawStructs: RawStruct[],
+  sk: SNode,
+  prev: SNode | undefined,
+  hasError: boolean,
+  errorNodes: number,
+  at: { key: string; col: number; prevText: string; line: number },
+): ItemRecord {
+  const r = emptyRecord('fn', 'function_definition', sk.s, sk.e, at.line, errorNodes > 0 ? errorNodes : hasError ? 1 : 0);
+  r.col = at.col;
+  r.globalsKey = at.key;
+  r.prevText = at.prevText;
+  r.prev = prev;
+  const g0 = ctx.globalLog!.length;
+  const b0 = ctx.bindings.length;
+  const s0 = rawStructs.length;
+  let facts: FunctionFacts | null;
+  try {
+    facts = new FunctionBuilder(ctx).build(sk, prev);
+  } catch {
+    facts = null; // never lose the rest of the file
+  }
+  if (facts) {
+    facts.hasErrors = hasError;
+    if (ctx.bindings.length > b0) facts.notes = [...(facts.notes ?? []), 'has-local-bindings'];
+  }
+  r.facts = facts;
+  r.globals = ctx.globalLog!.slice(g0);
+  r.bindings = ctx.bindings.slice(b0);
+  r.structs = rawStructs.slice(s0);
+  if (!hasError) r.bodyS = lastKid(sk, 'compound_statement')?.s ?? -1;
+  return r;
+}
+
+/** The file's facts from its records (the same order of everything as the walk). */
+function assemble(file: string, text: string, lines: LineIndex, records: ItemRecord[]): FileFacts {
+  const functions: FunctionFacts[] = [];
+  const globals = new Map<string, GlobalLockDef>();
+  const bindings: FieldFunctionBinding[] = [];
+  const structs: StructDef[] = [];
+  let errorCount = 0;
+  for (const r of records) {
+    errorCount += r.errors;
+    if (r.facts) functions.push(r.facts);
+    for (const g of r.globals) globals.set(g.name, g);
+    for (const b of r.bindings) bindings.push(b);
+    for (const st of r.structs) structs.push({ name: st.name, file, fields: st.fields as StructField[] });
+  }
   return {
     file,
     hash: contentHash(text),
     functions,
     structs,
-    globals: [...ctx.globals.values()],
-    bindings: ctx.bindings,
-    suppressions,
-    errorCount: errors.n,
+    globals: [...globals.values()],
+    bindings,
+    suppressions: readSuppressions(text, (o) => lines.line(o)),
+    errorCount,
+  };
+}
+
+/**
+ * Re-extracts after an edit strictly inside the body of one function without syntax errors,
+ * parsing only that function (`parseRange` parses the text restricted to a range): when the
+ * function alone parses as one error-free function definition of the new extent, a parse of the
+ * whole file would give the same tree everywhere (the parser is in the same state before the
+ * function, the function's subtree is the same, and so is everything after it), so every other
+ * item keeps its facts, shifted. Returns null when that does not hold (the caller re-parses the
+ * file).
+ */
+export function reextractInside(
+  file: string,
+  text: string,
+  lines: LineIndex,
+  state: ExtractState,
+  edit: TextEnvelope,
+  parseRange: (s: number, e: number) => Tree | null,
+): { facts: FileFacts; state: ExtractState } | null {
+  const recs = state.records;
+  let i = -1;
+  for (let k = 0; k < recs.length; k++) {
+    const r = recs[k];
+    if (r.s >= edit.lo) break;
+    if (r.kind === 'fn' && r.bodyS >= 0 && r.bodyS < edit.lo && edit.oldHi < r.e) i = k;
+  }
+  if (i < 0) return null;
+  const was = recs[i];
+  const d = edit.newHi - edit.oldHi;
+  const newE = was.e + d;
+  const tree = parseRange(was.s, newE);
+  if (!tree) return null;
+  try {
+    const root = tree.rootNode;
+    if (root.hasError || root.childCount !== 1) return null;
+    const cursor0 = tree.walk();
+    const cursor = FastCursor.wrap(cursor0, tree);
+    let rec: ItemRecord;
+    const ctx: FileContext = { file, text, lines, globals: new Map(), bindings: [], globalLog: [] };
+    for (let k = 0; k < i; k++) for (const g of recs[k].globals) ctx.globals.set(g.name, g);
+    try {
+      if (!cursor.gotoFirstChild() || cursor.type() !== 'function_definition' || cursor.startIndex() !== was.s || cursor.endIndex() !== newE) return null;
+      const counter = { n: 0 };
+      const sk = skeletonAt(cursor, counter);
+      rec = buildFunctionRecord(ctx, [], sk, was.prev, false, counter.n, { key: was.globalsKey, col: was.col, prevText: was.prevText, line: was.line });
+    } finally {
+      cursor.sync();
+      cursor0.delete();
+    }
+    // The function's static locks are seen by every later function: a change there is not local.
+    if (rec.globals.length !== was.globals.length || rec.globals.some((g, k) => g.name !== was.globals[k].name || g.kind !== was.globals[k].kind)) return null;
+    const records = recs.slice(0, i);
+    records.push(rec);
+    const ld = edit.lineDelta;
+    for (let k = i + 1; k < recs.length; k++) records.push(shiftRecord(recs[k], d, ld, file));
+    return { facts: assemble(file, text, lines, records), state: { records } };
+  } finally {
+    tree.delete();
+  }
+}
+
+function shiftRecord(r: ItemRecord, d: number, ld: number, file: string): ItemRecord {
+  if (d === 0 && ld === 0) return r;
+  return {
+    ...r,
+    s: r.s + d,
+    e: r.e + d,
+    line: r.line + ld,
+    globals: ld === 0 ? r.globals : r.globals.map((g) => ({ ...g, range: shiftRange(g.range, ld) })),
+    bindings: ld === 0 ? r.bindings : r.bindings.map((b) => ({ ...b, range: shiftRange(b.range, ld) })),
+    facts: r.facts ? rebaseFunction(r.facts, ld, file) : null,
+    prev: r.prev ? { ...r.prev, s: r.prev.s + d, e: r.prev.e + d } : undefined,
+    bodyS: r.bodyS >= 0 ? r.bodyS + d : -1,
   };
 }
 
@@ -1450,7 +1690,7 @@ function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): voi
     const d = readDeclaration(text, n.s, head);
     if (d) {
       for (const g of globalLocksOf(d, n.s, n.e)) {
-        ctx.globals.set(g.name, { name: g.name, kind: g.kind, perCpu: g.perCpu, range: ctx.lines.range(g.s, g.e) });
+        setGlobal(ctx, { name: g.name, kind: g.kind, perCpu: g.perCpu, range: ctx.lines.range(g.s, g.e) });
       }
       if (bindingHint) {
         const eq = t.indexOf('=');

@@ -3,7 +3,7 @@
  */
 import type { Edit, Tree } from 'web-tree-sitter';
 import type { AccessPath, FileFacts, FunctionFacts, Pos, Range } from './facts';
-import { contentHash, extractFacts, LineIndex, type FunctionCache } from './extract';
+import { contentHash, extractFacts, extractWithState, LineIndex, reextractInside, type ExtractState, type TextEnvelope } from './extract';
 import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from './parser';
 import { isSpteHelperName, lockApi } from './lockApi';
 
@@ -55,14 +55,17 @@ export function parseAndExtract(file: string, text: string): FileFacts {
 }
 
 /**
- * One open file: keeps the tree for incremental reparsing and a per-function facts cache so
- * that an edit re-extracts only the functions whose text changed.
+ * One open file: keeps the tree for incremental reparsing and what each file-scope item
+ * contributed (extract.ts `ExtractState`), so that an edit re-extracts only the items it touched.
+ * An edit strictly inside one function body is first tried without re-parsing the file: that
+ * function alone is parsed (`reextractInside`); the file's tree is then only edited, not
+ * re-parsed, and the next edit that needs it re-parses it incrementally with every edit since.
  */
 export class SourceFile {
   private _text: string;
   private _facts: FileFacts;
   private _tree: Tree | null = null;
-  private cache: FunctionCache = new Map();
+  private state: ExtractState | null = null;
   private lineIndex: LineIndex | null = null;
 
   constructor(
@@ -70,7 +73,7 @@ export class SourceFile {
     text: string,
   ) {
     this._text = text;
-    this._facts = this.run(text, undefined);
+    this._facts = this.run(text, undefined, undefined);
   }
 
   get text(): string {
@@ -79,9 +82,6 @@ export class SourceFile {
   get facts(): FileFacts {
     return this._facts;
   }
-  get tree(): Tree | null {
-    return this._tree;
-  }
   get lines(): LineIndex {
     if (!this.lineIndex) this.lineIndex = new LineIndex(this._text);
     return this.lineIndex;
@@ -89,12 +89,17 @@ export class SourceFile {
 
   /** `changes` (LSP ranges in the previous text, applied in order) enable the incremental parse. */
   update(text: string, changes?: { range: Range; text: string }[]): FileFacts {
+    if (text === this._text && this.state) return this._facts;
+    const prevText = this._text;
     let edited = false;
+    let envelope: TextEnvelope | null = null;
     if (changes && changes.length > 0 && this._tree) {
       try {
         let cur = this._text;
+        let idx = this.lines;
+        let env: { lo: number; oldHi: number; newHi: number } | null = null;
         for (const ch of changes) {
-          const idx = new LineIndex(cur);
+          if (cur !== this._text) idx = new LineIndex(cur);
           const startIndex = clampOffset(idx, cur, ch.range.start);
           const oldEndIndex = Math.max(startIndex, clampOffset(idx, cur, ch.range.end));
           const next = cur.slice(0, startIndex) + ch.text + cur.slice(oldEndIndex);
@@ -108,40 +113,60 @@ export class SourceFile {
             newEndPosition: toPoint(endPosition(idx.pos(startIndex), ch.text)),
           };
           this._tree.edit(edit);
+          env = composeEdit(env, startIndex, oldEndIndex, newEndIndex);
           cur = next;
         }
         edited = cur === text;
+        if (edited && env) envelope = { ...env, lineDelta: 0 };
       } catch {
         edited = false;
       }
     }
+    if (!edited) this.dropTree(); // the tree no longer matches any text we know
+    if (!envelope && this.state) envelope = diffEnvelope(prevText, text);
+    if (envelope) envelope.lineDelta = countLines(text, envelope.lo, envelope.newHi) - countLines(prevText, envelope.lo, envelope.oldHi);
     this._text = text;
     this.lineIndex = null;
-    this._facts = this.run(text, edited ? this._tree ?? undefined : undefined);
+    this._facts = this.run(text, edited ? this._tree ?? undefined : undefined, envelope ?? undefined);
     return this._facts;
   }
 
-  private run(text: string, oldTree: Tree | undefined): FileFacts {
+  private run(text: string, oldTree: Tree | undefined, envelope: TextEnvelope | undefined): FileFacts {
     const reason = skipReason(text);
     if (reason) {
       this.dropTree();
+      this.state = null;
       return skippedFacts(this.file, text, reason);
     }
+    const previous = this.state;
+    this.state = null;
     try {
-      const tree = getParser().parse(text, oldTree ?? null);
+      const lines = new LineIndex(text);
+      const parser = getParser();
+      if (oldTree && previous && envelope) {
+        // The function alone; the file's tree (already edited) is re-parsed by a later edit.
+        const local = reextractInside(this.file, text, lines, previous, envelope, (s, e) =>
+          parser.parse(text, null, { includedRanges: [{ startIndex: s, endIndex: e, startPosition: toPoint(lines.pos(s)), endPosition: toPoint(lines.pos(e)) }] }),
+        );
+        if (local) {
+          this.state = local.state;
+          this.lineIndex = lines;
+          return local.facts;
+        }
+      }
+      const tree = parser.parse(text, oldTree ?? null);
       if (!tree) {
         this.dropTree();
         return skippedFacts(this.file, text, 'the parser returned no tree');
       }
       this.dropTree();
       this._tree = tree;
-      const nextCache: FunctionCache = new Map();
-      const facts = extractFacts(this.file, text, tree, { cache: this.cache, nextCache });
-      this.cache = nextCache;
-      return facts;
+      const out = extractWithState(this.file, text, tree, lines, previous && envelope ? { state: previous, edit: envelope } : undefined);
+      this.state = out.state;
+      this.lineIndex = lines;
+      return out.facts;
     } catch (err) {
       this.dropTree();
-      this.cache = new Map();
       return skippedFacts(this.file, text, `front end failed: ${describe(err)}`);
     }
   }
@@ -155,8 +180,41 @@ export class SourceFile {
 
   dispose(): void {
     this.dropTree();
-    this.cache.clear();
+    this.state = null;
   }
+}
+
+/** Adds the edit [start, oldEnd) -> [start, newEnd) of the current text to an envelope of earlier ones. */
+function composeEdit(
+  env: { lo: number; oldHi: number; newHi: number } | null,
+  start: number,
+  oldEnd: number,
+  newEnd: number,
+): { lo: number; oldHi: number; newHi: number } {
+  if (!env) return { lo: start, oldHi: oldEnd, newHi: newEnd };
+  // In the current text the changed part is [lo, newHi); after this edit it spans both.
+  const hiCur = Math.max(env.newHi, oldEnd);
+  return {
+    lo: Math.min(env.lo, start),
+    oldHi: hiCur - (env.newHi - env.oldHi),
+    newHi: hiCur + (newEnd - oldEnd),
+  };
+}
+
+/** The envelope of the differences between two texts (common prefix and suffix). */
+function diffEnvelope(a: string, b: string): TextEnvelope {
+  const n = Math.min(a.length, b.length);
+  let lo = 0;
+  while (lo < n && a.charCodeAt(lo) === b.charCodeAt(lo)) lo++;
+  let k = 0;
+  while (k < n - lo && a.charCodeAt(a.length - 1 - k) === b.charCodeAt(b.length - 1 - k)) k++;
+  return { lo, oldHi: a.length - k, newHi: b.length - k, lineDelta: 0 };
+}
+
+function countLines(text: string, s: number, e: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', s); i >= 0 && i < e; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function toPoint(p: Pos): { row: number; column: number } {
