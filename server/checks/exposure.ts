@@ -43,6 +43,11 @@ export interface ExposureSpec {
   ownEvents(flow: FunctionFlow, op: Op): { key: string; what: string }[];
   /** Is the event a problem in context `c`? Returns what makes it one (for the message), or undefined. */
   offends(c: OpContext, key: string, released: ReadonlySet<string>): Offence | undefined;
+  /**
+   * Optional quick test: false when no event can offend in context `c` (offends would return
+   * undefined for every key), so the contexts of most ops need no look per event.
+   */
+  mayOffend?(c: OpContext): boolean;
   /** Whether a function passes its events on to its callers at all (default: yes). */
   exports?(flow: FunctionFlow): boolean;
 }
@@ -64,6 +69,7 @@ export interface EventAt {
 const MAX_PER_KEY = 4;
 const EMPTY: ReadonlySet<string> = new Set();
 const NO_EVENTS: ExposedEvent[] = [];
+const NO_CONTEXTS: readonly OpContext[] = [];
 
 function setKey(s: ReadonlySet<string>): string {
   return s.size === 0 ? '' : s.size === 1 ? s.values().next().value! : [...s].sort().join(',');
@@ -201,6 +207,7 @@ export class ExposureSolver {
     }
     const fn = flow.fn;
     const res: EventAt[] = [];
+    const mayOffend = this.spec.mayOffend;
     for (const [op, contexts] of flow.contexts) {
       let events: ExposedEvent[] | undefined;
       for (const e of this.spec.ownEvents(flow, op)) (events ??= []).push({ key: e.key, released: EMPTY, step: step(fn, op.range, e.what), viaReleased: '', length: 1 });
@@ -222,9 +229,15 @@ export class ExposureSolver {
         }
       }
       if (!events) continue;
+      let judged: readonly OpContext[] = contexts;
+      if (mayOffend) {
+        let some = false;
+        for (const c of contexts) if (mayOffend(c)) some = true;
+        judged = some ? contexts : NO_CONTEXTS;
+      }
       for (const event of events) {
         let offence: EventAt['offence'];
-        for (const c of contexts) {
+        for (const c of judged) {
           const o = this.spec.offends(c, event.key, event.released);
           if (o) {
             offence = { context: c, offence: o };

@@ -115,6 +115,11 @@ const sleepSpec = (ctx: CheckContext): ExposureSpec => ({
     }
     return [];
   },
+  mayOffend(c: OpContext): boolean {
+    if (c.irqOff > 0 || c.preemptOff > 0) return true;
+    for (const h of c.held) if (ATOMIC_KINDS.has(h.kind)) return true;
+    return false;
+  },
   exports(flow: FunctionFlow): boolean {
     for (const op of flow.contexts.keys()) if (op.k === 'call' && CONTEXT_QUERIES.has(op.callee)) return false;
     return true;

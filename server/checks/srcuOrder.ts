@@ -42,6 +42,8 @@ interface SyncUnder {
 /** What srcu-order needs to know of one flow, for one set of domains. */
 interface FlowSrcu {
   domains: string;
+  /** CalleeKinds.sig it was computed with. */
+  kinds: string;
   /** Locks it holds around a synchronize_srcu of a domain (directly or through a call). */
   syncUnder: SyncUnder[];
   /**
@@ -64,6 +66,11 @@ const flowSrcuCache = new WeakMap<FunctionFlow, FlowSrcu>();
 function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
   const cached = flowSrcuCache.get(flow);
   if (cached && cached.domains === domainsKey) return cached;
+  const moved = movedFromPredecessor(ctx, flow, domainsKey, callees.sig);
+  if (moved) {
+    flowSrcuCache.set(flow, moved);
+    return moved;
+  }
   // A domain is held only after an acquire op of it or a call of a function that may leave it
   // held, and nothing synchronizes without a sync op or a call of a syncer: most flows stop here.
   const { syncers, domainLockers } = callees;
@@ -77,7 +84,7 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
     }
   }
   if (!mayHoldDomain && !maySync) {
-    const out: FlowSrcu = { domains: domainsKey, syncUnder: NONE, holdsDomain: false };
+    const out: FlowSrcu = { domains: domainsKey, kinds: callees.sig, syncUnder: NONE, holdsDomain: false };
     flowSrcuCache.set(flow, out);
     return out;
   }
@@ -113,12 +120,34 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
       }
     }
   }
-  const out: FlowSrcu = { domains: domainsKey, syncUnder: list ?? NONE, holdsDomain };
+  const out: FlowSrcu = { domains: domainsKey, kinds: callees.sig, syncUnder: list ?? NONE, holdsDomain };
   flowSrcuCache.set(flow, out);
   return out;
 }
 
+/**
+ * The facts of the flow this one was rebased from (it only moved: same ops, same callees), with
+ * positions moved, when the callees' kinds are the same as then; else undefined. Saves the scan
+ * of every function below an edit in its file.
+ */
+function movedFromPredecessor(ctx: CheckContext, flow: FunctionFlow, domainsKey: string, kinds: string): FlowSrcu | undefined {
+  const map = ctx.moved;
+  const prev = map?.predecessor(flow);
+  const p = prev && flowSrcuCache.get(prev);
+  if (!map || !p || p.domains !== domainsKey || p.kinds !== kinds) return undefined;
+  if (p.syncUnder.length === 0) return p;
+  const syncUnder: SyncUnder[] = [];
+  for (const u of p.syncUnder) {
+    const range = map.range(u.file, u.range);
+    if (!range) return undefined;
+    syncUnder.push(range === u.range ? u : { ...u, range });
+  }
+  return { ...p, syncUnder };
+}
+
 interface CalleeKinds {
+  /** Both sets as text (a flow's facts computed with other kinds cannot be moved over an edit). */
+  sig: string;
   /** Functions whose summary synchronizes one of the domains. */
   syncers: ReadonlySet<string>;
   /**
@@ -135,12 +164,23 @@ interface CalleeKinds {
 function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>): CalleeKinds {
   const syncers = new Set<string>();
   const domainLockers = new Set<string>();
+  const parts: string[] = [];
   for (const [name, sum] of ctx.summaries) {
-    for (const e of sum.effects) if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) domainLockers.add(name);
+    for (const e of sum.effects) {
+      if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) {
+        domainLockers.add(name);
+        parts.push(`l${name}`);
+        break;
+      }
+    }
     if (sum.syncs.size === 0) continue;
-    for (const d of sum.syncs.keys()) if (domains.has(d)) syncers.add(name);
+    for (const d of sum.syncs.keys()) {
+      if (!domains.has(d)) continue;
+      syncers.add(name);
+      parts.push(`s${name}:${d}`);
+    }
   }
-  return { syncers, domainLockers };
+  return { sig: parts.sort().join(','), syncers, domainLockers };
 }
 
 interface DomainOps {
@@ -190,7 +230,7 @@ function domainRules(ctx: CheckContext): { rules: DomainRule[]; scan: (flow: Fun
     rules.push({ domain: d, rule: r });
   }
   const domainsKey = [...domains].join(',');
-  const kinds = rules.length ? calleeKindsOf(ctx, domains) : { syncers: new Set<string>(), domainLockers: new Set<string>() };
+  const kinds = rules.length ? calleeKindsOf(ctx, domains) : { sig: '', syncers: new Set<string>(), domainLockers: new Set<string>() };
   const scan = (flow: FunctionFlow): FlowSrcu => flowSrcu(ctx, flow, domains, domainsKey, kinds);
   if (!rules.length) return { rules: out, scan };
   const observed = observedSyncUnder(ctx, scan);
@@ -226,6 +266,10 @@ function srcuSpec(rules: DomainRule[]): ExposureSpec {
         return [{ key: `sync:${ref.cls}`, what: `${op.api}(${ref.cls})` }];
       }
       return [];
+    },
+    mayOffend(c: OpContext): boolean {
+      for (const h of c.held) if (domains.has(h.cls)) return true;
+      return false;
     },
     offends(c: OpContext, key: string, released: ReadonlySet<string>) {
       for (const r of rules) {

@@ -192,3 +192,43 @@ describe('witness chains after an edit deep below a finding', () => {
     expect(shown(ws.analyze().findings)).toEqual(await fresh({ ...FILES, 'arch/x86/kvm/leaf.c': insideText, 'arch/x86/kvm/mid.c': midText }));
   });
 });
+
+describe('srcu-order after lines move above a synchronize_srcu seen under a lock', () => {
+  // Our own C: this tree synchronizes kvm->srcu under kvm->irq_lock (an observed rule, whose
+  // place the message names), and another function takes irq_lock inside a read-side section.
+  const SYNC = H + `
+void frob_irq_routing_commit(struct kvm *kvm)
+{
+	mutex_lock(&kvm->irq_lock);
+	synchronize_srcu_expedited(&kvm->srcu);
+	mutex_unlock(&kvm->irq_lock);
+}
+`;
+  const READER = H + `
+void frob_irq_routing_read(struct kvm *kvm)
+{
+	int idx = srcu_read_lock(&kvm->srcu);
+
+	mutex_lock(&kvm->irq_lock);
+	mutex_unlock(&kvm->irq_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+`;
+  const files = { 'virt/kvm/sync.c': SYNC, 'virt/kvm/reader.c': READER };
+
+  it('names the moved place, like a fresh analysis', async () => {
+    const ws = await workspace(files);
+    const before = shown(ws.analyze().findings).filter((f) => f.startsWith('srcu-order'));
+    expect(before).toHaveLength(1);
+    expect(before[0]).toContain(`under kvm->irq_lock (sync.c:${SYNC.split('\n').findIndex((l) => l.includes('synchronize_srcu')) + 1})`);
+
+    const at = SYNC.split('\n').findIndex((l) => l.startsWith('void frob_irq_routing_commit'));
+    const lines = SYNC.split('\n');
+    lines.splice(at, 0, '/* three */', '/* lines */', '');
+    const movedText = lines.join('\n');
+    ws.setFile('virt/kvm/sync.c', movedText, insertAt(at, '/* three */\n/* lines */\n\n'));
+    const after = shown(ws.analyze().findings);
+    expect(after).toEqual(await fresh({ ...files, 'virt/kvm/sync.c': movedText }));
+    expect(after.join('\n')).toContain(`(sync.c:${movedText.split('\n').findIndex((l) => l.includes('synchronize_srcu')) + 1})`);
+  });
+});
