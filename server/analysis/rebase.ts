@@ -45,7 +45,8 @@ function sameOp(a: Op, b: Op, delta: number): boolean {
 
 function sameBlock(a: Block, b: Block, delta: number): boolean {
   if (a.ops.length !== b.ops.length || a.succ.length !== b.succ.length) return false;
-  for (let i = 0; i < a.succ.length; i++) {
+  // A function the front end moved keeps its edge lists.
+  if (a.succ !== b.succ) for (let i = 0; i < a.succ.length; i++) {
     const x = a.succ[i];
     const y = b.succ[i];
     if (x.to !== y.to || x.cond?.variable !== y.cond?.variable || x.cond?.value !== y.cond?.value) return false;
@@ -114,7 +115,8 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number,
     return m;
   };
   const heldArrays = new Map<readonly HeldLock[], HeldLock[]>();
-  const moveHeldArray = (a: readonly HeldLock[]): HeldLock[] => {
+  const moveHeldArray = (a: readonly HeldLock[]): readonly HeldLock[] => {
+    if (a.length === 0) return a;
     let m = heldArrays.get(a);
     if (!m) {
       m = a.map(moveHeld);
@@ -122,8 +124,20 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number,
     }
     return m;
   };
+  // Context lists may be shared between ops (a stateless flow has one for all): move each once.
+  const ctxLists = new Map<OpContext[], OpContext[]>();
+  const moveContexts = (ctxs: OpContext[]): OpContext[] => {
+    let m = ctxLists.get(ctxs);
+    if (!m) {
+      m = ctxs.every((c) => c.held.length === 0)
+        ? ctxs
+        : ctxs.map((c) => ({ held: moveHeldArray(c.held), callerReleased: c.callerReleased, irqOff: c.irqOff, preemptOff: c.preemptOff }));
+      ctxLists.set(ctxs, m);
+    }
+    return m;
+  };
   const contexts = new Map<Op, OpContext[]>();
-  for (const [op, ctxs] of flow.contexts) contexts.set(opMap.get(op)!, ctxs.map((c) => ({ ...c, held: moveHeldArray(c.held) })));
+  for (const [op, ctxs] of flow.contexts) contexts.set(opMap.get(op)!, moveContexts(ctxs));
   const locks = new Map<Op, FunctionFlow['locks'] extends Map<Op, infer V> ? V : never>();
   for (const [op, ref] of flow.locks) locks.set(opMap.get(op)!, ref);
   const targets = new Map<Op, string[]>();

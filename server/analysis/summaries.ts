@@ -479,7 +479,8 @@ export class SummarySolver {
       this.callees = new Map();
       for (const [name, fn] of index.functions) this.callees.set(name, this.calleesOf(fn, index));
       this.rebuildCallers();
-      for (const name of index.functions.keys()) if (!prev.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
+      // Callers of new names resolve calls differently now (everything is dirty when forced).
+      if (!forceAll) for (const name of index.functions.keys()) if (!prev.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
     } else {
       const sameBindings = index.bindings === prevIndex.bindings;
       for (const name of dirty) {
@@ -526,8 +527,9 @@ export class SummarySolver {
     // read (a may-sleep witness one call shorter, a lock taken deeper down): their flow is kept
     // (as a new object, so that per-flow caches look again) and only the summary is rebuilt.
     const summaryDirty = new Set<string>();
-    const initialDirty = new Set(dirty);
     const canRebase = !forceAll && !namesChanged;
+    // (Read only when rebasing.)
+    const initialDirty = canRebase ? new Set(dirty) : new Set<string>();
     for (let ci = pending.pop(); ci !== undefined; ci = pending.pop()) {
       const comp = sccs[ci];
       const recursive = comp.length > 1 || (this.callees.get(comp[0]) ?? []).includes(comp[0]);
@@ -574,6 +576,9 @@ export class SummarySolver {
             const flowChanged = !prev || flowSignatureOf(prev) !== flowSignatureOf(sum);
             if (flowChanged) flowSigChanged.add(name);
             for (const c of this.callers.get(name) ?? []) {
+              // Without rebasing, a caller still dirty is already queued (its component is
+              // pending) and nothing else is recorded for it.
+              if (!canRebase && dirty.has(c) && sccOf.get(c) !== ci) continue;
               dirty.add(c);
               if (flowChanged) calleeDirty.add(c);
               else summaryDirty.add(c);
