@@ -60,11 +60,16 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   // The front end starts before the rules are read: the workers and this thread load the
   // parser meanwhile. With N threads wanted, N - 1 workers plus this thread do the parsing.
   const pool = threads > 1 && script && walk.files.length >= MIN_FILES_FOR_WORKERS ? new FrontendPool(script, threads - 1, maxBytes) : null;
+  // The workers start on the files at once (they queue the requests until their parser is
+  // loaded); results wait in the pool until the workspaces are made.
+  const order = largestFirst(walk.files);
+  pool?.start(order);
   const frontendReady = initFrontend().then(
     () => null,
     (err: unknown) => (err instanceof Error ? err.message : String(err)),
   );
 
+  timing('file walk', started);
   try {
     const resolver = new RulesResolver(opts.rulesFile);
     const groups = new Map<string, RulesGroup>();
@@ -104,6 +109,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
         notes.push({ file: r.file, message: `analysis failed: ${err instanceof Error ? err.message : String(err)}` });
       }
     };
+    timing('rules and workspaces', started);
     const initError = await frontendReady;
     // The same front end as the workers, in this thread. Facts only: the command line needs
     // neither hovers nor incremental re-parses, so no syntax tree is kept.
@@ -119,7 +125,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     };
     if (pool) {
       // When this thread cannot parse, the workers do it all.
-      await pool.run(largestFirst(walk.files), accept, initError === null ? { local } : {});
+      await pool.run(order, accept, initError === null ? { local } : {});
       void pool.close(); // the workers are done; no need to wait for their exit
     } else {
       for (const file of walk.files) accept(local(file));

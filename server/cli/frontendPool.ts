@@ -32,8 +32,8 @@ export function workerScript(): string | null {
 }
 
 const MAX_RESPAWNS = 4;
-/** Files in flight per worker. */
-const DEPTH = 2;
+/** Files in flight per worker: enough to keep it busy while this thread parses a big file itself. */
+const DEPTH = 4;
 
 interface Job {
   id: number;
@@ -63,6 +63,9 @@ export class FrontendPool {
   private onResult: (r: ExtractResult) => void = () => {};
   private pending = 0;
   private finish: (() => void) | undefined;
+  private done: Promise<void> | undefined;
+  /** Results that arrived between `start` and `run`. */
+  private early: ExtractResult[] = [];
 
   /** Starts the workers at once (they load the parser while the caller prepares the files). */
   constructor(
@@ -77,14 +80,32 @@ export class FrontendPool {
     return this.slots.length;
   }
 
-  /** Extracts every file; results arrive through `onResult` in completion order. */
-  async run(files: string[], onResult: (r: ExtractResult) => void, opts: RunOptions = {}): Promise<void> {
+  /**
+   * Starts the workers on `files` before the caller is ready for the results (they are kept
+   * until `run` is called): the workers need nothing the caller prepares meanwhile (rules,
+   * workspaces). Ignored when already started.
+   */
+  start(files: string[]): void {
+    if (this.done) return;
     this.queue = [...files];
     this.pending = files.length;
-    this.onResult = onResult;
-    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    const early: ExtractResult[] = [];
+    this.early = early;
+    this.onResult = (r) => early.push(r);
+    this.done = new Promise<void>((resolve) => (this.finish = resolve));
     if (this.pending === 0) this.finish?.();
     for (const slot of this.slots) this.fill(slot);
+  }
+
+  /**
+   * Extracts every file (those given to `start`, when it was called); results arrive through
+   * `onResult` in completion order (the ones that arrived before, at once).
+   */
+  async run(files: string[], onResult: (r: ExtractResult) => void, opts: RunOptions = {}): Promise<void> {
+    this.start(files);
+    const done = this.done!;
+    for (const r of this.early.splice(0)) onResult(r);
+    this.onResult = onResult;
     if (opts.local || this.slots.length === 0) {
       const local = opts.local ?? ((file: string) => ({ file, error: 'no front end worker available' }));
       while (this.queue.length > 0) {

@@ -66,6 +66,20 @@ describe('FrontendPool', () => {
     }
   });
 
+  it('start() sets the workers going before run(); results that came meanwhile are handed over by run()', async () => {
+    const files = names(12);
+    const pool = new FrontendPool(script, 1);
+    try {
+      pool.start(files);
+      await new Promise((r) => setTimeout(r, 300)); // the worker answers with nobody listening yet
+      const got: string[] = [];
+      await pool.run(files, (r) => got.push(r.file), { local: (file) => ({ file, facts: { file, hash: 'local' } as never }) });
+      expect([...got].sort()).toEqual([...files].sort());
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('orders files largest first, unreadable ones last', () => {
     const a = path.join(dir, 'a.c');
     const b = path.join(dir, 'b.c');
