@@ -162,25 +162,37 @@ interface CalleeKinds {
  * no effects and no syncs (analysis/summaries.ts, externalSummary).
  */
 function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>): CalleeKinds {
-  const syncers = new Set<string>();
+  const syncers = new Map<string, string>();
   const domainLockers = new Set<string>();
-  const parts: string[] = [];
   for (const [name, sum] of ctx.summaries) {
     for (const e of sum.effects) {
       if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) {
         domainLockers.add(name);
-        parts.push(`l${name}`);
         break;
       }
     }
     if (sum.syncs.size === 0) continue;
-    for (const d of sum.syncs.keys()) {
-      if (!domains.has(d)) continue;
-      syncers.add(name);
-      parts.push(`s${name}:${d}`);
-    }
+    let ds = '';
+    for (const d of sum.syncs.keys()) if (domains.has(d)) ds += d + ',';
+    if (ds) syncers.set(name, ds);
   }
-  return { sig: parts.sort().join(','), syncers, domainLockers };
+  // The signature names the contents: the previous one when they are equal, else a new one.
+  const key = [...domains].join(',');
+  const prev = ctx.store?.get('srcuOrder:kinds') as (CalleeKinds & { syncerDomains: Map<string, string>; key: string }) | undefined;
+  let sig = `${key}#${++kindsGeneration}`;
+  if (prev && prev.key === key && sameKinds(prev.syncerDomains, syncers, prev.domainLockers, domainLockers)) sig = prev.sig;
+  const kinds = { sig, syncers: new Set(syncers.keys()), domainLockers, syncerDomains: syncers, key };
+  ctx.store?.set('srcuOrder:kinds', kinds);
+  return kinds;
+}
+
+let kindsGeneration = 0;
+
+function sameKinds(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>, la: ReadonlySet<string>, lb: ReadonlySet<string>): boolean {
+  if (a.size !== b.size || la.size !== lb.size) return false;
+  for (const [n, d] of a) if (b.get(n) !== d) return false;
+  for (const n of la) if (!lb.has(n)) return false;
+  return true;
 }
 
 interface DomainOps {
@@ -206,16 +218,31 @@ function domainOpsOf(flow: FunctionFlow, domains: ReadonlySet<string>, domainsKe
   return v;
 }
 
+/** The flows of the last analysis with their facts (kept in ctx.store). */
+interface ScanMemo {
+  domains: string;
+  flows: FunctionFlow[];
+  facts: FlowSrcu[];
+}
+
 /** Locks held around synchronize_srcu(domain) anywhere in the tree (first place seen). */
-function observedSyncUnder(ctx: CheckContext, scan: (flow: FunctionFlow) => FlowSrcu): Map<string, Map<string, { file: string; range: Op['range'] }>> {
+function observedSyncUnder(ctx: CheckContext, domainsKey: string, scan: (flow: FunctionFlow) => FlowSrcu): Map<string, Map<string, { file: string; range: Op['range'] }>> {
   const out = new Map<string, Map<string, { file: string; range: Op['range'] }>>();
-  for (const flow of ctx.flows) {
-    for (const u of scan(flow).syncUnder) {
+  // A flow in the same place of the list as last time is the same input: no lookup needed.
+  const memo = ctx.store?.get('srcuOrder:scan') as ScanMemo | undefined;
+  const prev = memo && memo.domains === domainsKey ? memo : undefined;
+  const flows = ctx.flows;
+  const facts = new Array<FlowSrcu>(flows.length);
+  for (let i = 0; i < flows.length; i++) {
+    const flow = flows[i];
+    const f = (facts[i] = prev && prev.flows[i] === flow ? prev.facts[i] : scan(flow));
+    for (const u of f.syncUnder) {
       let m = out.get(u.domain);
       if (!m) out.set(u.domain, (m = new Map()));
       if (!m.has(u.cls)) m.set(u.cls, { file: u.file, range: u.range });
     }
   }
+  ctx.store?.set('srcuOrder:scan', { domains: domainsKey, flows: flows.slice(), facts });
   return out;
 }
 
@@ -233,7 +260,7 @@ function domainRules(ctx: CheckContext): { rules: DomainRule[]; scan: (flow: Fun
   const kinds = rules.length ? calleeKindsOf(ctx, domains) : { sig: '', syncers: new Set<string>(), domainLockers: new Set<string>() };
   const scan = (flow: FunctionFlow): FlowSrcu => flowSrcu(ctx, flow, domains, domainsKey, kinds);
   if (!rules.length) return { rules: out, scan };
-  const observed = observedSyncUnder(ctx, scan);
+  const observed = observedSyncUnder(ctx, domainsKey, scan);
   for (const { domain, rule } of rules) {
     const allowed = new Set(rule.allowedInside.map((n) => classOfName(ctx, n)).filter((c): c is string => !!c));
     const forbidden = new Map<string, Forbidden>();
