@@ -281,35 +281,6 @@ function blocksInLoops(fn: FunctionFacts): number[] {
 }
 
 /**
- * Does no op of the function change the lock state? (No lock op, assertion, irq/preempt op, and
- * no call to a function with a net effect.) Then every reached op sees the entry state and the
- * path-sensitive walk can be replaced by a plain reachability walk.
- */
-function isStateless(fn: FunctionFacts, targets: Map<Op, string[]>, env: FlowEnv): boolean {
-  for (const b of fn.blocks) {
-    for (const op of b.ops) {
-      switch (op.k) {
-        case 'call': {
-          if (op.indirect) break;
-          const t = targets.get(op)!;
-          if (t.length === 0) break;
-          const sum = env.summaryOf(t[0]);
-          if (sum && sum.effects.length > 0) return false;
-          break;
-        }
-        case 'sync':
-        case 'spte':
-        case 'assign':
-          break;
-        default:
-          return false;
-      }
-    }
-  }
-  return true;
-}
-
-/**
  * The flow of a stateless function: the same walk as the general analysis (depth-first, blocks
  * in the same order, so the exit's range is the same) with the single entry state.
  */
@@ -363,28 +334,37 @@ function initialState(): FlowState {
 export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
   const locks = new Map<Op, LockRef>();
   const targets = new Map<Op, string[]>();
+  // Is the function stateless: no lock op, assertion, irq/preempt op, and no call to a function
+  // with a net effect? Then every reached op sees the entry state and the path-sensitive walk
+  // is replaced by a plain reachability walk (statelessFlow).
+  let stateless = true;
   for (const b of fn.blocks) {
     for (const op of b.ops) {
       if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
         locks.set(op, lockRefOf(env.resolver, op.lock));
+        stateless = false;
       } else if (op.k === 'sync') {
         locks.set(op, lockRefOf(env.resolver, op.domain));
       } else if (op.k === 'call') {
         const t = callTargets(env.index, op);
         // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
         if (!op.indirect && t.length === 1) {
-          const pc = env.summaryOf(t[0])?.paramCalls;
+          const sum = env.summaryOf(t[0]);
+          if (sum && sum.effects.length > 0) stateless = false;
+          const pc = sum?.paramCalls;
           if (pc) for (const k of pc) {
             const h = functionArgument(env.index, op.args[k]);
             if (h && !t.includes(h)) t.push(h);
           }
         }
         targets.set(op, t);
+      } else if (op.k !== 'spte' && op.k !== 'assign') {
+        stateless = false;
       }
     }
   }
 
-  if (isStateless(fn, targets, env)) return statelessFlow(fn, locks, targets);
+  if (stateless) return statelessFlow(fn, locks, targets);
 
   const relevant = relevantVariables(fn, targets, env);
 
@@ -620,8 +600,9 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
   };
 
   const nBlocks = fn.blocks.length;
-  const seen: Set<string>[] = Array.from({ length: nBlocks }, () => new Set());
-  const statesAt: FlowState[][] = Array.from({ length: nBlocks }, () => []);
+  // Per block, allocated when first reached.
+  const seenAt: (Set<string> | undefined)[] = new Array(nBlocks);
+  const statesAtBlock: (FlowState[] | undefined)[] = new Array(nBlocks);
   const joinedAt: (FlowState | undefined)[] = new Array(nBlocks);
   const work: [number, FlowState][] = [];
   const stepBudget = Math.max(256, nBlocks * MAX_STEPS_PER_BLOCK);
@@ -646,32 +627,38 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       return;
     }
     const k = stateKey(s);
-    if (seen[b].has(k)) return;
-    if (seen[b].size >= MAX_STATES && seen[b].size < MAX_STATES * 4) {
+    let seen = seenAt[b];
+    let statesAt = statesAtBlock[b];
+    if (!seen || !statesAt) {
+      seenAt[b] = seen = new Set();
+      statesAtBlock[b] = statesAt = [];
+    }
+    if (seen.has(k)) return;
+    if (seen.size >= MAX_STATES && seen.size < MAX_STATES * 4) {
       // Over the bound: first forget the flags that tell apart states with the same locks.
       const lk = lockPartKey(s);
-      for (let i = statesAt[b].length - 1; i >= 0; i--) {
-        const peer = statesAt[b][i];
+      for (let i = statesAt.length - 1; i >= 0; i--) {
+        const peer = statesAt[i];
         if (lockPartKey(peer) !== lk) continue;
         const merged: FlowState = { ...s, env: intersectEnv(peer.env, s.env) };
         const mk = stateKey(merged);
-        if (seen[b].has(mk)) return;
-        seen[b].add(mk);
-        statesAt[b].push(merged);
+        if (seen.has(mk)) return;
+        seen.add(mk);
+        statesAt.push(merged);
         work.push([b, merged]);
         return;
       }
     }
-    if (seen[b].size >= MAX_STATES) {
+    if (seen.size >= MAX_STATES) {
       truncated = true;
       let acc = s;
-      for (const x of statesAt[b]) acc = joinStates(acc, x);
+      for (const x of statesAt) acc = joinStates(acc, x);
       joinedAt[b] = acc;
       work.push([b, acc]);
       return;
     }
-    seen[b].add(k);
-    statesAt[b].push(s);
+    seen.add(k);
+    statesAt.push(s);
     work.push([b, s]);
   };
 
