@@ -29,6 +29,72 @@ export interface Acquisition {
   taken: Taken[];
 }
 
+/**
+ * What `op` (an acquire op or a call) takes: the lock itself, or what the callee's summaries
+ * take mapped through the arguments. `nestable`: only resolved, blocking acquisitions (no
+ * trylock), the ones that make a nesting; the others are not built at all.
+ */
+function takenAt(
+  flow: FunctionFlow,
+  op: Op,
+  resolver: ClassResolver,
+  summaryOf: (name: string) => Summary | undefined,
+  nestable: boolean,
+): Taken[] {
+  const fn = flow.fn;
+  if (op.k === 'acquire') {
+    const ref = flow.locks.get(op)!;
+    const trylock = /trylock/.test(op.api);
+    if (nestable && (trylock || !ref.resolved)) return [];
+    const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
+    const witness: TakeInfo = {
+      cls: ref.cls,
+      resolved: ref.resolved,
+      kind,
+      mode: op.mode,
+      depth: 1,
+      step: { file: fn.file, range: op.range, function: fn.name, what: `takes ${ref.cls}` },
+      fields: ref.fields,
+    };
+    return [{ cls: ref.cls, resolved: ref.resolved, kind, mode: op.mode, trylock, witness }];
+  }
+  if (op.k !== 'call') return [];
+  const targets = flow.targets.get(op) ?? [];
+  const names = targets.length ? targets : op.indirect ? [] : [op.callee];
+  const taken: Taken[] = [];
+  for (const name of names) {
+    const sum = summaryOf(name) ?? externalSummary(name);
+    if (!sum || LAST_REFERENCE_DESTRUCTORS.has(name)) continue;
+    for (const [key, t] of sum.takes) {
+      if (nestable && t.trylock) continue;
+      let cls = t.cls;
+      let resolved = t.resolved;
+      if (!t.resolved && t.param !== undefined) {
+        const m = mapThroughArgs(resolver, fn, op as CallOp, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
+        cls = m.cls;
+        resolved = m.resolved;
+      }
+      if (nestable && !resolved) continue;
+      // Built field by field (not spread from `t`): one object shape, much cheaper to make.
+      const witness: TakeInfo = {
+        cls,
+        resolved,
+        kind: t.kind,
+        mode: t.mode,
+        trylock: t.trylock,
+        callerReleased: t.callerReleased,
+        param: t.param,
+        fields: t.fields,
+        depth: t.depth + 1,
+        step: { file: fn.file, range: op.range, function: fn.name, what: `calls ${name}` },
+        next: { fn: name, key },
+      };
+      taken.push({ cls, resolved, kind: t.kind, mode: t.mode, trylock: !!t.trylock, witness, callee: name });
+    }
+  }
+  return taken;
+}
+
 /** Calls `visit` for every reached acquire op and every reached call that takes locks. */
 export function forEachAcquisition(
   flow: FunctionFlow,
@@ -37,50 +103,11 @@ export function forEachAcquisition(
   visit: (a: Acquisition) => void,
   onlyUnderLocks = false,
 ): void {
-  const fn = flow.fn;
   for (const [op, contexts] of flow.contexts) {
     if (onlyUnderLocks && contexts.every((c) => c.held.length === 0)) continue;
-    if (op.k === 'acquire') {
-      const ref = flow.locks.get(op)!;
-      const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
-      const witness: TakeInfo = {
-        cls: ref.cls,
-        resolved: ref.resolved,
-        kind,
-        mode: op.mode,
-        depth: 1,
-        step: { file: fn.file, range: op.range, function: fn.name, what: `takes ${ref.cls}` },
-        fields: ref.fields,
-      };
-      visit({ flow, op, contexts, taken: [{ cls: ref.cls, resolved: ref.resolved, kind, mode: op.mode, trylock: /trylock/.test(op.api), witness }] });
-    } else if (op.k === 'call') {
-      const targets = flow.targets.get(op) ?? [];
-      const names = targets.length ? targets : op.indirect ? [] : [op.callee];
-      const taken: Taken[] = [];
-      for (const name of names) {
-        const sum = summaryOf(name) ?? externalSummary(name);
-        if (!sum || LAST_REFERENCE_DESTRUCTORS.has(name)) continue;
-        for (const [key, t] of sum.takes) {
-          let cls = t.cls;
-          let resolved = t.resolved;
-          if (!t.resolved && t.param !== undefined) {
-            const m = mapThroughArgs(resolver, fn, op as CallOp, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
-            cls = m.cls;
-            resolved = m.resolved;
-          }
-          const witness: TakeInfo = {
-            ...t,
-            cls,
-            resolved,
-            depth: t.depth + 1,
-            step: { file: fn.file, range: op.range, function: fn.name, what: `calls ${name}` },
-            next: { fn: name, key },
-          };
-          taken.push({ cls, resolved, kind: t.kind, mode: t.mode, trylock: !!t.trylock, witness, callee: name });
-        }
-      }
-      if (taken.length) visit({ flow, op, contexts, taken });
-    }
+    if (op.k !== 'acquire' && op.k !== 'call') continue;
+    const taken = takenAt(flow, op, resolver, summaryOf, false);
+    if (taken.length) visit({ flow, op, contexts, taken });
   }
 }
 
@@ -103,29 +130,35 @@ export function nestingPairs(flow: FunctionFlow, resolver: ClassResolver, summar
   const cached = pairCache.get(flow);
   if (cached) return cached;
   const out: NestingPair[] = [];
+  // One pair per (position, held class, taken class): ops sharing a position count once.
   const seen = new Set<string>();
-  forEachAcquisition(
-    flow,
-    resolver,
-    summaryOf,
-    (a) => {
-      for (const t of a.taken) {
-        if (t.trylock || !t.resolved) continue;
-        for (const c of a.contexts) {
-          for (const h of c.held) {
-            if (!h.resolved || h.cls === t.cls) continue;
-            // The callee releases this very lock before taking the other one.
-            if (t.witness.callerReleased?.includes(h.cls)) continue;
-            const k = `${a.op.range.start.line}:${a.op.range.start.column}|${h.cls}|${t.cls}`;
-            if (seen.has(k)) continue;
-            seen.add(k);
-            out.push({ flow, op: a.op, held: h, taken: t });
-          }
+  for (const [op, contexts] of flow.contexts) {
+    if (op.k !== 'acquire' && op.k !== 'call') continue;
+    // The distinct lists of held locks here (contexts often share one), in order.
+    let helds: (readonly HeldLock[])[] | undefined;
+    for (const c of contexts) {
+      if (!c.held.some((h) => h.resolved)) continue;
+      if (!helds) helds = [c.held];
+      else if (!helds.includes(c.held)) helds.push(c.held);
+    }
+    if (!helds) continue;
+    const taken = takenAt(flow, op, resolver, summaryOf, true);
+    if (!taken.length) continue;
+    const at = `${op.range.start.line}:${op.range.start.column}|`;
+    for (const t of taken) {
+      for (const held of helds) {
+        for (const h of held) {
+          if (!h.resolved || h.cls === t.cls) continue;
+          // The callee releases this very lock before taking the other one.
+          if (t.witness.callerReleased?.includes(h.cls)) continue;
+          const k = `${at}${h.cls}|${t.cls}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          out.push({ flow, op, held: h, taken: t });
         }
       }
-    },
-    true,
-  );
+    }
+  }
   pairCache.set(flow, out);
   return out;
 }
