@@ -11,11 +11,14 @@
  * memory-attributes ioctl binds its own handlers and holds slots_lock itself) is not blamed on
  * the notifier.
  */
+import { sameFlowContent } from '../analysis/rebase';
 import type { ChainStep, FunctionFlow } from '../analysis/types';
 import type { CallOp, FunctionFacts, Op, Pos, Range } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
+import { flowDelta } from './flowDelta';
 import { chosenFlows, classOfName, MAX_CHAIN, step } from './lockSupport';
+import { moveFindingList } from './movedFindings';
 import { ruleMeta } from './registry';
 
 const NOTIFIER_OPS = 'mmu_notifier_ops';
@@ -29,11 +32,31 @@ function inside(r: Range, outer: Range): boolean {
   return before(outer.start, r.start) && before(r.end, outer.end);
 }
 
+type BindingSite = NonNullable<CheckContext['index']['bindingSites']>[number];
+const sitesByFile = new WeakMap<readonly BindingSite[], Map<string, BindingSite[]>>();
+
+/** The index's binding sites of one file (grouped once per index). */
+function sitesOf(ctx: CheckContext, file: string): readonly BindingSite[] {
+  const all = ctx.index.bindingSites;
+  if (!all) return [];
+  let byFile = sitesByFile.get(all);
+  if (!byFile) {
+    byFile = new Map();
+    for (const b of all) {
+      let list = byFile.get(b.file);
+      if (!list) byFile.set(b.file, (list = []));
+      list.push(b);
+    }
+    sitesByFile.set(all, byFile);
+  }
+  return byFile.get(file) ?? [];
+}
+
 /** field -> functions stored into it by initializers inside `fn`'s body (null: something not a function). */
 function localBindings(ctx: CheckContext, fn: FunctionFacts): Map<string, Set<string> | null> {
   const out = new Map<string, Set<string> | null>();
-  for (const b of ctx.index.bindingSites ?? []) {
-    if (b.file !== fn.file || !inside(b.range, fn.range)) continue;
+  for (const b of sitesOf(ctx, fn.file)) {
+    if (!inside(b.range, fn.range)) continue;
     if (!ctx.index.functions.has(b.func)) {
       out.set(b.field, null);
       continue;
@@ -54,6 +77,8 @@ class NotifierWalker {
   private memo = new Map<string, Map<string, ChainStep[]>>();
   private inProgress = new Set<string>();
   private locals = new Map<FunctionFacts, Map<string, Set<string> | null>>();
+  /** Every chosen flow walked into, by name: what the findings depend on. */
+  readonly visited = new Map<string, FunctionFlow>();
 
   constructor(
     private readonly ctx: CheckContext,
@@ -75,6 +100,11 @@ class NotifierWalker {
     return m;
   }
 
+  /** The key of a walked function's own bindings (what a re-check compares). */
+  localKey(fn: FunctionFacts): string {
+    return bindingsKey(this.localsOf(fn));
+  }
+
   /** Targets of a call op under the descriptor bindings in force. */
   targets(flow: FunctionFlow, op: CallOp, b: Bindings): string[] {
     const resolved = flow.targets.get(op) ?? [];
@@ -88,6 +118,7 @@ class NotifierWalker {
   reach(name: string, inherited: Bindings): Map<string, ChainStep[]> {
     const flow = chosenFlows(this.ctx).get(name);
     if (!flow) return new Map();
+    this.visited.set(name, flow);
     const b = this.contextFor(flow.fn, inherited);
     const key = `${name}|${bindingsKey(b)}`;
     const m = this.memo.get(key);
@@ -127,45 +158,121 @@ class NotifierWalker {
   }
 }
 
+/** Callback name -> the ops field it is stored in, in binding order. */
+function notifierCallbacks(ctx: CheckContext): Map<string, string> {
+  const callbacks = new Map<string, string>();
+  for (const b of ctx.index.bindingSites ?? []) {
+    if (b.structType === NOTIFIER_OPS && ctx.index.functions.has(b.func) && !callbacks.has(b.func)) callbacks.set(b.func, b.field);
+  }
+  return callbacks;
+}
+
+interface Computed {
+  findings: Finding[];
+  /** The chosen flows walked into, by name, and the key of each one's own bindings. */
+  visited: Map<string, FunctionFlow>;
+  localKeys: Map<string, string>;
+}
+
+function compute(ctx: CheckContext, callbacks: ReadonlyMap<string, string>): Computed {
+  const out: Finding[] = [];
+  const visited = new Map<string, FunctionFlow>();
+  const localKeys = new Map<string, string>();
+  const severity = ruleMeta('notifier-lock').defaultSeverity;
+  for (const rule of ctx.rules.notifier) {
+    const forbidden = new Set(rule.forbidden.map((n) => classOfName(ctx, n)).filter((c): c is string => !!c));
+    if (!forbidden.size) continue;
+    const walker = new NotifierWalker(ctx, forbidden);
+    const ruleRef = ctx.ruleRef(rule.line);
+    for (const [cb, field] of callbacks) {
+      const flow = chosenFlows(ctx).get(cb);
+      if (!flow) continue;
+      walker.visited.set(cb, flow);
+      const fn = flow.fn;
+      const reported = new Set<string>();
+      for (const hit of walker.hits(flow, walker.contextFor(fn, new Map()))) {
+        const key = `${rangeKey(hit.op.range)}|${hit.cls}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
+        const lock = ctx.display(hit.cls);
+        const through = hit.callee ? ` through ${hit.chain.slice(0, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '';
+        out.push({
+          code: 'notifier-lock',
+          severity,
+          file: fn.file,
+          range: hit.op.range,
+          message: `MMU-notifier callback ${cb} (.${field}) takes ${lock}${through}, but MMU notifiers must not take ${rule.forbidden.join(' or ')}: memslot updates hold them while waiting for invalidations to finish (${ruleRef})`,
+          related: [{ file: fn.file, range: fn.nameRange, message: `${cb} is the .${field} callback` }, ...chainToRelated(ctx, hit.chain)],
+          ruleRef,
+          functionName: fn.name,
+        });
+      }
+    }
+    for (const [name, flow] of walker.visited) {
+      visited.set(name, flow);
+      if (!localKeys.has(name)) localKeys.set(name, walker.localKey(flow.fn));
+    }
+  }
+  return { findings: out, visited, localKeys };
+}
+
+/** The last result, kept in the engine's store. */
+interface State extends Computed {
+  /** flowDelta generation it is up to date with. */
+  generation: number;
+  callbacksKey: string;
+}
+
+const STORE_KEY = 'notifierLock:result';
+
+/**
+ * The previous findings brought onto this analysis, or null when they may differ: a function
+ * name appeared or vanished (what calls resolve to and bindings store may change), or a walked
+ * function's flow changed other than by being moved or copied, or its own bindings changed.
+ */
+function carried(st: State, ctx: CheckContext): Finding[] | null {
+  const delta = flowDelta(ctx);
+  if (st.generation !== delta.from) return null;
+  const chosen = chosenFlows(ctx);
+  const removedNames = new Set<string>();
+  for (const f of delta.removed) {
+    if (!chosen.has(f.fn.name)) return null;
+    removedNames.add(f.fn.name);
+  }
+  const updates: [string, FunctionFlow][] = [];
+  for (const f of delta.added) {
+    const name = f.fn.name;
+    if (chosen.get(name) !== f) continue; // another definition: not walked
+    if (!removedNames.has(name)) return null;
+    const prev = st.visited.get(name);
+    if (!prev) continue;
+    if (!sameFlowContent(prev, f) && ctx.moved?.predecessor(f) !== prev) return null;
+    if (bindingsKey(localBindings(ctx, f.fn)) !== st.localKeys.get(name)) return null;
+    updates.push([name, f]);
+  }
+  if (!updates.length) return st.findings;
+  const findings = ctx.moved ? moveFindingList(st.findings, ctx.moved) : st.findings;
+  if (!findings) return null;
+  for (const [name, f] of updates) st.visited.set(name, f);
+  st.findings = findings;
+  return findings;
+}
+
 export const notifierLockCheck: Check = {
   codes: ['notifier-lock'],
   run(ctx: CheckContext): Finding[] {
-    const out: Finding[] = [];
-    const severity = ruleMeta('notifier-lock').defaultSeverity;
-    const callbacks = new Map<string, string>();
-    for (const b of ctx.index.bindingSites ?? []) {
-      if (b.structType === NOTIFIER_OPS && ctx.index.functions.has(b.func) && !callbacks.has(b.func)) callbacks.set(b.func, b.field);
+    const callbacks = notifierCallbacks(ctx);
+    if (!callbacks.size && !ctx.store) return [];
+    const callbacksKey = [...callbacks].map(([cb, field]) => `${cb}.${field}`).join(',');
+    const delta = flowDelta(ctx);
+    const prev = ctx.store?.get(STORE_KEY) as State | undefined;
+    if (prev && prev.callbacksKey === callbacksKey) {
+      const findings = carried(prev, ctx);
+      prev.generation = delta.to;
+      if (findings) return findings;
     }
-    if (!callbacks.size) return out;
-    for (const rule of ctx.rules.notifier) {
-      const forbidden = new Set(rule.forbidden.map((n) => classOfName(ctx, n)).filter((c): c is string => !!c));
-      if (!forbidden.size) continue;
-      const walker = new NotifierWalker(ctx, forbidden);
-      const ruleRef = ctx.ruleRef(rule.line);
-      for (const [cb, field] of callbacks) {
-        const flow = chosenFlows(ctx).get(cb);
-        if (!flow) continue;
-        const fn = flow.fn;
-        const reported = new Set<string>();
-        for (const hit of walker.hits(flow, walker.contextFor(fn, new Map()))) {
-          const key = `${rangeKey(hit.op.range)}|${hit.cls}`;
-          if (reported.has(key)) continue;
-          reported.add(key);
-          const lock = ctx.display(hit.cls);
-          const through = hit.callee ? ` through ${hit.chain.slice(0, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '';
-          out.push({
-            code: 'notifier-lock',
-            severity,
-            file: fn.file,
-            range: hit.op.range,
-            message: `MMU-notifier callback ${cb} (.${field}) takes ${lock}${through}, but MMU notifiers must not take ${rule.forbidden.join(' or ')}: memslot updates hold them while waiting for invalidations to finish (${ruleRef})`,
-            related: [{ file: fn.file, range: fn.nameRange, message: `${cb} is the .${field} callback` }, ...chainToRelated(ctx, hit.chain)],
-            ruleRef,
-            functionName: fn.name,
-          });
-        }
-      }
-    }
-    return out;
+    const c = callbacks.size ? compute(ctx, callbacks) : { findings: [], visited: new Map(), localKeys: new Map() };
+    ctx.store?.set(STORE_KEY, { ...c, generation: delta.to, callbacksKey });
+    return c.findings;
   },
 };
