@@ -12,7 +12,7 @@ import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTOR
 import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
-import { callTargets, type WorkspaceIndex } from './index';
+import { resolveIndirect, type WorkspaceIndex } from './index';
 import { copyFlow, rebaseFlow, rebaseSummary, shiftOf } from './rebase';
 import { flowSignatureOf, signatureOf } from './signatures';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
@@ -235,19 +235,37 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
 
 /** Call-graph edges of a function: the names it may call that have definitions. */
 function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
-  const out = new Set<string>();
+  // First-seen order without duplicates; most lists are short, so a scan until they are not.
+  const out: string[] = [];
+  let seen: Set<string> | undefined;
+  const add = (name: string): void => {
+    if (seen) {
+      if (seen.has(name)) return;
+      seen.add(name);
+    } else if (out.includes(name)) {
+      return;
+    } else if (out.length >= 32) {
+      seen = new Set(out);
+      seen.add(name);
+    }
+    out.push(name);
+  };
   for (const b of fn.blocks) {
     for (const op of b.ops) {
       if (op.k !== 'call') continue;
-      for (const t of callTargets(index, op)) out.add(t);
+      if (!op.indirect) {
+        if (index.functions.has(op.callee)) add(op.callee);
+      } else {
+        for (const t of resolveIndirect(index, op.indirect)) add(t);
+      }
       // A function passed as an argument may be called by the callee.
       for (const a of op.args) {
         const h = functionArgument(index, a);
-        if (h) out.add(h);
+        if (h) add(h);
       }
     }
   }
-  return [...out];
+  return out;
 }
 
 /** Tarjan's SCCs, iterative; returns components callees-first. */
