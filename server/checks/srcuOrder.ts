@@ -11,7 +11,7 @@
  * fine (./exposure.ts).
  */
 import type { SrcuRule } from '../../model/rules/types';
-import type { FunctionFlow, OpContext } from '../analysis/types';
+import type { FunctionFlow, OpContext, Summary } from '../analysis/types';
 import type { Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
@@ -42,8 +42,6 @@ interface SyncUnder {
 /** What srcu-order needs to know of one flow, for one set of domains. */
 interface FlowSrcu {
   domains: string;
-  /** CalleeKinds.sig it was computed with. */
-  kinds: string;
   /** Locks it holds around a synchronize_srcu of a domain (directly or through a call). */
   syncUnder: SyncUnder[];
   /**
@@ -57,34 +55,32 @@ const NONE: SyncUnder[] = [];
 const NO_NAMES: readonly string[] = [];
 
 /**
- * Cached per flow object: a flow is replaced when its callees' summaries change. `syncers` are
- * the functions whose summary synchronizes one of `domains` (kernel functions outside the
- * workspace never do): a call of anything else cannot sync, so most flows need no look at
- * their callees' summaries.
+ * Cached per flow object: a flow is replaced when its callees' summaries change. Most flows
+ * neither take a domain nor call anything that may leave one held or synchronize one, and need
+ * no look at their contexts.
  */
 const flowSrcuCache = new WeakMap<FunctionFlow, FlowSrcu>();
 function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
   const cached = flowSrcuCache.get(flow);
   if (cached && cached.domains === domainsKey) return cached;
-  const moved = movedFromPredecessor(ctx, flow, domainsKey, callees.sig);
+  const moved = movedFromPredecessor(ctx, flow, domainsKey);
   if (moved) {
     flowSrcuCache.set(flow, moved);
     return moved;
   }
   // A domain is held only after an acquire op of it or a call of a function that may leave it
   // held, and nothing synchronizes without a sync op or a call of a syncer: most flows stop here.
-  const { syncers, domainLockers } = callees;
   const own = domainOpsOf(flow, domains, domainsKey);
-  let mayHoldDomain = own.acquires || domainLockers.has(flow.fn.name);
-  let maySync = own.syncs || syncers.has(flow.fn.name);
+  let mayHoldDomain = own.acquires || callees.mayLeaveDomainHeld(flow.fn.name);
+  let maySync = own.syncs || callees.syncsDomain(flow.fn.name);
   if (!mayHoldDomain || !maySync) {
     for (const n of calleeList(flow)) {
-      if (domainLockers.has(n)) mayHoldDomain = true;
-      if (syncers.has(n)) maySync = true;
+      if (!mayHoldDomain && callees.mayLeaveDomainHeld(n)) mayHoldDomain = true;
+      if (!maySync && callees.syncsDomain(n)) maySync = true;
     }
   }
   if (!mayHoldDomain && !maySync) {
-    const out: FlowSrcu = { domains: domainsKey, kinds: callees.sig, syncUnder: NONE, holdsDomain: false };
+    const out: FlowSrcu = { domains: domainsKey, syncUnder: NONE, holdsDomain: false };
     flowSrcuCache.set(flow, out);
     return out;
   }
@@ -109,7 +105,7 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
       if (d && domains.has(d)) for (const c of contexts) note(d, c, op.range, []);
     } else if (op.k === 'call') {
       for (const name of calleeNames(flow, op)) {
-        if (!syncers.has(name)) continue;
+        if (!callees.syncsDomain(name)) continue;
         const sum = ctx.summaryOf(name);
         if (!sum || sum.syncs.size === 0) continue;
         for (const d of sum.syncs.keys()) {
@@ -120,21 +116,22 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
       }
     }
   }
-  const out: FlowSrcu = { domains: domainsKey, kinds: callees.sig, syncUnder: list ?? NONE, holdsDomain };
+  const out: FlowSrcu = { domains: domainsKey, syncUnder: list ?? NONE, holdsDomain };
   flowSrcuCache.set(flow, out);
   return out;
 }
 
 /**
- * The facts of the flow this one was rebased from (it only moved: same ops, same callees), with
- * positions moved, when the callees' kinds are the same as then; else undefined. Saves the scan
- * of every function below an edit in its file.
+ * The facts of the flow this one was rebased from, with positions moved. A flow is rebased as
+ * a mere move only when nothing it reads changed, callees' summaries included
+ * (analysis/summaries.ts), so its facts are the same. Saves the scan of every function below an
+ * edit in its file.
  */
-function movedFromPredecessor(ctx: CheckContext, flow: FunctionFlow, domainsKey: string, kinds: string): FlowSrcu | undefined {
+function movedFromPredecessor(ctx: CheckContext, flow: FunctionFlow, domainsKey: string): FlowSrcu | undefined {
   const map = ctx.moved;
   const prev = map?.predecessor(flow);
   const p = prev && flowSrcuCache.get(prev);
-  if (!map || !p || p.domains !== domainsKey || p.kinds !== kinds) return undefined;
+  if (!map || !p || p.domains !== domainsKey) return undefined;
   if (p.syncUnder.length === 0) return p;
   const syncUnder: SyncUnder[] = [];
   for (const u of p.syncUnder) {
@@ -145,54 +142,40 @@ function movedFromPredecessor(ctx: CheckContext, flow: FunctionFlow, domainsKey:
   return { ...p, syncUnder };
 }
 
+/** What calling a function may do to the domains, read from its summary. */
 interface CalleeKinds {
-  /** Both sets as text (a flow's facts computed with other kinds cannot be moved over an edit). */
-  sig: string;
-  /** Functions whose summary synchronizes one of the domains. */
-  syncers: ReadonlySet<string>;
+  /** Its summary synchronizes one of the domains. */
+  syncsDomain(name: string): boolean;
   /**
-   * Functions after a call of which a domain may be held: a net acquire (or retake) effect of
-   * a domain, or of a class that is mapped through the caller's arguments (dataflow.ts).
+   * A domain may be held after calling it: a net acquire (or retake) effect of a domain, or of
+   * a class that is mapped through the caller's arguments (dataflow.ts).
    */
-  domainLockers: ReadonlySet<string>;
+  mayLeaveDomainHeld(name: string): boolean;
 }
 
-/**
- * From the workspace's summaries: the built-in summaries of kernel functions outside it have
- * no effects and no syncs (analysis/summaries.ts, externalSummary).
- */
-function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>): CalleeKinds {
-  const syncers = new Map<string, string>();
-  const domainLockers = new Set<string>();
-  for (const [name, sum] of ctx.summaries) {
-    for (const e of sum.effects) {
-      if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) {
-        domainLockers.add(name);
-        break;
-      }
-    }
-    if (sum.syncs.size === 0) continue;
-    let ds = '';
-    for (const d of sum.syncs.keys()) if (domains.has(d)) ds += d + ',';
-    if (ds) syncers.set(name, ds);
-  }
-  // The signature names the contents: the previous one when they are equal, else a new one.
-  const key = [...domains].join(',');
-  const prev = ctx.store?.get('srcuOrder:kinds') as (CalleeKinds & { syncerDomains: Map<string, string>; key: string }) | undefined;
-  let sig = `${key}#${++kindsGeneration}`;
-  if (prev && prev.key === key && sameKinds(prev.syncerDomains, syncers, prev.domainLockers, domainLockers)) sig = prev.sig;
-  const kinds = { sig, syncers: new Set(syncers.keys()), domainLockers, syncerDomains: syncers, key };
-  ctx.store?.set('srcuOrder:kinds', kinds);
-  return kinds;
+interface SummaryKinds {
+  domains: string;
+  syncs: boolean;
+  locks: boolean;
 }
 
-let kindsGeneration = 0;
-
-function sameKinds(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>, la: ReadonlySet<string>, lb: ReadonlySet<string>): boolean {
-  if (a.size !== b.size || la.size !== lb.size) return false;
-  for (const [n, d] of a) if (b.get(n) !== d) return false;
-  for (const n of la) if (!lb.has(n)) return false;
-  return true;
+const summaryKindsCache = new WeakMap<Summary, SummaryKinds>();
+function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>, domainsKey: string): CalleeKinds {
+  const of = (name: string): SummaryKinds | undefined => {
+    const sum = ctx.summaryOf(name);
+    if (!sum) return undefined;
+    let k = summaryKindsCache.get(sum);
+    if (k && k.domains === domainsKey) return k;
+    k = { domains: domainsKey, syncs: false, locks: false };
+    for (const e of sum.effects) if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) k.locks = true;
+    for (const d of sum.syncs.keys()) if (domains.has(d)) k.syncs = true;
+    summaryKindsCache.set(sum, k);
+    return k;
+  };
+  return {
+    syncsDomain: (name) => of(name)?.syncs === true,
+    mayLeaveDomainHeld: (name) => of(name)?.locks === true,
+  };
 }
 
 interface DomainOps {
@@ -257,7 +240,7 @@ function domainRules(ctx: CheckContext): { rules: DomainRule[]; scan: (flow: Fun
     rules.push({ domain: d, rule: r });
   }
   const domainsKey = [...domains].join(',');
-  const kinds = rules.length ? calleeKindsOf(ctx, domains) : { sig: '', syncers: new Set<string>(), domainLockers: new Set<string>() };
+  const kinds = calleeKindsOf(ctx, domains, domainsKey);
   const scan = (flow: FunctionFlow): FlowSrcu => flowSrcu(ctx, flow, domains, domainsKey, kinds);
   if (!rules.length) return { rules: out, scan };
   const observed = observedSyncUnder(ctx, domainsKey, scan);
