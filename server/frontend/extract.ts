@@ -57,14 +57,30 @@ import { FastCursor } from './fastCursor';
 
 export class LineIndex {
   readonly starts: number[];
-  constructor(text: string) {
-    const starts = [0];
+  constructor(text: string, starts?: number[]) {
+    if (starts) {
+      this.starts = starts;
+      return;
+    }
+    starts = [0];
     let i = text.indexOf('\n');
     while (i >= 0) {
       starts.push(i + 1);
       i = text.indexOf('\n', i + 1);
     }
     this.starts = starts;
+  }
+  /** The index of a text whose [lo, newHi) replaced [lo, oldHi) of the text `prev` indexes. */
+  static edited(prev: LineIndex, text: string, lo: number, oldHi: number, newHi: number): LineIndex {
+    const a = prev.starts;
+    const starts: number[] = [];
+    let k = 0;
+    while (k < a.length && a[k] <= lo) starts.push(a[k++]);
+    for (let i = text.indexOf('\n', lo); i >= 0 && i < newHi; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    while (k < a.length && a[k] <= oldHi) k++;
+    const d = newHi - oldHi;
+    for (; k < a.length; k++) starts.push(a[k] + d);
+    return new LineIndex(text, starts);
   }
   line(offset: number): number {
     const a = this.starts;

@@ -125,8 +125,9 @@ export class SourceFile {
     if (!edited) this.dropTree(); // the tree no longer matches any text we know
     if (!envelope && this.state) envelope = diffEnvelope(prevText, text);
     if (envelope) envelope.lineDelta = countLines(text, envelope.lo, envelope.newHi) - countLines(prevText, envelope.lo, envelope.oldHi);
+    const prevLines = envelope ? this.lineIndex : null;
     this._text = text;
-    this.lineIndex = null;
+    this.lineIndex = prevLines && envelope ? LineIndex.edited(prevLines, text, envelope.lo, envelope.oldHi, envelope.newHi) : null;
     this._facts = this.run(text, edited ? this._tree ?? undefined : undefined, envelope ?? undefined);
     return this._facts;
   }
@@ -141,7 +142,7 @@ export class SourceFile {
     const previous = this.state;
     this.state = null;
     try {
-      const lines = new LineIndex(text);
+      const lines = this.lineIndex ?? new LineIndex(text);
       const parser = getParser();
       if (oldTree && previous && envelope) {
         // The function alone; the file's tree (already edited) is re-parsed by a later edit.
