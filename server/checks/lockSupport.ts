@@ -38,10 +38,13 @@ export function calleeNames(flow: FunctionFlow, op: CallOp): string[] {
   return op.indirect ? [] : [op.callee];
 }
 
-const calleeListCache = new WeakMap<FunctionFlow, string[]>();
-/** Every name the flow's calls may reach (calleeNames of each call op, no duplicates, not itself), cached per flow. */
+const calleeListCache = new WeakMap<FunctionFlow['contexts'], string[]>();
+/**
+ * Every name the flow's calls may reach (calleeNames of each call op, no duplicates, not
+ * itself), cached per flow content: copies of a flow (rebase.ts, copyFlow) share its maps.
+ */
 export function calleeList(flow: FunctionFlow): string[] {
-  return memo(calleeListCache, flow, () => {
+  return memo(calleeListCache, flow.contexts, () => {
     const s = new Set<string>();
     for (const op of flow.contexts.keys()) if (op.k === 'call') for (const n of calleeNames(flow, op)) if (n !== flow.fn.name) s.add(n);
     return [...s];

@@ -60,6 +60,8 @@ const NO_NAMES: readonly string[] = [];
  * no look at their contexts.
  */
 const flowSrcuCache = new WeakMap<FunctionFlow, FlowSrcu>();
+/** Whether some context of the flow holds a domain, per flow content (shared by copies). */
+const contentCache = new WeakMap<FunctionFlow['contexts'], { domains: string; holdsDomain: boolean }>();
 function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
   const cached = flowSrcuCache.get(flow);
   if (cached && cached.domains === domainsKey) return cached;
@@ -71,17 +73,22 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
   // A domain is held only after an acquire op of it or a call of a function that may leave it
   // held, and nothing synchronizes without a sync op or a call of a syncer: most flows stop here.
   const own = domainOpsOf(flow, domains, domainsKey);
-  let mayHoldDomain = own.acquires || callees.mayLeaveDomainHeld(flow.fn.name);
+  // Whether a domain is held depends on the flow's content only (callees' effects included), which
+  // copies of a flow share; whether it synchronizes also on callees' syncs, which they may not.
+  const content = contentCache.get(flow.contexts);
+  const known = content && content.domains === domainsKey ? content : undefined;
+  let mayHoldDomain = known ? known.holdsDomain : own.acquires || callees.mayLeaveDomainHeld(flow.fn.name);
   let maySync = own.syncs || callees.syncsDomain(flow.fn.name);
-  if (!mayHoldDomain || !maySync) {
+  if ((!mayHoldDomain && !known) || !maySync) {
     for (const n of calleeList(flow)) {
-      if (!mayHoldDomain && callees.mayLeaveDomainHeld(n)) mayHoldDomain = true;
+      if (!mayHoldDomain && !known && callees.mayLeaveDomainHeld(n)) mayHoldDomain = true;
       if (!maySync && callees.syncsDomain(n)) maySync = true;
     }
   }
   if (!mayHoldDomain && !maySync) {
     const out: FlowSrcu = { domains: domainsKey, syncUnder: NONE, holdsDomain: false };
     flowSrcuCache.set(flow, out);
+    if (!known) contentCache.set(flow.contexts, { domains: domainsKey, holdsDomain: false });
     return out;
   }
   let list: SyncUnder[] | undefined;
@@ -117,6 +124,7 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
     }
   }
   const out: FlowSrcu = { domains: domainsKey, syncUnder: list ?? NONE, holdsDomain };
+  contentCache.set(flow.contexts, { domains: domainsKey, holdsDomain });
   flowSrcuCache.set(flow, out);
   return out;
 }
