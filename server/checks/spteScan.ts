@@ -12,7 +12,6 @@
 import { SPTE_HELPERS, spteHelper, type SpteAtomicity, type SpteHelperContract } from '../../model/spte/helpers';
 import type { CallOp, FunctionFacts, Range, SpteOp } from '../frontend/facts';
 import type { FunctionFlow } from '../analysis/types';
-import { spteOps } from './spteContext';
 
 // ---- helper contracts by name (asked for every call of every function: memoised) ------------------
 
@@ -38,9 +37,15 @@ export function isAtomic(a: SpteAtomicity): boolean {
  * that contract; the shared-context search does not enter their bodies. Atomic writers are
  * entered: their bodies must keep the promise.
  */
+const JUDGED = new Map<string, boolean>();
 export function judgedAtCallSite(name: string): boolean {
-  const c = contractByName(name);
-  return !!c && !isAtomic(c.atomicity);
+  let v = JUDGED.get(name);
+  if (v === undefined) {
+    if (JUDGED.size > 200_000) JUDGED.clear();
+    const c = contractByName(name);
+    JUDGED.set(name, (v = !!c && !isAtomic(c.atomicity)));
+  }
+  return v;
 }
 
 /** An atomic SPTE writer by contract. */
@@ -91,6 +96,15 @@ export function droppedResults(fn: FunctionFacts): DroppedResults {
 }
 
 const NO_RETURNED: (SpteOp | CallOp)[] = [];
+
+/** A function whose result may be a "flush needed" flag (and that is not an SPTE helper itself). */
+function boolish(fn: FunctionFacts): boolean {
+  return BOOLISH.test(fn.returnType) && !fn.returnsPointer && !contractByName(fn.name);
+}
+
+function isReturnedFlushHelper(op: SpteOp): boolean {
+  return op.access === 'helper' && !!op.helper && FLUSH_HELPERS.has(op.helper) && op.resultUsed !== false;
+}
 const RETURNED = new WeakMap<FunctionFacts, (SpteOp | CallOp)[]>();
 
 /**
@@ -98,7 +112,7 @@ const RETURNED = new WeakMap<FunctionFacts, (SpteOp | CallOp)[]>();
  * statements of a bool-returning function: what may make it a flush wrapper.
  */
 export function returnedCalls(fn: FunctionFacts): (SpteOp | CallOp)[] {
-  if (!BOOLISH.test(fn.returnType) || fn.returnsPointer || contractByName(fn.name)) return NO_RETURNED;
+  if (!boolish(fn)) return NO_RETURNED;
   let out = RETURNED.get(fn);
   if (out) return out;
   for (const b of fn.blocks) {
@@ -107,7 +121,7 @@ export function returnedCalls(fn: FunctionFacts): (SpteOp | CallOp)[] {
     for (const op of b.ops) {
       if (!within(op.range, ret)) continue;
       if (op.k === 'spte') {
-        if (op.access === 'helper' && op.helper && FLUSH_HELPERS.has(op.helper) && op.resultUsed !== false) (out ??= []).push(op);
+        if (isReturnedFlushHelper(op)) (out ??= []).push(op);
       } else if (op.k === 'call' && !op.indirect && !op.discarded) {
         (out ??= []).push(op);
       }
@@ -124,23 +138,50 @@ export function returnedCalls(fn: FunctionFacts): (SpteOp | CallOp)[] {
 export interface FlowScan {
   /** Does the function have SPTE ops? */
   spte: boolean;
-  /** Names it may enter through calls the shared-context search follows (sorted, unique). */
+  /** Names it may enter through calls the shared-context search follows (unique, in call order). */
   edges: readonly string[];
 }
 
 const SCANS = new WeakMap<FunctionFlow, FlowScan>();
 const NO_EDGES: readonly string[] = [];
 
+/**
+ * One pass over the function's blocks (the cold analysis runs it for every flow): SPTE ops or
+ * not, the call edges, and what the function returns (kept for returnedCalls).
+ */
 export function scanFlow(flow: FunctionFlow): FlowScan {
   let s = SCANS.get(flow);
   if (s) return s;
   const fn = flow.fn;
-  let names: Set<string> | undefined;
-  for (const [op, ts] of flow.targets) {
-    if (op.k !== 'call' || judgedAtCallSite(op.callee)) continue;
-    for (const t of ts) if (!judgedAtCallSite(t)) (names ??= new Set()).add(t);
+  const wantReturned = boolish(fn) && !RETURNED.has(fn);
+  let returned: (SpteOp | CallOp)[] | undefined;
+  let spte = false;
+  let edges: string[] | undefined;
+  const blocks = fn.blocks;
+  for (let bi = 0; bi < blocks.length; bi++) {
+    const b = blocks[bi];
+    const ops = b.ops;
+    const ret = wantReturned ? b.returnRange : undefined;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      if (op.k === 'call') {
+        if (ret && !op.indirect && !op.discarded && within(op.range, ret)) (returned ??= []).push(op);
+        if (judgedAtCallSite(op.callee)) continue;
+        const ts = flow.targets.get(op);
+        if (!ts) continue;
+        for (const t of ts) {
+          if (t !== op.callee && judgedAtCallSite(t)) continue;
+          if (!edges) edges = [t];
+          else if (!edges.includes(t)) edges.push(t);
+        }
+      } else if (op.k === 'spte') {
+        spte = true;
+        if (ret && isReturnedFlushHelper(op) && within(op.range, ret)) (returned ??= []).push(op);
+      }
+    }
   }
-  s = { spte: spteOps(fn).length > 0, edges: names ? [...names].sort() : NO_EDGES };
+  if (wantReturned) RETURNED.set(fn, returned ?? NO_RETURNED);
+  s = { spte, edges: edges ?? NO_EDGES };
   SCANS.set(flow, s);
   return s;
 }

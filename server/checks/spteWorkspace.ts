@@ -46,8 +46,8 @@ export class SpteWorkspace {
   readonly spteFlows = new Set<FunctionFlow>();
   /** Flows with SPTE ops, per name. */
   private spteCount = new Map<string, number>();
-  /** callee -> caller -> number of the caller's flows with that edge. */
-  private callers = new Map<string, Map<string, number>>();
+  /** callee -> callers, once per calling flow (a name with several definitions may be there more than once). */
+  private callers = new Map<string, string[]>();
   /** Names at most MAX_DEPTH calls away from a function with SPTE ops, with that distance. */
   dist = new Map<string, number>();
 
@@ -140,20 +140,27 @@ export class SpteWorkspace {
       else this.chosen.delete(name);
     }
     // The other definitions: the engine lists them after the chosen ones (SummarySolver.allFlows).
-    const extras = new Map<FunctionFacts, FunctionFlow>();
-    let tailOk = incremental && ctx.flows.length >= chosen.size;
-    if (tailOk) {
+    let extras: Map<FunctionFacts, FunctionFlow> | undefined;
+    if (incremental && ctx.flows.length >= chosen.size) {
+      // Usually none changed: compare in place first.
+      let same = ctx.flows.length - chosen.size === this.extras.size;
+      for (let i = chosen.size; same && i < ctx.flows.length; i++) {
+        const f = ctx.flows[i];
+        if (this.extras.get(f.fn) !== f) same = false;
+      }
+      if (same) return out;
+      extras = new Map();
       for (let i = chosen.size; i < ctx.flows.length; i++) {
         const f = ctx.flows[i];
         if (chosen.get(f.fn.name) === f) {
-          tailOk = false;
+          extras = undefined;
           break;
         }
         extras.set(f.fn, f);
       }
     }
-    if (!tailOk) {
-      extras.clear();
+    if (!extras) {
+      extras = new Map();
       for (const f of ctx.flows) if (chosen.get(f.fn.name) !== f) extras.set(f.fn, f);
     }
     const before = out.length;
@@ -183,9 +190,9 @@ export class SpteWorkspace {
       this.spteCount.set(name, (this.spteCount.get(name) ?? 0) + 1);
     }
     for (const t of s.edges) {
-      let m = this.callers.get(t);
-      if (!m) this.callers.set(t, (m = new Map()));
-      m.set(name, (m.get(name) ?? 0) + 1);
+      const list = this.callers.get(t);
+      if (list) list.push(name);
+      else this.callers.set(t, [name]);
     }
   }
 
@@ -198,14 +205,12 @@ export class SpteWorkspace {
       else this.spteCount.delete(name);
     }
     for (const t of s.edges) {
-      const m = this.callers.get(t);
-      const n = (m?.get(name) ?? 1) - 1;
-      if (!m) continue;
-      if (n > 0) m.set(name, n);
-      else {
-        m.delete(name);
-        if (m.size === 0) this.callers.delete(t);
-      }
+      const list = this.callers.get(t);
+      const i = list ? list.indexOf(name) : -1;
+      if (i < 0) continue;
+      list![i] = list![list!.length - 1];
+      list!.pop();
+      if (list!.length === 0) this.callers.delete(t);
     }
   }
 
@@ -222,7 +227,7 @@ export class SpteWorkspace {
       for (const callee of frontier) {
         const cs = this.callers.get(callee);
         if (!cs) continue;
-        for (const caller of cs.keys()) {
+        for (const caller of cs) {
           if (dist.has(caller)) continue;
           dist.set(caller, d);
           next.push(caller);
@@ -312,7 +317,7 @@ export class SpteWorkspace {
   private findWrapperCallers(): void {
     const out = new Set<FunctionFlow>();
     for (const w of this.wrappers.keys()) {
-      for (const caller of this.callers.get(w)?.keys() ?? []) {
+      for (const caller of this.callers.get(w) ?? []) {
         for (const flow of this.flowsOf(caller)) {
           if (out.has(flow)) continue;
           if (droppedResults(flow.fn).discardedCalls.some((op) => this.wrappers.has(op.callee))) out.add(flow);
