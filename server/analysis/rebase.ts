@@ -165,9 +165,24 @@ export function rebaseSummary(sum: Summary, fn: FunctionFacts, delta: number): S
     if (!m) moved.set(s, (m = { file: s.file, range: shiftRange(s.range, delta), function: s.function, what: s.what }));
     return m;
   };
-  const moveWitness = <W extends Witness>(w: W): W => ({ ...w, step: moveStep(w.step) });
+  const moveWitness = (w: Witness): Witness => ({ depth: w.depth, step: moveStep(w.step), next: w.next });
   const takes = new Map<string, TakeInfo>();
-  for (const [k, t] of sum.takes) takes.set(k, moveWitness(t));
+  // Literals of the one shape summarize makes (a spread of these is slow).
+  for (const [k, t] of sum.takes) {
+    takes.set(k, {
+      cls: t.cls,
+      resolved: t.resolved,
+      kind: t.kind,
+      mode: t.mode,
+      depth: t.depth,
+      step: moveStep(t.step),
+      next: t.next,
+      trylock: t.trylock,
+      callerReleased: t.callerReleased,
+      param: t.param,
+      fields: t.fields,
+    });
+  }
   const syncs = new Map<string, Witness>();
   for (const [k, w] of sum.syncs) syncs.set(k, moveWitness(w));
   const next: Summary = {
