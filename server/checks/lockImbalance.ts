@@ -11,10 +11,10 @@
  */
 import type { FunctionFlow, HeldLock } from '../analysis/types';
 import { callerFlows } from './callerFlows';
-import { rangeKey, type Check, type CheckContext, type FunctionDepsDelta } from './check';
-import { idOf } from './derived';
+import { rangeKey, type Check, type CheckContext } from './check';
 import { chosenFlows } from './lockSupport';
 import type { Finding } from './finding';
+import { flowResults } from './flowResults';
 import { ruleMeta } from './registry';
 
 /**
@@ -36,157 +36,145 @@ function readsChosenSummary(flow: FunctionFlow, ctx: CheckContext): boolean {
   return chosenFlows(ctx).get(flow.fn.name) !== flow && flow.events.some((e) => e.kind === 'releaseNotHeld');
 }
 
-const NO_DEPS: readonly string[] = [];
 const NO_NAMES: readonly string[] = [];
 
 export const lockImbalanceCheck: Check = {
   codes: ['lock-imbalance'],
-  run(): Finding[] {
-    return [];
-  },
   /**
-   * Besides the flow (and through it its callees' summaries and its own), a verdict reads the
-   * callers of the function (a conditional lock some caller releases) and, for a definition that
-   * is not the chosen one, the chosen definition's summary.
+   * Per flow, kept across analyses. Besides the flow (and through it its callees' summaries and
+   * its own), a verdict reads the callers of the function (a conditional lock some caller
+   * releases) and, for a definition that is not the chosen one, the chosen definition's summary:
+   * such flows watch their name, re-judged when its callers or its chosen flow change.
    */
-  functionDeps(flow: FunctionFlow, ctx: CheckContext): readonly string[] {
-    const callers = needsCallers(flow);
-    const chosenSum = readsChosenSummary(flow, ctx);
-    if (!callers && !chosenSum) return NO_DEPS;
-    const deps: string[] = [];
-    if (callers) deps.push(`c${callerFlows(ctx).version(flow.fn.name)}`);
-    if (chosenSum) {
-      const sum = ctx.summaries.get(flow.fn.name);
-      deps.push(`s${sum ? idOf(sum) : 0}`);
-    }
-    return deps;
-  },
-  functionDepsDelta(ctx: CheckContext): FunctionDepsDelta {
-    const idx = callerFlows(ctx);
-    return {
-      changes: { generation: idx.generation, names: idx.changed },
-      names: (flow) => (needsCallers(flow) || readsChosenSummary(flow, ctx) ? [flow.fn.name] : NO_NAMES),
-      key: () => '',
-    };
-  },
-  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
-    const out: Finding[] = [];
-    const severity = ruleMeta('lock-imbalance').defaultSeverity;
-    const fn = flow.fn;
-    if (flow.truncated) return out;
-    const exits = flow.exits.filter((e) => !e.state.joined);
-    if (exits.length !== flow.exits.length) return out;
-
-    // Held at some returns, not at others. Only for classes the function also releases itself:
-    // one that never releases a lock it returns holding is a (conditional) net acquirer.
-    if (flow.events.length === 0 && !exits.some((e) => e.state.held.length > 0)) return out;
-    const releasesOwn = new Set<string>();
-    for (const [op, ref] of flow.locks) if (op.k === 'release') releasesOwn.add(ref.cls);
-    for (const [op, targets] of flow.targets) {
-      if (targets.length !== 1 || op.k !== 'call' || op.indirect) continue;
-      const sum = ctx.summaries.get(targets[0]);
-      if (sum) for (const e of sum.effects) if (e.effect === 'release') releasesOwn.add(e.cls);
-    }
-    // A release reached only after a failed trylock/killable of the same lock (and never with
-    // the lock held, which a loop over instances would do): the result test is inverted.
-    const inverted = flow.events.filter(
-      (e) => e.kind === 'releaseAfterFailed' && !(flow.contexts.get(e.op) ?? []).some((c) => c.held.some((h) => h.cls === e.lock.cls)),
-    );
-    const invertedTests = new Set(inverted.map((e) => e.lock.cls));
-    if (exits.length >= 2) {
-      const byKey = new Map<string, { count: number; first: (typeof exits)[number]; lock: HeldLock; conditional: boolean; vague: boolean }>();
-      for (const ex of exits) {
-        for (const h of ex.state.held) {
-          // The caller's lock, dropped and taken again here: not ours to balance.
-          if (ex.state.fromCaller.some((c) => c.cls === h.cls)) continue;
-          const k = `${h.cls}|${h.inst}`;
-          const cur = byKey.get(k);
-          const conditional = !!(h.conditional || h.fromConditionalOp);
-          const vague = !!(h.mayDrop || h.maybe);
-          if (cur) {
-            cur.count++;
-            cur.conditional ||= conditional;
-            cur.vague ||= vague;
-          } else byKey.set(k, { count: 1, first: ex, lock: h, conditional, vague });
-        }
-      }
-      for (const [, v] of byKey) {
-        if (v.count === exits.length || v.vague) continue;
-        const cls = v.lock.cls;
-        if (v.conditional) {
-          // Returning holding a trylock/killable lock on success is a protocol ("returns 0
-          // with the lock held") unless the result test is inverted here, or nobody ever
-          // releases what this function returns holding.
-          const inverted = invertedTests.has(cls);
-          if (!inverted && (releasesOwn.has(cls) || callersRelease(ctx, fn.name, cls))) continue;
-        } else if (!releasesOwn.has(cls)) {
-          continue;
-        }
-        const name = ctx.display(cls);
-        const taken = v.lock.via ? `taken through ${v.lock.via} at line ${v.lock.range.start.line + 1}` : `taken at line ${v.lock.range.start.line + 1}`;
-        out.push({
-          code: 'lock-imbalance',
-          severity,
-          file: fn.file,
-          range: v.first.range,
-          message: `${name} is still held at this return (${taken}), but other paths of ${fn.name} return without it`,
-          related: [{ file: v.lock.file, range: v.lock.range, message: `${name} taken here` }],
-          functionName: fn.name,
-        });
-      }
-    }
-
-    const sum = ctx.summaries.get(fn.name);
-    const reported = new Set<string>();
-    for (const e of flow.events) {
-      const key = `${e.kind}|${rangeKey(e.op.range)}`;
-      if (reported.has(key)) continue;
-      if (e.kind === 'releaseAfterFailed') {
-        if (!inverted.includes(e)) continue;
-        reported.add(key);
-        out.push({
-          code: 'lock-imbalance',
-          severity,
-          file: fn.file,
-          range: e.op.range,
-          message: `${ctx.display(e.lock.cls)} is released here on a path where the attempt to take it failed (the result test looks inverted)`,
-          related: [],
-          functionName: fn.name,
-        });
-      } else if (e.kind === 'doubleRelease') {
-        reported.add(key);
-        out.push({
-          code: 'lock-imbalance',
-          severity,
-          file: fn.file,
-          range: e.op.range,
-          message: `${ctx.display(e.lock.cls)} is released twice on a path through ${fn.name}`,
-          related: [],
-          functionName: fn.name,
-        });
-      } else if (e.kind === 'releaseNotHeld') {
-        const ctxs = flow.contexts.get(e.op) ?? [];
-        // Held on another path by this function itself (not the caller's lock taken again).
-        const heldOnSome = ctxs.some((c) => c.held.some((h) => h.cls === e.lock.cls) && !c.callerReleased.includes(e.lock.cls));
-        const notHeldOnSome = ctxs.some((c) => !c.held.some((h) => h.cls === e.lock.cls));
-        if (!heldOnSome || !notHeldOnSome) continue;
-        const required = (sum?.requires ?? []).some((r) => r.cls === e.lock.cls && r.how !== 'inferred');
-        if (required) continue;
-        reported.add(key);
-        out.push({
-          code: 'lock-imbalance',
-          severity,
-          file: fn.file,
-          range: e.op.range,
-          message: `${ctx.display(e.lock.cls)} is released here on a path where it is not held (other paths reach this release holding it)`,
-          related: [],
-          functionName: fn.name,
-        });
-      }
-    }
-    return out;
+  run(ctx: CheckContext): Finding[] {
+    return flowResults(ctx, {
+      key: 'lockImbalance:results',
+      compute: judge,
+      positionsInMessages: true,
+      watch: (flow) => (needsCallers(flow) || readsChosenSummary(flow, ctx) ? [flow.fn.name] : NO_NAMES),
+      changedNames: () => callerFlows(ctx).changed,
+    });
   },
 };
+
+/** The lock-imbalance findings of one function. */
+function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
+  const out: Finding[] = [];
+  const severity = ruleMeta('lock-imbalance').defaultSeverity;
+  const fn = flow.fn;
+  if (flow.truncated) return out;
+  const exits = flow.exits.filter((e) => !e.state.joined);
+  if (exits.length !== flow.exits.length) return out;
+
+  // Held at some returns, not at others. Only for classes the function also releases itself:
+  // one that never releases a lock it returns holding is a (conditional) net acquirer.
+  if (flow.events.length === 0 && !exits.some((e) => e.state.held.length > 0)) return out;
+  const releasesOwn = new Set<string>();
+  for (const [op, ref] of flow.locks) if (op.k === 'release') releasesOwn.add(ref.cls);
+  for (const [op, targets] of flow.targets) {
+    if (targets.length !== 1 || op.k !== 'call' || op.indirect) continue;
+    const sum = ctx.summaries.get(targets[0]);
+    if (sum) for (const e of sum.effects) if (e.effect === 'release') releasesOwn.add(e.cls);
+  }
+  // A release reached only after a failed trylock/killable of the same lock (and never with
+  // the lock held, which a loop over instances would do): the result test is inverted.
+  const inverted = flow.events.filter(
+    (e) => e.kind === 'releaseAfterFailed' && !(flow.contexts.get(e.op) ?? []).some((c) => c.held.some((h) => h.cls === e.lock.cls)),
+  );
+  const invertedTests = new Set(inverted.map((e) => e.lock.cls));
+  if (exits.length >= 2) {
+    const byKey = new Map<string, { count: number; first: (typeof exits)[number]; lock: HeldLock; conditional: boolean; vague: boolean }>();
+    for (const ex of exits) {
+      for (const h of ex.state.held) {
+        // The caller's lock, dropped and taken again here: not ours to balance.
+        if (ex.state.fromCaller.some((c) => c.cls === h.cls)) continue;
+        const k = `${h.cls}|${h.inst}`;
+        const cur = byKey.get(k);
+        const conditional = !!(h.conditional || h.fromConditionalOp);
+        const vague = !!(h.mayDrop || h.maybe);
+        if (cur) {
+          cur.count++;
+          cur.conditional ||= conditional;
+          cur.vague ||= vague;
+        } else byKey.set(k, { count: 1, first: ex, lock: h, conditional, vague });
+      }
+    }
+    for (const [, v] of byKey) {
+      if (v.count === exits.length || v.vague) continue;
+      const cls = v.lock.cls;
+      if (v.conditional) {
+        // Returning holding a trylock/killable lock on success is a protocol ("returns 0
+        // with the lock held") unless the result test is inverted here, or nobody ever
+        // releases what this function returns holding.
+        const inverted = invertedTests.has(cls);
+        if (!inverted && (releasesOwn.has(cls) || callersRelease(ctx, fn.name, cls))) continue;
+      } else if (!releasesOwn.has(cls)) {
+        continue;
+      }
+      const name = ctx.display(cls);
+      const taken = v.lock.via ? `taken through ${v.lock.via} at line ${v.lock.range.start.line + 1}` : `taken at line ${v.lock.range.start.line + 1}`;
+      out.push({
+        code: 'lock-imbalance',
+        severity,
+        file: fn.file,
+        range: v.first.range,
+        message: `${name} is still held at this return (${taken}), but other paths of ${fn.name} return without it`,
+        related: [{ file: v.lock.file, range: v.lock.range, message: `${name} taken here` }],
+        functionName: fn.name,
+      });
+    }
+  }
+
+  const sum = ctx.summaries.get(fn.name);
+  const reported = new Set<string>();
+  for (const e of flow.events) {
+    const key = `${e.kind}|${rangeKey(e.op.range)}`;
+    if (reported.has(key)) continue;
+    if (e.kind === 'releaseAfterFailed') {
+      if (!inverted.includes(e)) continue;
+      reported.add(key);
+      out.push({
+        code: 'lock-imbalance',
+        severity,
+        file: fn.file,
+        range: e.op.range,
+        message: `${ctx.display(e.lock.cls)} is released here on a path where the attempt to take it failed (the result test looks inverted)`,
+        related: [],
+        functionName: fn.name,
+      });
+    } else if (e.kind === 'doubleRelease') {
+      reported.add(key);
+      out.push({
+        code: 'lock-imbalance',
+        severity,
+        file: fn.file,
+        range: e.op.range,
+        message: `${ctx.display(e.lock.cls)} is released twice on a path through ${fn.name}`,
+        related: [],
+        functionName: fn.name,
+      });
+    } else if (e.kind === 'releaseNotHeld') {
+      const ctxs = flow.contexts.get(e.op) ?? [];
+      // Held on another path by this function itself (not the caller's lock taken again).
+      const heldOnSome = ctxs.some((c) => c.held.some((h) => h.cls === e.lock.cls) && !c.callerReleased.includes(e.lock.cls));
+      const notHeldOnSome = ctxs.some((c) => !c.held.some((h) => h.cls === e.lock.cls));
+      if (!heldOnSome || !notHeldOnSome) continue;
+      const required = (sum?.requires ?? []).some((r) => r.cls === e.lock.cls && r.how !== 'inferred');
+      if (required) continue;
+      reported.add(key);
+      out.push({
+        code: 'lock-imbalance',
+        severity,
+        file: fn.file,
+        range: e.op.range,
+        message: `${ctx.display(e.lock.cls)} is released here on a path where it is not held (other paths reach this release holding it)`,
+        related: [],
+        functionName: fn.name,
+      });
+    }
+  }
+  return out;
+}
 
 /** Does some caller of `name` release `cls` (directly or through a callee)? */
 function callersRelease(ctx: CheckContext, name: string, cls: string): boolean {

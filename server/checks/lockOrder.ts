@@ -9,6 +9,7 @@ import type { OrderFact } from '../analysis/orders';
 import type { FunctionFlow, HeldLock } from '../analysis/types';
 import { chainToRelated, type Check, type CheckContext } from './check';
 import type { Finding, RelatedLocation } from './finding';
+import { flowResults } from './flowResults';
 import { ruleMeta } from './registry';
 
 /** "locking.rst:16 says X is taken outside Y" (or, through the closure, the chain of rules). */
@@ -33,30 +34,33 @@ function heldRelated(ctx: CheckContext, h: HeldLock): RelatedLocation {
 
 export const lockOrderCheck: Check = {
   codes: ['lock-order'],
-  run(): Finding[] {
-    return [];
-  },
-  runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
-    const out: Finding[] = [];
-    const severity = ruleMeta('lock-order').defaultSeverity;
-    const fn = flow.fn;
-    for (const { op, held: h, taken: t } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
-      const fact = ctx.orders.says(fn.file, t.cls, h.cls);
-      if (!fact) continue;
-      const rule = ruleSentence(ctx, fact);
-      const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
-      const through = t.callee ? ` (through ${t.callee})` : '';
-      out.push({
-        code: 'lock-order',
-        severity,
-        file: fn.file,
-        range: op.range,
-        message: `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
-        related: [heldRelated(ctx, h), ...chainToRelated(ctx, chain)],
-        ruleRef: rule.ref,
-        functionName: fn.name,
-      });
-    }
-    return out;
+  /** Per flow, kept across analyses; flows with findings are re-judged each time (their chains). */
+  run(ctx: CheckContext): Finding[] {
+    return flowResults(ctx, { key: 'lockOrder:results', compute: judge, positionsInMessages: false, rerunWithFindings: true });
   },
 };
+
+/** The lock-order findings of one function (at its acquisitions and calls). */
+function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
+  const out: Finding[] = [];
+  const severity = ruleMeta('lock-order').defaultSeverity;
+  const fn = flow.fn;
+  for (const { op, held: h, taken: t } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
+    const fact = ctx.orders.says(fn.file, t.cls, h.cls);
+    if (!fact) continue;
+    const rule = ruleSentence(ctx, fact);
+    const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
+    const through = t.callee ? ` (through ${t.callee})` : '';
+    out.push({
+      code: 'lock-order',
+      severity,
+      file: fn.file,
+      range: op.range,
+      message: `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
+      related: [heldRelated(ctx, h), ...chainToRelated(ctx, chain)],
+      ruleRef: rule.ref,
+      functionName: fn.name,
+    });
+  }
+  return out;
+}
