@@ -101,28 +101,29 @@ export class DerivedCache<V> {
   ) {}
 
   private node(name: string): Node<V> {
-    let n = this.nodes.get(name);
-    if (!n) {
-      n = {
-        name,
-        has: false,
-        flow: undefined,
-        value: this.empty,
-        sig: '',
-        version: 0,
-        sv: 0,
-        deps: NO_DEPS,
-        depSv: NO_DEPS,
-        stamp: 0,
-        readers: [],
-        readerStamps: [],
-        readersLimit: 8,
-        at: 0,
-        busy: false,
-        mark: 0,
-      };
-      this.nodes.set(name, n);
-    }
+    return this.nodes.get(name) ?? this.newNode(name);
+  }
+
+  private newNode(name: string): Node<V> {
+    const n: Node<V> = {
+      name,
+      has: false,
+      flow: undefined,
+      value: this.empty,
+      sig: '',
+      version: 0,
+      sv: 0,
+      deps: NO_DEPS,
+      depSv: NO_DEPS,
+      stamp: 0,
+      readers: [],
+      readerStamps: [],
+      readersLimit: 8,
+      at: 0,
+      busy: false,
+      mark: 0,
+    };
+    this.nodes.set(name, n);
     return n;
   }
 
@@ -182,6 +183,7 @@ export class DerivedCache<V> {
       this.chosenSource = undefined;
       this.changedNames = null;
       this.nodes.clear();
+      this.nodeLists = new WeakMap();
       this.config = config;
       return;
     }
@@ -222,6 +224,34 @@ export class DerivedCache<V> {
     const n = this.entry(name);
     return n ? n.version : 0;
   }
+
+  /**
+   * The versions of several names (what `version` gives for each), for a list the caller keeps
+   * and does not change afterwards (a flow's callee list): its names are looked up once per
+   * list, not on every call.
+   */
+  versions(names: readonly string[]): number[] {
+    let nodes = this.nodeLists.get(names);
+    if (!nodes) {
+      nodes = names.map((name) => this.node(name));
+      this.nodeLists.set(names, nodes);
+    }
+    const out = new Array<number>(nodes.length);
+    for (let i = 0; i < nodes.length; i++) {
+      if (this.stale.size > 0 && !this.flushing) this.flush();
+      const n = nodes[i];
+      let r: Node<V> | undefined;
+      if (n.at === this.generation) {
+        if (this.recDeps) this.record(n, n.has ? n.sv : 0);
+        r = n.has ? n : undefined;
+      } else r = this.resolve(n);
+      out[i] = r ? r.version : 0;
+    }
+    return out;
+  }
+
+  /** Nodes of the name lists given to `versions` (dropped with the nodes). */
+  private nodeLists = new WeakMap<readonly string[], Node<V>[]>();
 
   /**
    * What changed in this analysis, once every stale entry is re-derived: the names whose version
@@ -305,8 +335,7 @@ export class DerivedCache<V> {
       if (this.recDeps) this.record(n, n.has ? n.sv : 0);
       return n.has ? n : undefined;
     }
-    n ??= this.node(name);
-    return this.resolve(n);
+    return this.resolve(n ?? this.newNode(name));
   }
 
   /** Brings a node to this analysis (validated, moved or derived); undefined: no value. */
@@ -412,7 +441,7 @@ export class DerivedCache<V> {
 
   /** Is the value of `name` being derived right now (a caller inside its recursion)? */
   busy(name: string): boolean {
-    return this.nodes.get(name)?.busy ?? false;
+    return this.busyNodes.length > 0 && (this.nodes.get(name)?.busy ?? false);
   }
 
   /** Forgets names that no longer exist (call after an analysis, with the current names). */

@@ -118,7 +118,7 @@ export class FunctionCheckCache {
   private indexes = new Map<(flow: FunctionFlow) => readonly string[], FlowIndex>();
   /** Flows rebased in this analysis (new -> previous): same names, see `index`. */
   private rebased = new Map<FunctionFlow, FunctionFlow>();
-  /** Position of each current flow in `flows` (built when findings of several flows are ordered). */
+  /** Position of each current flow in `flows` (made when first needed, then kept over in-place replacements). */
   private positions: Map<FunctionFlow, number> | undefined;
 
   /** Starts analysis `serial + 1` when `flows` is a new list: what came and went since the last. */
@@ -130,6 +130,7 @@ export class FunctionCheckCache {
     const prev = this.flows;
     this.serial++;
     this.flows = flows;
+    const positions = this.positions;
     this.positions = undefined;
     this.added = [];
     this.removed = [];
@@ -142,11 +143,13 @@ export class FunctionCheckCache {
     // so only the positions that differ are looked at (a flow that moved shows on both sides).
     const candAdded: FunctionFlow[] = [];
     const candRemoved: FunctionFlow[] = [];
+    const differ: number[] = [];
     const n = Math.max(flows.length, prev!.length);
     for (let i = 0; i < n; i++) {
       const a = flows[i];
       const b = prev![i];
       if (a === b) continue;
+      differ.push(i);
       if (a !== undefined) candAdded.push(a);
       if (b !== undefined) candRemoved.push(b);
     }
@@ -162,6 +165,12 @@ export class FunctionCheckCache {
     }
     for (const f of candAdded) if (!inRemoved.has(f)) this.added.push(f);
     for (const f of candRemoved) if (!inAdded.has(f)) this.removed.push(f);
+    // Flows replaced in place (the usual edit) leave every other position as it was.
+    if (positions && flows.length === prev!.length) {
+      for (const f of candRemoved) positions.delete(f);
+      for (const i of differ) positions.set(flows[i], i);
+      this.positions = positions;
+    }
   }
 
   private state(check: Check): CheckState {

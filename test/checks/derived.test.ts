@@ -49,9 +49,12 @@ class Workspace {
     this.changedNames = new Set();
     return ctx as unknown as CheckContext;
   }
+  /** Derivations read their callees' versions first (as checks' calleeVersions do), every other time. */
+  readVersions = false;
   begin(cache: DerivedCache<string[]>, ctx: CheckContext): void {
     cache.begin(ctx, 'config', (f) => {
       this.derived++;
+      if (this.readVersions && this.derived % 2 === 0) cache.versions(fake(f).callees);
       const out = new Set(fake(f).own);
       for (const c of fake(f).callees) for (const t of cache.get(c)) out.add(t);
       return [...out].sort();
@@ -130,6 +133,7 @@ describe('derived per-function values', () => {
       const mk = (i: number): FunctionFlow =>
         flow(names[i], rnd(3) === 0 ? [`t${rnd(4)}`] : [], Array.from({ length: rnd(3) }, () => names[i + 1 + rnd(N - i)]).filter((n) => n !== undefined));
       const ws = new Workspace();
+      ws.readVersions = true;
       for (let i = 0; i < N; i++) ws.set(mk(i));
       const cache = makeCache();
       ws.begin(cache, ws.context(told));
@@ -148,6 +152,8 @@ describe('derived per-function values', () => {
         // Read in a random order: the cached values must not depend on it.
         const order = [...names].sort(() => rnd(3) - 1);
         for (const n of order) expect(cache.get(n)).toEqual(fresh.get(n));
+        const list = [names[rnd(N)], names[rnd(N)], 'external'];
+        expect(cache.versions(list)).toEqual(list.map((n) => cache.version(n)));
         const now = new Map(names.map((n) => [n, cache.version(n)]));
         // Every name whose value changed is reported (what per-function results rely on).
         for (const n of names) if (now.get(n) !== versions.get(n) && changed) expect(changed.has(n)).toBe(true);
