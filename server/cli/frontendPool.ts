@@ -120,7 +120,8 @@ export class FrontendPool {
         if (this.slots.length > 0) await yieldToEventLoop();
       }
     }
-    return done;
+    await done;
+    if (this.done === done) this.done = undefined; // the pool may run again
   }
 
   /** Stops early: files not yet extracted are dropped and run() resolves. */
@@ -129,6 +130,7 @@ export class FrontendPool {
     this.onResult = () => {};
     this.pending = 0;
     this.finish?.();
+    this.done = undefined;
     await this.close();
   }
 

@@ -75,6 +75,10 @@ describe('FrontendPool', () => {
       const got: string[] = [];
       await pool.run(files, (r) => got.push(r.file), { local: (file) => ({ file, facts: { file, hash: 'local' } as never }) });
       expect([...got].sort()).toEqual([...files].sort());
+      // And it can run again.
+      const again: string[] = [];
+      await pool.run(['x.c', 'y.c'], (r) => again.push(r.file));
+      expect(again.sort()).toEqual(['x.c', 'y.c']);
     } finally {
       await pool.close();
     }
