@@ -131,7 +131,8 @@ export function nestingPairs(flow: FunctionFlow, resolver: ClassResolver, summar
   if (cached) return cached;
   const out: NestingPair[] = [];
   // One pair per (position, held class, taken class): ops sharing a position count once.
-  const seen = new Set<string>();
+  // (Nested maps, not a joined string key: the class strings keep their hashes.)
+  const seen = new Map<number, Map<string, Set<string>>>();
   for (const [op, contexts] of flow.contexts) {
     if (op.k !== 'acquire' && op.k !== 'call') continue;
     // The distinct lists of held locks here (contexts often share one), in order.
@@ -144,16 +145,19 @@ export function nestingPairs(flow: FunctionFlow, resolver: ClassResolver, summar
     if (!helds) continue;
     const taken = takenAt(flow, op, resolver, summaryOf, true);
     if (!taken.length) continue;
-    const at = `${op.range.start.line}:${op.range.start.column}|`;
+    const pos = op.range.start.line * 100000 + op.range.start.column;
+    let atOp = seen.get(pos);
+    if (!atOp) seen.set(pos, (atOp = new Map()));
     for (const t of taken) {
       for (const held of helds) {
         for (const h of held) {
           if (!h.resolved || h.cls === t.cls) continue;
           // The callee releases this very lock before taking the other one.
           if (t.witness.callerReleased?.includes(h.cls)) continue;
-          const k = `${at}${h.cls}|${t.cls}`;
-          if (seen.has(k)) continue;
-          seen.add(k);
+          let inner = atOp.get(h.cls);
+          if (!inner) atOp.set(h.cls, (inner = new Set()));
+          if (inner.has(t.cls)) continue;
+          inner.add(t.cls);
           out.push({ flow, op, held: h, taken: t });
         }
       }
