@@ -292,7 +292,10 @@ export class FunctionCheckCache {
       s.byFlow.delete(flow);
       s.withFindings.delete(flow);
     }
-    const todo = new Set<FunctionFlow>(this.added);
+    // A rebased flow whose entry was carried over (invalidateFiles) is the flow it was: it needs
+    // a look only for the reasons below, like any flow that stayed.
+    const todo = new Set<FunctionFlow>();
+    for (const flow of this.added) if (!this.rebased.has(flow) || !s.byFlow.has(flow)) todo.add(flow);
     for (const flow of s.dirty) todo.add(flow);
     s.dirty.clear();
     if (check.rerunEntriesWithFindings === true) for (const flow of s.withFindings) todo.add(flow);
