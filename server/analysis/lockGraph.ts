@@ -61,6 +61,8 @@ export function observedEdges(
 type Contribution = ReadonlyMap<string, number>;
 
 const contributions = new WeakMap<FunctionFlow, Contribution>();
+/** The contribution of the many flows that nest nothing (one object for all). */
+const NO_EDGES: Contribution = new Map();
 
 function edgeKey(from: string, to: string): string {
   return `${from}\u0000${to}`;
@@ -89,7 +91,7 @@ function contributionOf(
       const cur = m.get(k);
       if (cur === undefined || d < cur) m.set(k, d);
     }
-    c = m;
+    c = m.size ? m : NO_EDGES;
   }
   contributions.set(flow, c);
   return c;

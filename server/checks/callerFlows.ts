@@ -1,8 +1,8 @@
 /**
  * callee name -> the flows that call it (every analysed body, other definitions and recursion
  * included, through any resolved target), kept across analyses and updated from the flows that
- * were added or removed (./flowDelta.ts). Each name has a version that changes whenever its set
- * of calling flows does: what a per-function result that reads the callers compares.
+ * were added or removed (./flowDelta.ts), with the names whose callers changed in the last update
+ * (a caller merely rebased by an edit above it, same calls and lock ops, does not count).
  */
 import type { FunctionFlow } from '../analysis/types';
 import type { CheckContext } from './check';
@@ -11,8 +11,6 @@ import { flowDelta } from './flowDelta';
 export interface CallerFlows {
   /** The flows calling `name` (do not modify). */
   of(name: string): ReadonlySet<FunctionFlow> | undefined;
-  /** Changes whenever the flows calling `name` change (not when one is merely rebased: same calls, same lock ops). */
-  version(name: string): number;
   /**
    * Names whose callers changed, or whose own flow was added or removed (rebases aside), in the
    * last update (null: rebuilt, anything may have changed); `generation` is that of the flow delta.
@@ -21,11 +19,8 @@ export interface CallerFlows {
   generation: number;
 }
 
-let nextVersion = 1;
-
 class CallerIndex implements CallerFlows {
   private callers = new Map<string, Set<FunctionFlow>>();
-  private versions = new Map<string, number>();
   changed: Set<string> | null = null;
   generation = 0;
 
@@ -33,23 +28,14 @@ class CallerIndex implements CallerFlows {
     return this.callers.get(name);
   }
 
-  version(name: string): number {
-    return this.versions.get(name) ?? 0;
-  }
-
-  private bump(name: string): void {
-    this.versions.set(name, nextVersion++);
-    this.changed?.add(name);
-  }
 
   private add(flow: FunctionFlow): void {
     for (const ts of flow.targets.values()) {
       for (const t of ts) {
         let s = this.callers.get(t);
         if (!s) this.callers.set(t, (s = new Set()));
-        if (s.has(flow)) continue;
         s.add(flow);
-        this.bump(t);
+        this.changed?.add(t);
       }
     }
   }
@@ -60,7 +46,7 @@ class CallerIndex implements CallerFlows {
         const s = this.callers.get(t);
         if (!s || !s.delete(flow)) continue;
         if (s.size === 0) this.callers.delete(t);
-        this.bump(t);
+        this.changed?.add(t);
       }
     }
   }
