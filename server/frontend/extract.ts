@@ -1666,6 +1666,7 @@ export function reextractInside(
     // The function's static locks are seen by every later function: a change there is not local.
     if (rec.globals.length !== was.globals.length || rec.globals.some((g, k) => g.name !== was.globals[k].name || g.kind !== was.globals[k].kind)) return null;
     const records = recs.slice(0, i);
+    for (const r of records) if (r.facts) rebaseFunction(r.facts, 0, file); // unmoved: marks them reused
     records.push(rec);
     const ld = edit.lineDelta;
     for (let k = i + 1; k < recs.length; k++) records.push(shiftRecord(recs[k], d, ld, file));
@@ -1676,7 +1677,10 @@ export function reextractInside(
 }
 
 function shiftRecord(r: ItemRecord, d: number, ld: number, file: string): ItemRecord {
-  if (d === 0 && ld === 0) return r;
+  if (d === 0 && ld === 0) {
+    if (r.facts) rebaseFunction(r.facts, 0, file); // unmoved: marks them reused
+    return r;
+  }
   return {
     ...r,
     s: r.s + d,
@@ -1740,8 +1744,31 @@ function shiftRange(r: Range, d: number): Range {
   return { start: { line: r.start.line + d, column: r.start.column }, end: { line: r.end.line + d, column: r.end.column } };
 }
 
+/** Reused facts -> the previous version's facts they were copied from and the line shift. */
+const reused = new WeakMap<FunctionFacts, { prev: FunctionFacts; lineDelta: number }>();
+
+/**
+ * Whether `fn` came from an incremental re-extraction (`SourceFile.update`) that reused the
+ * previous version's facts `prev` by position: same body, every range moved by `lineDelta` lines
+ * (columns unchanged: a function whose first column moved is re-extracted). Facts that did not
+ * move are the same object as before (`prev === fn`, `lineDelta` 0). Undefined for re-extracted
+ * functions and for facts that did not come from a `SourceFile` (one-shot extraction, JSON).
+ */
+export function reusedFrom(fn: FunctionFacts): { prev: FunctionFacts; lineDelta: number } | undefined {
+  return reused.get(fn);
+}
+
 export function rebaseFunction(f: FunctionFacts, delta: number, file: string): FunctionFacts {
-  if (delta === 0 && f.file === file) return f;
+  if (delta === 0 && f.file === file) {
+    reused.set(f, { prev: f, lineDelta: 0 });
+    return f;
+  }
+  const out = rebaseFunctionCopy(f, delta, file);
+  reused.set(out, { prev: f, lineDelta: delta });
+  return out;
+}
+
+function rebaseFunctionCopy(f: FunctionFacts, delta: number, file: string): FunctionFacts {
   return {
     ...f,
     file,

@@ -4,6 +4,7 @@
 import type { Edit, Tree } from 'web-tree-sitter';
 import type { AccessPath, FileFacts, FunctionFacts, Pos, Range } from './facts';
 import { contentHash, extractFacts, extractWithState, LineIndex, reextractInside, type ExtractState, type TextEnvelope } from './extract';
+export { reusedFrom } from './extract';
 import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from './parser';
 import { isSpteHelperName, lockApi } from './lockApi';
 

@@ -6,7 +6,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initFrontend, parseAndExtract, SourceFile } from '../../server/frontend/index';
+import { initFrontend, parseAndExtract, reusedFrom, SourceFile } from '../../server/frontend/index';
 import type { Range } from '../../server/frontend/facts';
 
 beforeAll(async () => {
@@ -122,6 +122,41 @@ describe('SourceFile incremental updates equal a fresh extraction', () => {
     const b = change(a.next, a.next.indexOf('\twrite_unlock'), 0, '\tbar();\n\tbaz();\n');
     sf.update(b.next, [a.ch, b.ch]);
     expectSame(sf, b.next, 'two changes');
+    sf.dispose();
+  });
+});
+
+describe('reusedFrom tells which facts are shifted copies of the previous version', () => {
+  const byName = (sf: SourceFile, name: string) => sf.facts.functions.find((f) => f.name === name)!;
+
+  it('an edit inside one body: that function is re-extracted, the ones below are shifted', () => {
+    const sf = new SourceFile('t.c', SOURCE);
+    const before = { early: byName(sf, 'early'), user: byName(sf, 'user'), last: byName(sf, 'last') };
+    const { next, ch } = change(SOURCE, SOURCE.indexOf('\tspin_unlock(&inner_lock);'), 0, '\tfoo();\n\tbar();\n');
+    sf.update(next, [ch]);
+    expect(reusedFrom(byName(sf, 'user'))).toBeUndefined();
+    expect(reusedFrom(byName(sf, 'last'))).toEqual({ prev: before.last, lineDelta: 2 });
+    expect(reusedFrom(byName(sf, 'last'))!.prev).toBe(before.last);
+    expect(byName(sf, 'last').range.start.line).toBe(before.last.range.start.line + 2);
+    expect(reusedFrom(byName(sf, 'early'))).toEqual({ prev: before.early, lineDelta: 0 });
+    sf.dispose();
+  });
+
+  it('an edit between functions (whole-file re-parse): the functions below are shifted', () => {
+    const sf = new SourceFile('t.c', SOURCE);
+    const last = byName(sf, 'last');
+    const at = SOURCE.indexOf('static struct kvm_x86_ops');
+    const { next, ch } = change(SOURCE, at, 0, 'int added(void);\n\n\n');
+    sf.update(next, [ch]);
+    expect(reusedFrom(byName(sf, 'last'))).toEqual({ prev: last, lineDelta: 3 });
+    expect(reusedFrom(byName(sf, 'last'))!.prev).toBe(last);
+    sf.dispose();
+  });
+
+  it('one-shot extraction and fresh files have none', () => {
+    expect(parseAndExtract('t.c', SOURCE).functions.map(reusedFrom)).toEqual(parseAndExtract('t.c', SOURCE).functions.map(() => undefined));
+    const sf = new SourceFile('t.c', SOURCE);
+    expect(sf.facts.functions.every((f) => reusedFrom(f) === undefined)).toBe(true);
     sf.dispose();
   });
 });
