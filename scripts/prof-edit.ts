@@ -8,6 +8,7 @@
  *   N=20 node [--cpu-prof] /tmp/prof/prof-edit.js [KERNEL_DIR]      (then scripts/cpuprofile-top.cjs PROFILE editLoop)
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { initFrontend } from '../server/frontend/parser';
 import { createWorkspace } from '../server/engine/workspace';
@@ -32,6 +33,14 @@ async function main() {
 function editLoop(ws: any, mmu: any, lines: string[], at: number) {
   let r: any;
   const N = Number(process.env.N ?? 10);
+  const heap = (what: string): void => {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (!process.env.HEAP || !g) return;
+    g();
+    console.log(`heap after gc, ${what}: ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MB`);
+    if (process.env.HEAP === 'snapshot') console.log('snapshot', v8.writeHeapSnapshot());
+  };
+  heap('before the edits');
   const agg: Record<string, number[]> = {};
   for (let i = 0; i < N; i++) {
     const inserted = '\tcond_resched();';
@@ -49,7 +58,9 @@ function editLoop(ws: any, mmu: any, lines: string[], at: number) {
       for (const [k, v] of Object.entries(r.stats.phases ?? {})) (agg[k] ??= []).push(v as number);
     }
   }
+  heap(`after ${N} edit pairs`);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  console.log('totals in order', agg['total'].map((t) => t.toFixed(0)).join(' '));
   for (const [k, v] of Object.entries(agg)) console.log(k.padEnd(40), med(v).toFixed(1), Math.max(...v).toFixed(1));
 }
 main();

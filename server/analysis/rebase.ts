@@ -151,7 +151,12 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number,
     events: flow.events.map((e) => ({ ...e, op: opMap.get(e.op)! })),
     truncated: flow.truncated,
   };
-  if (moved) rebasedFrom.set(next, flow);
+  if (moved) {
+    // One generation only: a link kept on `flow` would chain every earlier version of the
+    // function to the newest one, and no WeakMap entry would ever be collected.
+    rebasedFrom.delete(flow);
+    rebasedFrom.set(next, flow);
+  }
   return next;
 }
 

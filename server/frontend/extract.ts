@@ -1764,6 +1764,8 @@ export function rebaseFunction(f: FunctionFacts, delta: number, file: string): F
     return f;
   }
   const out = rebaseFunctionCopy(f, delta, file);
+  // One generation only (f's own link would chain every earlier version to the newest one).
+  reused.delete(f);
   reused.set(out, { prev: f, lineDelta: delta });
   return out;
 }
