@@ -42,6 +42,12 @@ interface CheckState {
   generation?: number;
   /** The value of a key function of no flow (FunctionDepsDelta.key) in the last analysis. */
   constKey?: string;
+  /**
+   * Flows by FunctionDepsDelta.names, kept per check (checks make a new `names` function per
+   * analysis): brought up each incremental run with the flows that came and went, dropped by a
+   * walk over every flow (anything may have changed).
+   */
+  index?: FlowIndex;
 }
 
 /**
@@ -49,6 +55,7 @@ interface CheckState {
  * kept up to date from one analysis to the next with the flows that came and went.
  */
 interface FlowIndex {
+  /** Names of a flow (for a per-check index, the current analysis's function: see `run`). */
   namesOf: (flow: FunctionFlow) => readonly string[];
   /** The analysis whose flows it lists. */
   serial: number;
@@ -285,8 +292,16 @@ export class FunctionCheckCache {
       (!check.functionDeps || (changed !== null && (sameConstKey || (constKey === undefined && !!keyChanges))));
     s.ran = this.serial;
     const visit = (flow: FunctionFlow): Entry => this.visit(check, s, flow, ctx, delta, changed, keyChanges, constKey);
-    const fc = ((globalThis as any).__fcc ??= {}); fc[check.codes[0]] = `${incremental ? 'inc' : 'walk'} diff=${this.diffKnown} ran=${s.ran} ser=${this.serial} ch=${changed?.size} kc=${keyChanges?.size} ck=${constKey} same=${sameConstKey} add=${this.added.length} rem=${this.removed.length}`;
-    if (!incremental) return this.walkAll(s, ctx.flows, visit);
+    if (!incremental) {
+      s.index = undefined;
+      return this.walkAll(s, ctx.flows, visit);
+    }
+    // Brought up while this analysis's changes are known, needed now or not (names of flows read
+    // with this analysis's function: a previous one may read its own analysis's state).
+    if (s.index) {
+      s.index.namesOf = delta?.names ?? ownName;
+      if (!this.bringUp(s.index)) s.index = undefined;
+    }
 
     for (const flow of this.removed) {
       s.byFlow.delete(flow);
@@ -301,7 +316,7 @@ export class FunctionCheckCache {
     if (check.rerunEntriesWithFindings === true) for (const flow of s.withFindings) todo.add(flow);
     if (delta && changed) {
       if (changed.size > 0) {
-        const idx = this.index(delta.names);
+        const idx = this.checkIndex(s, delta.names);
         for (const name of changed) {
           const readers = idx.byName.get(name);
           if (readers) for (const flow of readers) todo.add(flow);
@@ -392,6 +407,12 @@ export class FunctionCheckCache {
     if (e && !depsOf) return e; // depends on the flow (and the files its findings point into) only
     const key =
       constKey !== undefined ? constKey : e && keyChanges && e.key !== undefined && !keyChanges.has(flow.fn.name) ? e.key : delta?.key(flow);
+    // A flow whose key changed may read other names (a flow becomes judged, ...).
+    const keyMoved = cached !== undefined && cached.key !== undefined && cached.key !== key;
+    if (keyMoved && s.index) {
+      removeFromIndex(s.index, flow);
+      addToIndex(s.index, flow, delta!.names(flow));
+    }
     if (e && changed && e.key === key) {
       const names = (e.names ??= delta!.names(flow));
       let hit = false;
@@ -401,10 +422,11 @@ export class FunctionCheckCache {
     const deps = depsOf?.call(check, flow, ctx);
     if (e && sameDeps(e.deps, deps)) {
       e.key = key;
+      if (keyMoved) e.names = undefined;
       return e;
     }
     const findings = check.runFunction!.call(check, flow, ctx);
-    const fresh: Entry = { findings, files: filesOf(findings), deps, key, names: cached?.names, mark: cached?.mark ?? 0 };
+    const fresh: Entry = { findings, files: filesOf(findings), deps, key, names: keyMoved ? undefined : cached?.names, mark: cached?.mark ?? 0 };
     s.byFlow.set(flow, fresh);
     if (findings.length > 0) s.withFindings.add(flow);
     else s.withFindings.delete(flow);
@@ -422,6 +444,14 @@ export class FunctionCheckCache {
     for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
     this.indexes.set(namesOf, idx);
     return idx;
+  }
+
+  /** The check's index of flows by `names` (made over every flow when it has none). */
+  private checkIndex(s: CheckState, namesOf: (flow: FunctionFlow) => readonly string[]): FlowIndex {
+    if (s.index && s.index.serial === this.serial) return s.index;
+    const idx: FlowIndex = { namesOf, serial: this.serial, byName: new Map(), names: new Map() };
+    for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
+    return (s.index = idx);
   }
 
   /** Brings an index to this analysis if it lists the previous one's flows (false: it cannot be). */

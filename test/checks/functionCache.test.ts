@@ -30,6 +30,11 @@ class World {
   keyOf: (flow: FunctionFlow) => string = () => '';
   keyChanges: Set<string> | null | undefined = undefined;
   constKey = true;
+  /**
+   * Like lock-requires: only flows keyed 'k' read their callees (others read nothing), and
+   * `names` is a new function in every analysis.
+   */
+  judgedOnly = false;
 
   bump(name: string): void {
     this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
@@ -40,8 +45,11 @@ class World {
     this.generation++;
     this.changed = new Set();
   }
+  callees(f: FunctionFlow): string[] {
+    return this.judgedOnly && this.keyOf(f) !== 'k' ? [] : calleesOf(f);
+  }
   sum(f: FunctionFlow): number {
-    return calleesOf(f).reduce((a, n) => a + (this.versions.get(n) ?? 0), 0);
+    return this.callees(f).reduce((a, n) => a + (this.versions.get(n) ?? 0), 0);
   }
   check(): Check {
     const w = this;
@@ -55,13 +63,13 @@ class World {
         return [{ code: 'lock-order', severity: 'warning', file: f.fn.file, range: { start: { line: 1, column: 0 }, end: { line: 1, column: 1 } }, message: `${f.fn.name} ${sum}`, related: [] }];
       },
       functionDeps(f: FunctionFlow): (number | string)[] {
-        return [w.keyOf(f), ...calleesOf(f).map((n) => w.versions.get(n) ?? 0)];
+        return [w.keyOf(f), ...w.callees(f).map((n) => w.versions.get(n) ?? 0)];
       },
       functionDepsDelta() {
         const keyOf = w.keyOf;
         return {
           changes: { generation: w.generation, names: w.changed },
-          names: calleesOf,
+          names: w.judgedOnly ? (f: FunctionFlow) => (keyOf(f) === 'k' ? calleesOf(f) : []) : calleesOf,
           key: w.constKey ? () => keyOf(undefined as unknown as FunctionFlow) : (f: FunctionFlow) => keyOf(f),
           keyChanges: w.keyChanges,
         };
@@ -144,6 +152,36 @@ describe('per-function check cache', () => {
     expect(w.runs).toEqual(['b']);
   });
 
+  it('re-runs a flow that became judged when a callee it now reads changes (names kept per check)', () => {
+    const w = new World();
+    w.constKey = false;
+    w.judgedOnly = true;
+    let keyed = new Set<string>();
+    w.keyOf = (f) => (keyed.has(f.fn.name) ? 'k' : '-');
+    w.keyChanges = new Set();
+    const check = w.check();
+    const cache = new FunctionCheckCache();
+    const flows = [flow('a', ['x']), flow('b', ['y'])];
+    w.bump('y');
+    cache.run(check, ctxOf(flows));
+    // Something changes: the per-check index of names is made (a and b read nothing yet).
+    w.next();
+    w.keyChanges = new Set();
+    w.bump('y');
+    cache.run(check, ctxOf(flows));
+    w.next();
+    keyed = new Set(['a']);
+    w.keyChanges = new Set(['a']);
+    expect(messages(cache.run(check, ctxOf(flows)))).toEqual(['a 1']);
+    w.next();
+    w.keyChanges = new Set();
+    w.runs = [];
+    w.bump('x');
+    w.bump('x');
+    expect(messages(cache.run(check, ctxOf(flows)))).toEqual(['a 3']);
+    expect(w.runs).toEqual(['a']);
+  });
+
   it('forgets entries whose findings point into a changed file', () => {
     const w = new World();
     const check = w.check();
@@ -172,9 +210,14 @@ describe('per-function check cache', () => {
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) % n;
     };
-    for (const constKey of [true, false]) {
+    for (const [constKey, judgedOnly] of [
+      [true, false],
+      [false, false],
+      [false, true],
+    ]) {
       const w = new World();
       w.constKey = constKey;
+      w.judgedOnly = judgedOnly;
       let keyed = new Set<string>();
       if (!constKey) w.keyOf = (f) => (keyed.has(f.fn.name) ? 'k' : '-');
       w.keyChanges = constKey ? undefined : new Set();
