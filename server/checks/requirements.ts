@@ -15,7 +15,8 @@ import type { FunctionFlow } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { moveChained, derivedCache, idOf, DerivedCache } from './derived';
-import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, paramGuardedBlocks, blockOf, step, where, type Link } from './lockSupport';
+import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
+import { callSites, UNCONDITIONAL } from './callSites';
 
 export interface Need {
   cls: string;
@@ -69,9 +70,10 @@ export class RequirementSolver {
   /** Classes a function asserts unconditionally itself: it states its contract, callers answer for it. */
   ownAsserted(flow: FunctionFlow): Set<string> {
     const s = new Set<string>();
+    const sites = callSites(flow.fn);
     for (const op of flow.contexts.keys()) {
       if (op.k !== 'assert' || op.negated || op.weak) continue;
-      if (!isUnconditional(flow.fn, op)) continue;
+      if (!((sites.get(op) ?? 0) & UNCONDITIONAL)) continue;
       const ref = flow.locks.get(op);
       if (ref) s.add(ref.cls);
     }
@@ -113,9 +115,10 @@ export class RequirementSolver {
       });
     }
     const documented = this.documentedFor(fn.file);
+    let sites: Map<Op, number> | undefined;
     for (const [op, contexts] of flow.contexts) {
       if (op.k === 'assert') {
-        if (op.negated || op.weak || !isUnconditional(fn, op)) continue;
+        if (op.negated || op.weak || !(((sites ??= callSites(fn)).get(op) ?? 0) & UNCONDITIONAL)) continue;
         const ref = flow.locks.get(op);
         if (!ref) continue;
         // Taken by the function itself on every path to the assert: not a requirement on callers.
@@ -198,14 +201,12 @@ export class RequirementSolver {
 
   /** Versions of the needs of every callee of `flow` (what its call sites' judgements read). */
   calleeVersions(flow: FunctionFlow): number[] {
-    return this.versionsOf(calleeList(flow));
+    return this.cache.versions(calleeList(flow));
   }
 
-  /** Versions of the needs of `names`. */
+  /** Versions of the needs of `names`, a list the caller keeps and never changes (DerivedCache.versions). */
   versionsOf(names: readonly string[]): number[] {
-    const out = new Array<number>(names.length);
-    for (let i = 0; i < names.length; i++) out[i] = this.cache.version(names[i]);
-    return out;
+    return this.cache.versions(names);
   }
 
   private derive(flow: FunctionFlow): Need[] {
@@ -220,10 +221,10 @@ export class RequirementSolver {
       } else if (n.chain.length < out[i].chain.length) out[i] = n;
     };
     for (const o of this.ownNeeds(flow)) add(o.need);
-    // Computed on the first unconditional call (many functions make none).
-    let guarded: Set<number> | undefined;
+    let sites: Map<Op, number> | undefined;
     for (const [op, contexts] of flow.contexts) {
-      if (op.k !== 'call' || !isUnconditional(flow.fn, op) || (guarded ??= paramGuardedBlocks(flow.fn)).has(blockOf(flow.fn, op))) continue;
+      // Only calls made on every path, in blocks no parameter guards.
+      if (op.k !== 'call' || ((sites ??= callSites(flow.fn)).get(op) ?? 0) !== UNCONDITIONAL) continue;
       for (const { need } of this.calleeNeeds(flow, op)) {
         if (!contexts.some((c) => !holds(c, need.cls))) continue;
         add(need);

@@ -17,7 +17,8 @@ import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, linkSig, blockOf, boundFunctions, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, isUnconditional, link, chainOf, MAX_CHAIN, paramGuardedBlocks, step, type Link } from './lockSupport';
+import { calleeList, linkSig, boundFunctions, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, step, type Link } from './lockSupport';
+import { callSites, UNCONDITIONAL } from './callSites';
 import { ruleMeta } from './registry';
 
 /** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
@@ -105,10 +106,7 @@ class SrcuNeeds {
 
   /** Versions of the needs of every callee of `flow`. */
   calleeVersions(flow: FunctionFlow): number[] {
-    const names = calleeList(flow);
-    const out = new Array<number>(names.length);
-    for (let i = 0; i < names.length; i++) out[i] = this.cache.version(names[i]);
-    return out;
+    return this.cache.versions(calleeList(flow));
   }
 
   protectedIn(c: OpContext): boolean {
@@ -151,13 +149,12 @@ class SrcuNeeds {
   private derive(flow: FunctionFlow): Need | null {
     const name = flow.fn.name;
     let best: Need | null = null;
-    // Computed on the first unconditional call (many functions make none).
-    let guarded: Set<number> | undefined;
+    let sites: Map<FunctionFlow['fn']['blocks'][number]['ops'][number], number> | undefined;
     for (const [op, contexts] of flow.contexts) {
       if (op.k !== 'call' || !contexts.some((c) => !this.protectedIn(c))) continue;
-      // Only accesses made on every path are passed on: what a callee does under a condition
-      // (a feature flag, an argument) is not a contract its callers must meet.
-      if (!isUnconditional(flow.fn, op) || (guarded ??= paramGuardedBlocks(flow.fn)).has(blockOf(flow.fn, op))) continue;
+      // Only accesses made on every path (in blocks no parameter guards) are passed on: what a
+      // callee does under a condition (a feature flag, an argument) is not a contract its callers must meet.
+      if (((sites ??= callSites(flow.fn)).get(op) ?? 0) !== UNCONDITIONAL) continue;
       for (const n of this.accessesAt(flow, op)) if (!best || n.chain.length < best.chain.length) best = n;
     }
     if (!best) {
