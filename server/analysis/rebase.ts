@@ -104,20 +104,29 @@ const rebasedFrom = new WeakMap<FunctionFlow, FunctionFlow>();
 export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number, moved = true): FunctionFlow {
   const old = flow.fn;
   const opMap = new Map<Op, Op>();
-  for (let b = 0; b < old.blocks.length; b++) for (let i = 0; i < old.blocks[b].ops.length; i++) opMap.set(old.blocks[b].ops[i], fn.blocks[b].ops[i]);
-  const heldMap = new Map<HeldLock, HeldLock>();
+  const oldBlocks = old.blocks;
+  const newBlocks = fn.blocks;
+  for (let b = 0; b < oldBlocks.length; b++) {
+    const from = oldBlocks[b].ops;
+    const to = newBlocks[b].ops;
+    for (let i = 0; i < from.length; i++) opMap.set(from[i], to[i]);
+  }
+  // Most flows hold nothing anywhere: the moved copies of held locks and of the context lists
+  // that mention them are made (and their memo tables allocated) only when there are some.
+  let heldMap: Map<HeldLock, HeldLock> | undefined;
+  let heldArrays: Map<readonly HeldLock[], readonly HeldLock[]> | undefined;
   const moveHeld = (h: HeldLock): HeldLock => {
-    let m = heldMap.get(h);
+    if (h.file !== old.file) return h;
+    let m = (heldMap ??= new Map()).get(h);
     if (!m) {
-      m = h.file === old.file ? { ...h, range: shiftRange(h.range, delta) } : h;
+      m = { ...h, range: shiftRange(h.range, delta) };
       heldMap.set(h, m);
     }
     return m;
   };
-  const heldArrays = new Map<readonly HeldLock[], HeldLock[]>();
   const moveHeldArray = (a: readonly HeldLock[]): readonly HeldLock[] => {
     if (a.length === 0) return a;
-    let m = heldArrays.get(a);
+    let m = (heldArrays ??= new Map()).get(a);
     if (!m) {
       m = a.map(moveHeld);
       heldArrays.set(a, m);
@@ -125,15 +134,21 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number,
     return m;
   };
   // Context lists may be shared between ops (a stateless flow has one for all): move each once.
-  const ctxLists = new Map<OpContext[], OpContext[]>();
+  let ctxLists: Map<OpContext[], OpContext[]> | undefined;
+  let lastFrom: OpContext[] | undefined;
+  let lastTo: OpContext[] | undefined;
   const moveContexts = (ctxs: OpContext[]): OpContext[] => {
-    let m = ctxLists.get(ctxs);
+    if (ctxs === lastFrom) return lastTo!;
+    let m = ctxLists?.get(ctxs);
     if (!m) {
-      m = ctxs.every((c) => c.held.length === 0)
-        ? ctxs
-        : ctxs.map((c) => ({ held: moveHeldArray(c.held), callerReleased: c.callerReleased, irqOff: c.irqOff, preemptOff: c.preemptOff }));
-      ctxLists.set(ctxs, m);
+      let held = false;
+      for (const c of ctxs) if (c.held.length !== 0) held = true;
+      m = held ? ctxs.map((c) => ({ held: moveHeldArray(c.held), callerReleased: c.callerReleased, irqOff: c.irqOff, preemptOff: c.preemptOff })) : ctxs;
+      // The first list goes into the table when a second one shows up.
+      if (lastFrom !== undefined) (ctxLists ??= new Map([[lastFrom, lastTo!]])).set(ctxs, m);
     }
+    lastFrom = ctxs;
+    lastTo = m;
     return m;
   };
   const contexts = new Map<Op, OpContext[]>();
@@ -142,13 +157,19 @@ export function rebaseFlow(flow: FunctionFlow, fn: FunctionFacts, delta: number,
   for (const [op, ref] of flow.locks) locks.set(opMap.get(op)!, ref);
   const targets = new Map<Op, string[]>();
   for (const [op, t] of flow.targets) targets.set(opMap.get(op)!, t);
+  const exits: FunctionFlow['exits'] = [];
+  for (const e of flow.exits) {
+    // A state holding nothing has no position in it: the same object serves.
+    const state = e.state.held.length === 0 ? e.state : { ...e.state, held: moveHeldArray(e.state.held) };
+    exits.push({ range: shiftRange(e.range, delta), state });
+  }
   const next: FunctionFlow = {
     fn,
     contexts,
     locks,
     targets,
-    exits: flow.exits.map((e) => ({ range: shiftRange(e.range, delta), state: { ...e.state, held: moveHeldArray(e.state.held) } })),
-    events: flow.events.map((e) => ({ ...e, op: opMap.get(e.op)! })),
+    exits,
+    events: flow.events.length === 0 ? flow.events : flow.events.map((e) => ({ ...e, op: opMap.get(e.op)! })),
     truncated: flow.truncated,
   };
   if (moved) {
@@ -195,7 +216,7 @@ export function rebaseSummary(sum: Summary, fn: FunctionFacts, delta: number): S
     takes,
     syncs,
     maySleep: sum.maySleep && moveWitness(sum.maySleep),
-    requires: sum.requires.map((r) => (r.file === fn.file ? { ...r, range: shiftRange(r.range, delta) } : r)),
+    requires: sum.requires.length === 0 ? sum.requires : sum.requires.map((r) => (r.file === fn.file ? { ...r, range: shiftRange(r.range, delta) } : r)),
   };
   sameSignatures(sum, next);
   return next;

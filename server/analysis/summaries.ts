@@ -429,7 +429,19 @@ export class SummarySolver {
   constructor(
     private index: WorkspaceIndex,
     private resolver: ClassResolver,
+    /**
+     * What the front end knows of a definition it copied from the previous version by moving it
+     * whole lines (SourceFile.update's reusedFrom): spares comparing the bodies (shiftOf).
+     */
+    private readonly movedFrom?: (fn: FunctionFacts) => { prev: FunctionFacts; lineDelta: number } | undefined,
   ) {}
+
+  /** The line delta when `fn` is `prev` moved by whole lines (same body otherwise), else null. */
+  private shiftBetween(prev: FunctionFacts, fn: FunctionFacts): number | null {
+    const known = this.movedFrom?.(fn);
+    if (known && known.prev === prev && prev.file === fn.file && prev.name === fn.name && prev.blocks.length === fn.blocks.length) return known.lineDelta;
+    return shiftOf(prev, fn);
+  }
 
   summaryOf = (name: string): Summary | undefined => this.summaries.get(name) ?? externalSummary(name);
 
@@ -506,7 +518,7 @@ export class SummarySolver {
         const prevFn = this.flows.get(name)?.fn;
         if (prevFn && sameBindings) {
           // A body that only moved makes the same calls, which resolve as before.
-          const delta = shiftOf(prevFn, fn);
+          const delta = this.shiftBetween(prevFn, fn);
           shifts.set(name, { from: prevFn, delta });
           const prevCallees = delta !== null ? this.callees.get(name) : undefined;
           if (prevCallees) {
@@ -566,7 +578,7 @@ export class SummarySolver {
           if (canRebase && prev && prevFlow && !calleeDirty.has(name)) {
             if (prevFlow.fn !== fn) {
               const known = shifts.get(name);
-              const delta = known && known.from === prevFlow.fn ? known.delta : shiftOf(prevFlow.fn, fn);
+              const delta = known && known.from === prevFlow.fn ? known.delta : this.shiftBetween(prevFlow.fn, fn);
               if (delta !== null) {
                 if (!resummarize) {
                   this.flows.set(name, rebaseFlow(prevFlow, fn, delta));

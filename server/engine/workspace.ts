@@ -19,6 +19,7 @@ import { CHECKS, runChecks } from '../checks/index';
 import { FunctionCheckCache } from '../checks/functionCache';
 import { applyPolicy, isEnabled } from '../checks/policy';
 import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
+import { reusedFrom } from '../frontend/index';
 import type { AnalysisResult, HoverInfo, TextChange, Workspace, WorkspaceOptions } from './api';
 import type { FrontendPort, SourceFileLike } from './frontendPort';
 import { defaultFrontend } from './frontendDefault';
@@ -141,7 +142,7 @@ export class WorkspaceImpl implements Workspace {
       this.resolver.setIndex(index);
     }
     this.index = index;
-    if (!this.solver) this.solver = new SummarySolver(index, this.resolver);
+    if (!this.solver) this.solver = new SummarySolver(index, this.resolver, reusedFrom);
     // The flows of changed files before the solve: the ones kept or rebased map old positions.
     const before = layoutChanged ? [] : this.flowsOfFiles(this.changedFiles);
     const solved = this.solver.solve(index, this.resolver, layoutChanged);
@@ -171,6 +172,8 @@ export class WorkspaceImpl implements Workspace {
     if (layoutChanged) this.functionChecks.clear();
     else this.functionChecks.invalidateFiles(this.changedFiles, moved, ctx.flows);
     this.changedFiles = new Set();
+    // The position map and the per-function cache's invalidation: not any one check's work.
+    phase('positions');
     const enabled = (code: Finding['code']): boolean => isEnabled(code, this.opts.codes);
     for (const check of CHECKS) {
       const r = runChecks(ctx, enabled, [check], (c) => this.functionChecks.run(c, ctx));
