@@ -8,7 +8,7 @@
  * held locks, environment forgotten) and the flow is marked truncated so that the checks that
  * need path precision stay quiet.
  */
-import type { AccessPath, AcquireOp, CallOp, FunctionFacts, LockKind, LockMode, Op } from '../frontend/facts';
+import type { AccessPath, AcquireOp, Block, CallOp, FunctionFacts, LockKind, LockMode, Op } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { callTargets, type WorkspaceIndex } from './index';
 import type {
@@ -60,16 +60,6 @@ function paramIndex(fn: FunctionFacts, root: string | undefined): number | undef
   return i >= 0 ? i : undefined;
 }
 
-const keyCache = new WeakMap<FlowState, string>();
-
-function stateKey(s: FlowState): string {
-  const cached = keyCache.get(s);
-  if (cached !== undefined) return cached;
-  const k = computeStateKey(s);
-  keyCache.set(s, k);
-  return k;
-}
-
 function computeStateKey(s: FlowState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
@@ -96,21 +86,9 @@ function intersectEnv(a: FlowState['env'], b: FlowState['env']): FlowState['env'
   return out;
 }
 
-const heldKeyCache = new WeakMap<readonly HeldLock[], string>();
-
 function heldKey(held: readonly HeldLock[]): string {
-  let k = heldKeyCache.get(held);
-  if (k === undefined) {
-    k = '';
-    for (const h of held) k += `${h.cls}|${h.inst}|${h.mode};`;
-    heldKeyCache.set(held, k);
-  }
-  return k;
-}
-
-function contextKey(s: FlowState): string {
-  let k = heldKey(s.held) + `#${s.irqOff},${s.preemptOff}#`;
-  for (const c of s.fromCaller) k += c.cls + ',';
+  let k = '';
+  for (const h of held) k += `${h.cls}|${h.inst}|${h.mode};`;
   return k;
 }
 
@@ -287,20 +265,22 @@ function blocksInLoops(fn: FunctionFacts): number[] {
 function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>): FunctionFlow {
   const contexts = new Map<Op, OpContext[]>();
   const exits: ExitState[] = [];
-  const initial = initialState();
-  const atEnd = { start: fn.range.end, end: fn.range.end };
+  // Every stateless flow shares the entry state and its one context list (nothing writes them).
+  const initial = ENTRY_STATE;
   if (fn.entry === fn.exit) {
-    exits.push({ state: initial, range: atEnd });
-    return { fn, contexts, locks, targets, exits, events: [], truncated: false };
+    exits.push({ state: initial, range: { start: fn.range.end, end: fn.range.end } });
+    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false };
   }
-  const nBlocks = fn.blocks.length;
-  const ctxList: OpContext[] = [{ held: initial.held, callerReleased: NONE, irqOff: 0, preemptOff: 0 }];
+  const blocks = fn.blocks;
+  const nBlocks = blocks.length;
+  const ctxList = ENTRY_CONTEXTS;
   const seen = new Uint8Array(nBlocks);
   const work: number[] = [];
+  let exitFrom = -1;
   const arrive = (b: number, from: number): void => {
     if (b < 0 || b >= nBlocks) return;
     if (b === fn.exit) {
-      if (exits.length === 0) exits.push({ state: initial, range: fn.blocks[from]?.returnRange ?? atEnd });
+      if (exitFrom < 0) exitFrom = from;
       return;
     }
     if (seen[b]) return;
@@ -310,12 +290,18 @@ function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<
   arrive(fn.entry, fn.entry);
   while (work.length) {
     const b = work.pop()!;
-    const block = fn.blocks[b];
+    const block = blocks[b];
     for (const op of block.ops) if (op.k !== 'assign') contexts.set(op, ctxList);
     for (const e of block.succ) arrive(e.to, b);
   }
-  return { fn, contexts, locks, targets, exits, events: [], truncated: false };
+  if (exitFrom >= 0) exits.push({ state: initial, range: blocks[exitFrom]?.returnRange ?? { start: fn.range.end, end: fn.range.end } });
+  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false };
 }
+
+/** The state on entry of every stateless flow, and the context list of all its ops (shared, never written). */
+const ENTRY_STATE: FlowState = initialState();
+const ENTRY_CONTEXTS: OpContext[] = [{ held: ENTRY_STATE.held, callerReleased: NONE, irqOff: 0, preemptOff: 0 }];
+const NO_EVENTS: FlowEvent[] = [];
 
 function initialState(): FlowState {
   return {
@@ -369,7 +355,29 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
   const relevant = relevantVariables(fn, targets, env);
 
   const contexts = new Map<Op, OpContext[]>();
-  const contextKeys = new Map<Op, Set<string>>();
+  /** Per op, the keys of its recorded contexts (at most MAX_CONTEXTS_PER_OP: a list scan). */
+  const contextKeys = new Map<Op, string[]>();
+  // Keys memoised per object for this analysis only (module-wide weak tables cost the GC more).
+  const stateKeys = new Map<FlowState, string>();
+  const stateKey = (st: FlowState): string => {
+    let k = stateKeys.get(st);
+    if (k === undefined) {
+      k = computeStateKey(st);
+      stateKeys.set(st, k);
+    }
+    return k;
+  };
+  const heldKeys = new Map<readonly HeldLock[], string>();
+  const contextKey = (st: FlowState): string => {
+    let hk = heldKeys.get(st.held);
+    if (hk === undefined) {
+      hk = heldKey(st.held);
+      heldKeys.set(st.held, hk);
+    }
+    let k = hk + `#${st.irqOff},${st.preemptOff}#`;
+    for (const c of st.fromCaller) k += c.cls + ',';
+    return k;
+  };
   const events: FlowEvent[] = [];
   const eventKeys = new Set<string>();
   const exits: ExitState[] = [];
@@ -378,15 +386,17 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
 
   const record = (op: Op, s: FlowState): void => {
     let keys = contextKeys.get(op);
+    let list: OpContext[];
     if (!keys) {
-      contextKeys.set(op, (keys = new Set()));
-      contexts.set(op, []);
+      contextKeys.set(op, (keys = []));
+      contexts.set(op, (list = []));
+    } else {
+      list = contexts.get(op)!;
     }
-    const list = contexts.get(op)!;
     if (list.length >= MAX_CONTEXTS_PER_OP) return;
     const k = contextKey(s);
-    if (keys.has(k)) return;
-    keys.add(k);
+    if (keys.includes(k)) return;
+    keys.push(k);
     list.push({ held: s.held, callerReleased: s.fromCaller.length ? s.fromCaller.map((c) => c.cls) : NONE, irqOff: s.irqOff, preemptOff: s.preemptOff });
   };
   const event = (e: FlowEvent): void => {
@@ -462,8 +472,12 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     return { ...s, irqOff, fromCaller: [...s.fromCaller, c] };
   };
 
-  /** Applies one op; returns the successor states (one, or two for a conditional acquire). */
-  const step = (s: FlowState, op: Op): FlowState[] => {
+  /**
+   * Applies one op; returns the successor state. A conditional acquire has two: the one where
+   * it failed is left in `split` (read and cleared by the caller).
+   */
+  let split: FlowState | undefined;
+  const step = (s: FlowState, op: Op): FlowState => {
     switch (op.k) {
       case 'acquire': {
         record(op, s);
@@ -477,9 +491,11 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
             return withEnv(f, op.resultVar!, other);
           };
           // The op (re)defines its result variable: an older value in the environment says nothing.
-          return [withEnv(acquire(s, op, ref), op.resultVar, heldWhen), failedState()];
+          const taken = withEnv(acquire(s, op, ref), op.resultVar, heldWhen);
+          split = failedState();
+          return taken;
         }
-        return [acquire(s, op, ref)];
+        return acquire(s, op, ref);
       }
       case 'release': {
         record(op, s);
@@ -500,7 +516,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
           }
         }
         const lock = { cls: ref.cls, resolved: ref.resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
-        return [releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op, ref)];
+        return releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op, ref);
       }
       case 'dropRetake': {
         record(op, s);
@@ -508,26 +524,26 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
         const i = findHeld(s.held, ref.cls, ref.inst);
         if (i < 0) {
           event({ kind: 'retakeNotHeld', op, lock: ref });
-          return [s];
+          return s;
         }
         const held = s.held.slice();
         held[i] = { ...held[i], mayDrop: true };
-        return [{ ...s, held }];
+        return { ...s, held };
       }
       case 'assert': {
         record(op, s);
-        if (op.negated || op.weak) return [s];
+        if (op.negated || op.weak) return s;
         const ref = locks.get(op)!;
         const h = s.held.find((x) => x.cls === ref.cls);
         if (!h) event({ kind: 'assertNotHeld', op, lock: ref, mode: op.mode });
-        return [s];
+        return s;
       }
       case 'call': {
         record(op, s);
         const t = targets.get(op)!;
-        if (op.indirect || t.length === 0) return [s];
+        if (op.indirect || t.length === 0) return s;
         const sum = env.summaryOf(t[0]);
-        if (!sum || sum.effects.length === 0) return [s];
+        if (!sum || sum.effects.length === 0) return s;
         let cur = s;
         for (const eff of sum.effects) {
           const m = mapThroughArgs(env.resolver, fn, op, eff);
@@ -578,33 +594,36 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
             }
           }
         }
-        return [cur];
+        return cur;
       }
       case 'sync':
       case 'spte':
         record(op, s);
-        return [s];
+        return s;
       case 'irqOff':
-        return [{ ...s, irqOff: clampDepth(s.irqOff + 1) }];
+        return { ...s, irqOff: clampDepth(s.irqOff + 1) };
       case 'irqOn':
-        return [{ ...s, irqOff: clampDepth(s.irqOff - 1) }];
+        return { ...s, irqOff: clampDepth(s.irqOff - 1) };
       case 'preemptOff':
-        return [{ ...s, preemptOff: clampDepth(s.preemptOff + 1) }];
+        return { ...s, preemptOff: clampDepth(s.preemptOff + 1) };
       case 'preemptOn':
-        return [{ ...s, preemptOff: clampDepth(s.preemptOff - 1) }];
+        return { ...s, preemptOff: clampDepth(s.preemptOff - 1) };
       case 'assign':
-        return relevant.has(op.variable) ? [withEnv(s, op.variable, op.value)] : [s];
+        return relevant.has(op.variable) ? withEnv(s, op.variable, op.value) : s;
       default:
-        return [s];
+        return s;
     }
   };
 
   const nBlocks = fn.blocks.length;
-  // Per block, allocated when first reached.
-  const seenAt: (Set<string> | undefined)[] = new Array(nBlocks);
+  // Per block, allocated when first reached: the keys of the states that reached it (few: a
+  // list scan) and those states, index for index.
+  const seenAt: (string[] | undefined)[] = new Array(nBlocks);
   const statesAtBlock: (FlowState[] | undefined)[] = new Array(nBlocks);
   const joinedAt: (FlowState | undefined)[] = new Array(nBlocks);
-  const work: [number, FlowState][] = [];
+  // The work list as two parallel stacks (block, state).
+  const workBlocks: number[] = [];
+  const workStates: FlowState[] = [];
   const stepBudget = Math.max(256, nBlocks * MAX_STEPS_PER_BLOCK);
   let steps = 0;
 
@@ -623,18 +642,19 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
       const nj = joinStates(j, s);
       if (stateKey(nj) === stateKey(j)) return;
       joinedAt[b] = nj;
-      work.push([b, nj]);
+      workBlocks.push(b);
+      workStates.push(nj);
       return;
     }
     const k = stateKey(s);
     let seen = seenAt[b];
     let statesAt = statesAtBlock[b];
     if (!seen || !statesAt) {
-      seenAt[b] = seen = new Set();
+      seenAt[b] = seen = [];
       statesAtBlock[b] = statesAt = [];
     }
-    if (seen.has(k)) return;
-    if (seen.size >= MAX_STATES && seen.size < MAX_STATES * 4) {
+    if (seen.includes(k)) return;
+    if (seen.length >= MAX_STATES && seen.length < MAX_STATES * 4) {
       // Over the bound: first forget the flags that tell apart states with the same locks.
       const lk = lockPartKey(s);
       for (let i = statesAt.length - 1; i >= 0; i--) {
@@ -642,24 +662,27 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
         if (lockPartKey(peer) !== lk) continue;
         const merged: FlowState = { ...s, env: intersectEnv(peer.env, s.env) };
         const mk = stateKey(merged);
-        if (seen.has(mk)) return;
-        seen.add(mk);
+        if (seen.includes(mk)) return;
+        seen.push(mk);
         statesAt.push(merged);
-        work.push([b, merged]);
+        workBlocks.push(b);
+        workStates.push(merged);
         return;
       }
     }
-    if (seen.size >= MAX_STATES) {
+    if (seen.length >= MAX_STATES) {
       truncated = true;
       let acc = s;
       for (const x of statesAt) acc = joinStates(acc, x);
       joinedAt[b] = acc;
-      work.push([b, acc]);
+      workBlocks.push(b);
+      workStates.push(acc);
       return;
     }
-    seen.add(k);
+    seen.push(k);
     statesAt.push(s);
-    work.push([b, s]);
+    workBlocks.push(b);
+    workStates.push(s);
   };
 
   const initial = initialState();
@@ -669,30 +692,50 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
     arrive(fn.entry, initial, fn.entry);
   }
 
-  while (work.length) {
+  const leave = (b: number, s: FlowState, succ: Block['succ']): void => {
+    for (const e of succ) {
+      if (e.cond && relevant.has(e.cond.variable)) {
+        const v = s.env[e.cond.variable];
+        if (v !== undefined && v !== e.cond.value) continue;
+        arrive(e.to, v === undefined ? withEnv(s, e.cond.variable, e.cond.value) : s, b);
+      } else {
+        arrive(e.to, s, b);
+      }
+    }
+  };
+  while (workBlocks.length) {
     if (++steps > stepBudget) {
       truncated = true;
       break;
     }
-    const [b, s0] = work.pop()!;
+    const b = workBlocks.pop()!;
+    const s0 = workStates.pop()!;
     const block = fn.blocks[b];
-    let states = [s0];
+    // One state through the block until a conditional acquire splits it (then a list, in the
+    // order [taken, failed] per state).
+    let one = s0;
+    let many: FlowState[] | undefined;
     for (const op of block.ops) {
-      const next: FlowState[] = [];
-      for (const s of states) for (const n of step(s, op)) next.push(n);
-      states = next;
-    }
-    for (const s of states) {
-      for (const e of block.succ) {
-        if (e.cond && relevant.has(e.cond.variable)) {
-          const v = s.env[e.cond.variable];
-          if (v !== undefined && v !== e.cond.value) continue;
-          arrive(e.to, v === undefined ? withEnv(s, e.cond.variable, e.cond.value) : s, b);
-        } else {
-          arrive(e.to, s, b);
+      if (!many) {
+        one = step(one, op);
+        if (split) {
+          many = [one, split];
+          split = undefined;
         }
+      } else {
+        const next: FlowState[] = [];
+        for (const s of many) {
+          next.push(step(s, op));
+          if (split) {
+            next.push(split);
+            split = undefined;
+          }
+        }
+        many = next;
       }
     }
+    if (!many) leave(b, one, block.succ);
+    else for (const s of many) leave(b, s, block.succ);
   }
 
   return { fn, contexts, locks, targets, exits, events, truncated };
