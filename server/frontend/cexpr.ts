@@ -40,11 +40,18 @@ export type Expr =
 const PUNCT1: Record<number, string> = {};
 for (const ch of '()[]{};,:?~') PUNCT1[ch.charCodeAt(0)] = ch;
 
+/** Per char code below 128: 1 identifier start (letters, `_`, `$`), 2 digit. */
+const ID_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36) ID_CLASS[c] = 1;
+  else if (c >= 48 && c <= 57) ID_CLASS[c] = 2;
+}
+
 function isIdStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
+  return c < 128 && ID_CLASS[c] === 1;
 }
 function isIdPart(c: number): boolean {
-  return isIdStart(c) || (c >= 48 && c <= 57);
+  return c < 128 && ID_CLASS[c] !== 0;
 }
 
 /** Tokenizes src[start, end), skipping comments and preprocessor lines. */
@@ -208,6 +215,41 @@ const TYPE_WORDS = new Set([
 
 const STOP = new Set([')', ']', '}', ';', ',', ':']);
 
+/** For each `(`, `[`, `{` token the index of its closer (same kind of bracket only), else -1. */
+function matchBrackets(toks: Tok[]): number[] {
+  // A plain array: small typed arrays are slow to allocate.
+  const out: number[] = [];
+  for (let j = 0; j < toks.length; j++) out.push(-1);
+  const paren: number[] = [];
+  const square: number[] = [];
+  const brace: number[] = [];
+  for (let j = 0; j < toks.length; j++) {
+    const t = toks[j];
+    if (t.k !== 'p' || t.v.length !== 1) continue;
+    switch (t.v) {
+      case '(':
+        paren.push(j);
+        break;
+      case '[':
+        square.push(j);
+        break;
+      case '{':
+        brace.push(j);
+        break;
+      case ')':
+        if (paren.length) out[paren.pop()!] = j;
+        break;
+      case ']':
+        if (square.length) out[square.pop()!] = j;
+        break;
+      case '}':
+        if (brace.length) out[brace.pop()!] = j;
+        break;
+    }
+  }
+  return out;
+}
+
 export class ExprReader {
   private i = 0;
   constructor(
@@ -251,22 +293,17 @@ export class ExprReader {
     return t !== undefined && t.k === 'p' && t.v === v;
   }
 
-  /** Index of the token matching the opener at index `open`, or toks.length - 1. */
+  /**
+   * Index of the token matching the opener at index `open` (counting that kind of bracket only),
+   * or toks.length - 1. All matches are found in one pass on first use: scanning ahead from
+   * every opener would be quadratic in the nesting depth.
+   */
   private matchClose(open: number): number {
-    const o = this.toks[open].v;
-    const c = o === '(' ? ')' : o === '[' ? ']' : '}';
-    let depth = 0;
-    for (let j = open; j < this.toks.length; j++) {
-      const t = this.toks[j];
-      if (t.k !== 'p') continue;
-      if (t.v === o) depth++;
-      else if (t.v === c) {
-        depth--;
-        if (depth === 0) return j;
-      }
-    }
-    return this.toks.length - 1;
+    if (!this.closes) this.closes = matchBrackets(this.toks);
+    const c = this.closes[open];
+    return c >= 0 ? c : this.toks.length - 1;
   }
+  private closes: number[] | null = null;
 
   /** minPrec 1 includes the comma operator; 2 is an assignment expression (a call argument). */
   expr(minPrec: number): Expr {

@@ -82,8 +82,15 @@ export class LineIndex {
     for (; k < a.length; k++) starts.push(a[k] + d);
     return new LineIndex(text, starts);
   }
+  /** The line of the previous lookup: extraction asks for nearby offsets, mostly in order. */
+  private last = 0;
   line(offset: number): number {
     const a = this.starts;
+    const k = this.last;
+    if (k < a.length && a[k] <= offset) {
+      if (k + 1 >= a.length || a[k + 1] > offset) return k;
+      if (k + 2 >= a.length || a[k + 2] > offset) return (this.last = k + 1);
+    }
     let lo = 0;
     let hi = a.length - 1;
     while (lo < hi) {
@@ -91,6 +98,7 @@ export class LineIndex {
       if (a[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
+    this.last = lo;
     return lo;
   }
   pos(offset: number): { line: number; column: number } {
@@ -306,6 +314,9 @@ export class FunctionBuilder {
   }
 
   private releaseGuards(scopes: Scope[], s: number, e: number): void {
+    let any = false;
+    for (let i = 0; i < scopes.length && !any; i++) any = scopes[i].guards.length > 0;
+    if (!any) return;
     const range = this.range(s, e);
     for (let i = scopes.length - 1; i >= 0; i--) {
       const g = scopes[i].guards;
@@ -498,11 +509,18 @@ export class FunctionBuilder {
   }
 
   private ifStatement(n: SNode): void {
-    const kids = (n.kids ?? []).filter((k) => k.type !== 'if' && k.type !== 'comment');
-    const condN = kids.find((k) => k.type === 'parenthesized_expression');
-    const rest = kids.filter((k) => k !== condN);
-    const elseN = rest.find((k) => k.type === 'else_clause');
-    const thenN = rest.find((k) => k !== elseN && STATEMENT_TYPES.has(k.type));
+    // The first parenthesized expression is the condition; then the first else clause and
+    // the first statement among the other kids.
+    let condN: SNode | undefined;
+    let elseN: SNode | undefined;
+    let thenN: SNode | undefined;
+    for (const k of n.kids ?? []) {
+      const t = k.type;
+      if (t === 'if' || t === 'comment') continue;
+      if (!condN && t === 'parenthesized_expression') condN = k;
+      else if (!elseN && t === 'else_clause') elseN = k;
+      else if (!thenN && t !== 'else_clause' && STATEMENT_TYPES.has(t)) thenN = k;
+    }
     const T = this.newBlock();
     const F = this.newBlock();
     const cond = this.condOf(condN);
@@ -725,7 +743,9 @@ export class FunctionBuilder {
     const text = this.text(e.s, e.e);
     const core = this.pathCore(e);
     if (!core) return { text, base: { kind: 'unknown' }, fields: [] };
-    return { text, ...core };
+    const out: AccessPath = { text, base: core.base, fields: core.fields };
+    if (core.alias !== undefined) out.alias = core.alias;
+    return out;
   }
 
   private pathCore(expr: Expr): Omit<AccessPath, 'text'> | null {
@@ -1136,7 +1156,7 @@ export class FunctionBuilder {
       let x = strip(a);
       while (x.t === 'unary' && (x.op === '&' || x.op === '*')) x = strip(x.arg);
       if (x.t === 'id' || x.t === 'member' || x.t === 'index' || (x.t === 'call' && PATH_THROUGH.has(calleeName(x.fn) ?? ''))) {
-        if (x.t === 'id' && /^[A-Z_][A-Z0-9_]+$/.test(x.name)) out.push(null);
+        if (x.t === 'id' && isConstantName(x.name)) out.push(null);
         else out.push(this.path(a));
       } else out.push(null);
     }
@@ -1279,6 +1299,16 @@ export class FunctionBuilder {
     if (l.t === 'index' && (isSptMember(strip(l.obj)) || this.isSptePtr(l.obj))) return this.text(l.s, l.e);
     return undefined;
   }
+}
+
+/** `/^[A-Z_][A-Z0-9_]+$/` without a regex: a macro-like constant name (two chars or more). */
+function isConstantName(name: string): boolean {
+  if (name.length < 2) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57))) return false;
+  }
+  return true;
 }
 
 function isSptMember(e: Expr): boolean {

@@ -66,6 +66,12 @@ export interface WalkCursor {
   /** The node type name (`ERROR` for unknown ids, as web-tree-sitter reports it). */
   type(): string;
   typeId(): number;
+  /**
+   * Type names by id, as `type()` reports them (`ERROR` for ids without a name), interned so that
+   * comparisons with string literals are pointer comparisons. The same array for every cursor of
+   * one language (callers may key caches on it).
+   */
+  typeNames(): readonly string[];
   startIndex(): number;
   endIndex(): number;
   fieldName(): string | null;
@@ -77,8 +83,30 @@ export interface WalkCursor {
 
 type Internal = { [k: number]: number };
 
+const typeNameTables = new WeakMap<object, readonly string[]>();
+
+/** Interns a string: property keys are internalised by V8 (strings from wasm are not). */
+function intern(s: string): string {
+  const o: Record<string, number> = {};
+  o[s] = 0;
+  return Object.keys(o)[0] ?? s;
+}
+
+/** `types[id] || 'ERROR'` for every id, interned (cached per language). */
+function typeNamesOf(language: Language): readonly string[] {
+  const types = language.types as readonly (string | null | undefined)[];
+  let t = typeNameTables.get(types);
+  if (!t) {
+    const names: string[] = [];
+    for (let i = 0; i < types.length; i++) names.push(intern(types[i] || 'ERROR'));
+    t = names;
+    typeNameTables.set(types, t);
+  }
+  return t;
+}
+
 class RawCursor implements WalkCursor {
-  private readonly types: readonly (string | null)[];
+  private readonly types: readonly string[];
   private readonly fields: readonly (string | null)[];
   private readonly t: number;
 
@@ -90,7 +118,7 @@ class RawCursor implements WalkCursor {
     language: Language,
   ) {
     this.t = (tree as unknown as Internal)[0];
-    this.types = language.types;
+    this.types = typeNamesOf(language);
     this.fields = language.fields;
     // The getter marshals the public cursor's state into the transfer buffer.
     void cursor.nodeTypeId;
@@ -108,7 +136,10 @@ class RawCursor implements WalkCursor {
     return this.m._ts_tree_cursor_current_node_type_id_wasm(this.t);
   }
   type(): string {
-    return this.types[this.m._ts_tree_cursor_current_node_type_id_wasm(this.t)] || 'ERROR';
+    return this.types[this.m._ts_tree_cursor_current_node_type_id_wasm(this.t)] ?? 'ERROR';
+  }
+  typeNames(): readonly string[] {
+    return this.types;
   }
   startIndex(): number {
     return this.m._ts_tree_cursor_start_index_wasm(this.t);
@@ -149,7 +180,16 @@ class RawCursor implements WalkCursor {
 
 /** The same operations over the public API (fallback). */
 class PublicCursor implements WalkCursor {
-  constructor(private readonly c: TreeCursor) {}
+  private readonly names: readonly string[];
+  constructor(
+    private readonly c: TreeCursor,
+    language: Language | undefined,
+  ) {
+    this.names = language ? typeNamesOf(language) : [];
+  }
+  typeNames(): readonly string[] {
+    return this.names;
+  }
   gotoFirstChild(): boolean {
     return this.c.gotoFirstChild();
   }
@@ -187,7 +227,7 @@ export const FastCursor = {
    */
   wrap(cursor: TreeCursor, tree: Tree): WalkCursor {
     if (raw && rawEnabled && tree.language) return new RawCursor(raw.mod, raw.transfer, cursor, tree, tree.language);
-    return new PublicCursor(cursor);
+    return new PublicCursor(cursor, tree.language ?? undefined);
   },
   /** Whether the raw path is in use (for tests and measurements). */
   get raw(): boolean {

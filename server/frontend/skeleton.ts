@@ -43,16 +43,37 @@ const CONTAINERS = new Set([
   'ERROR',
 ]);
 
+/** Per type id: 1 when the type is in CONTAINERS (cached per type-name table). */
+const containerTables = new WeakMap<readonly string[], Uint8Array>();
+
+function containerFlags(names: readonly string[]): Uint8Array {
+  let f = containerTables.get(names);
+  if (!f) {
+    f = new Uint8Array(names.length);
+    for (let i = 0; i < names.length; i++) if (CONTAINERS.has(names[i])) f[i] = 1;
+    containerTables.set(names, f);
+  }
+  return f;
+}
+
 /** Builds the skeleton of the node under the cursor (the cursor is restored afterwards). */
 export function skeletonAt(cursor: WalkCursor, errorCounter?: { n: number }): SNode {
-  const type = cursor.type();
+  const names = cursor.typeNames();
+  return skeletonWith(cursor, names, containerFlags(names), errorCounter);
+}
+
+function skeletonWith(cursor: WalkCursor, names: readonly string[], containers: Uint8Array, errorCounter: { n: number } | undefined): SNode {
+  const id = cursor.typeId();
+  // Ids without a name (ERROR) are not in the table: ask the cursor.
+  const known = id < names.length;
+  const type = known ? names[id] : cursor.type();
   const node: SNode = { type, s: cursor.startIndex(), e: cursor.endIndex() };
   if (type === 'ERROR' && errorCounter) errorCounter.n++;
-  if (CONTAINERS.has(type) && cursor.gotoFirstChild()) {
+  if ((known ? containers[id] === 1 : CONTAINERS.has(type)) && cursor.gotoFirstChild()) {
     const kids: SNode[] = [];
     const wantField = type === 'for_statement';
     do {
-      const k = skeletonAt(cursor, errorCounter);
+      const k = skeletonWith(cursor, names, containers, errorCounter);
       if (wantField) k.field = cursor.fieldName();
       kids.push(k);
     } while (cursor.gotoNextSibling());

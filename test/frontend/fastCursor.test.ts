@@ -54,6 +54,7 @@ describe('FastCursor', () => {
         gotoParent: () => void pub.gotoParent(),
         type: () => pub.nodeType,
         typeId: () => pub.nodeTypeId,
+        typeNames: () => [],
         startIndex: () => pub.startIndex,
         endIndex: () => pub.endIndex,
         fieldName: () => pub.currentFieldName,
