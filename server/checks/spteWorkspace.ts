@@ -70,6 +70,10 @@ export class SpteWorkspace {
 
   update(ctx: CheckContext): void {
     this.analyses++;
+    if (this.chosen.size === 0 && this.extras.size === 0 && this.callers.size === 0 && this.candidates.size === 0) {
+      this.build(ctx);
+      return;
+    }
     const changes = this.changes(ctx);
     if (changes.length === 0) return;
     let graphChanged = false;
@@ -116,6 +120,40 @@ export class SpteWorkspace {
     }
     if (sharedChanged) this.sharedChangedAt = this.analyses;
 
+    if (wrappersDirty) this.wrappers = this.findWrappers();
+    this.findWrapperCallers();
+  }
+
+  /**
+   * The first analysis: every flow is new. What update's general path does for an empty state
+   * (same order of flows, callers and candidates), without tracking what changed.
+   */
+  private build(ctx: CheckContext): void {
+    const chosen = chosenFlows(ctx);
+    const cc = ctx.chosenChanges;
+    this.source = cc?.source;
+    this.generation = cc?.generation ?? -1;
+    const extras = new Map<FunctionFacts, FunctionFlow>();
+    for (const f of ctx.flows) if (chosen.get(f.fn.name) !== f) extras.set(f.fn, f);
+    this.chosen = new Map(chosen);
+    this.extras = extras;
+    this.extrasByName.clear();
+    for (const f of extras.values()) {
+      const list = this.extrasByName.get(f.fn.name);
+      if (list) list.push(f);
+      else this.extrasByName.set(f.fn.name, [f]);
+    }
+    for (const list of this.extrasByName.values()) if (list.length > 1) list.sort(byPosition);
+    if (chosen.size === 0 && extras.size === 0) return;
+    this.byName.clear();
+    let wrappersDirty = false;
+    for (const [name, flow] of chosen) {
+      this.add(flow);
+      if (this.updateCandidate(name, flow)) wrappersDirty = true;
+    }
+    for (const flow of extras.values()) this.add(flow);
+    this.dist = this.distances();
+    if (this.dist.size > 0) this.sharedChangedAt = this.analyses;
     if (wrappersDirty) this.wrappers = this.findWrappers();
     this.findWrapperCallers();
   }
