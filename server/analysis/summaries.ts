@@ -68,11 +68,11 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     if (!prev || w.depth < prev.depth) syncs.set(cls, w);
   };
   const requires: Requirement[] = [];
-  const reqKeys = new Set<string>();
+  let reqKeys: Set<string> | undefined;
   const addReq = (r: Requirement): void => {
     const k = `${r.cls}|${r.mode}`;
-    if (reqKeys.has(k)) return;
-    reqKeys.add(k);
+    if (reqKeys?.has(k)) return;
+    (reqKeys ??= new Set()).add(k);
     requires.push(r);
   };
   const paramOf = (root: string | undefined): number | undefined => {
@@ -89,7 +89,8 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
 
   /** Classes released from our caller on every path reaching `ctxs`. */
   const alwaysReleased = (ctxs: readonly { callerReleased: readonly string[] }[]): string[] => {
-    if (ctxs.length === 0) return [];
+    // (Read, never kept when empty: the shared empty list serves.)
+    if (ctxs.length === 0 || ctxs[0].callerReleased.length === 0) return NO_CLASSES;
     return ctxs[0].callerReleased.filter((c) => ctxs.every((x) => x.callerReleased.includes(c)));
   };
 
@@ -131,16 +132,19 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         const sum = summaryOf(name) ?? externalSummary(name);
         if (!sum) continue;
         if (sum.takes.size === 0 && !sum.maySleep && sum.syncs.size === 0 && sum.requires.length === 0) continue;
-        const head = step(fn, op.range, `calls ${name}`);
+        // The call's step, made once and shared by every witness through it (when one is kept).
+        let head: ChainStep | undefined;
+        const headStep = (): ChainStep => (head ??= step(fn, op.range, `calls ${name}`));
         const ours = sum.takes.size ? alwaysReleased(opCtxs) : NO_CLASSES;
         if (!LAST_REFERENCE_DESTRUCTORS.has(name)) {
-          for (const [key, t] of sum.takes) {
-            if (t.depth >= MAX_CHAIN) continue;
+          // forEach: no entry pair per take (most are skipped, many times over).
+          sum.takes.forEach((t, key) => {
+            if (t.depth >= MAX_CHAIN) return;
             const parametric = !t.resolved && t.param !== undefined;
             if (!parametric) {
               // Most callees' locks are already known at a shorter or equal depth: skip early.
               const prev = takes.get(key);
-              if (prev && prev.depth <= t.depth + 1 && !(prev.trylock && !t.trylock)) continue;
+              if (prev && prev.depth <= t.depth + 1 && !(prev.trylock && !t.trylock)) return;
             }
             // The callee released some of its caller's locks before taking this one: those that
             // we do not hold ourselves are our caller's.
@@ -150,19 +154,27 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
               callerReleased = nonEmpty([...new Set([...inherited, ...ours])]);
             }
             // One object shape for every take (a literal, not a spread of the callee's).
-            const next = { fn: name, key };
             if (parametric) {
               const m = mapThroughArgs(resolver, fn, op, { cls: t.cls, resolved: false, inst: '', param: t.param, fields: t.fields });
               const p = m.resolved ? undefined : m.param;
               const k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
-              addTake(k, { cls: m.cls, resolved: m.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: head, next, trylock: t.trylock, callerReleased, param: p, fields: m.fields });
+              const prev = takes.get(k);
+              if (prev && prev.depth <= t.depth + 1 && !(prev.trylock && !t.trylock)) return;
+              addTake(k, { cls: m.cls, resolved: m.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: headStep(), next: { fn: name, key }, trylock: t.trylock, callerReleased, param: p, fields: m.fields });
             } else {
-              addTake(key, { cls: t.cls, resolved: t.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: head, next, trylock: t.trylock, callerReleased, param: t.param, fields: t.fields });
+              addTake(key, { cls: t.cls, resolved: t.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: headStep(), next: { fn: name, key }, trylock: t.trylock, callerReleased, param: t.param, fields: t.fields });
             }
-          }
+          });
         }
-        if (sum.maySleep && sum.maySleep.depth < MAX_CHAIN) setSleep({ depth: sum.maySleep.depth + 1, step: head, next: { fn: name, key: '' } });
-        for (const [d, w] of sum.syncs) if (w.depth < MAX_CHAIN) addSync(d, { depth: w.depth + 1, step: head, next: { fn: name, key: d } });
+        // (Witnesses are made only when they are shorter than the one kept.)
+        if (sum.maySleep && sum.maySleep.depth < MAX_CHAIN && (!maySleep || sum.maySleep.depth + 1 < maySleep.depth)) {
+          setSleep({ depth: sum.maySleep.depth + 1, step: headStep(), next: { fn: name, key: '' } });
+        }
+        for (const [d, w] of sum.syncs) {
+          if (w.depth >= MAX_CHAIN) continue;
+          const prev = syncs.get(d);
+          if (!prev || w.depth + 1 < prev.depth) addSync(d, { depth: w.depth + 1, step: headStep(), next: { fn: name, key: d } });
+        }
         // The callee's explicit requirements that this function does not satisfy itself become ours.
         const ctxs = flow.contexts.get(op) ?? [];
         for (const r of sum.requires) {
@@ -186,7 +198,9 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   // Net effect over all exits.
   const effects: NetEffect[] = [];
   const n = flow.exits.length;
-  if (n > 0) {
+  let exitsHoldOrRelease = false;
+  for (const ex of flow.exits) if (ex.state.held.length !== 0 || ex.state.fromCaller.length !== 0) exitsHoldOrRelease = true;
+  if (n > 0 && exitsHoldOrRelease) {
     const heldCount = new Map<string, { count: number; eff: NetEffect }>();
     const relCount = new Map<string, { count: number; eff: NetEffect }>();
     for (const ex of flow.exits) {
