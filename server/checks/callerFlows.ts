@@ -9,8 +9,8 @@ import type { CheckContext } from './check';
 import { flowDelta } from './flowDelta';
 
 export interface CallerFlows {
-  /** The flows calling `name` (do not modify). */
-  of(name: string): ReadonlySet<FunctionFlow> | undefined;
+  /** The flows calling `name`, each once, in no particular order (do not modify). */
+  of(name: string): readonly FunctionFlow[] | undefined;
   /**
    * Names whose callers changed, or whose own flow was added or removed (rebases aside), in the
    * last update (null: rebuilt, anything may have changed); `generation` is that of the flow delta.
@@ -20,22 +20,27 @@ export interface CallerFlows {
 }
 
 class CallerIndex implements CallerFlows {
-  private callers = new Map<string, Set<FunctionFlow>>();
+  /** Lists, not sets: the cold build makes one per called name (thousands). */
+  private callers = new Map<string, FunctionFlow[]>();
   changed: Set<string> | null = null;
   generation = 0;
 
-  of(name: string): ReadonlySet<FunctionFlow> | undefined {
+  of(name: string): readonly FunctionFlow[] | undefined {
     return this.callers.get(name);
   }
 
-
+  /** Lists the flow under each name it calls (once: a flow's entries are pushed together). */
   private add(flow: FunctionFlow): void {
+    const callers = this.callers;
+    const changed = this.changed;
     for (const ts of flow.targets.values()) {
-      for (const t of ts) {
-        let s = this.callers.get(t);
-        if (!s) this.callers.set(t, (s = new Set()));
-        s.add(flow);
-        this.changed?.add(t);
+      for (let i = 0; i < ts.length; i++) {
+        const t = ts[i];
+        const list = callers.get(t);
+        if (!list) callers.set(t, [flow]);
+        else if (list[list.length - 1] !== flow) list.push(flow);
+        else continue;
+        changed?.add(t);
       }
     }
   }
@@ -43,9 +48,12 @@ class CallerIndex implements CallerFlows {
   private remove(flow: FunctionFlow): void {
     for (const ts of flow.targets.values()) {
       for (const t of ts) {
-        const s = this.callers.get(t);
-        if (!s || !s.delete(flow)) continue;
-        if (s.size === 0) this.callers.delete(t);
+        const list = this.callers.get(t);
+        const i = list ? list.indexOf(flow) : -1;
+        if (i < 0) continue;
+        list![i] = list![list!.length - 1];
+        list!.pop();
+        if (list!.length === 0) this.callers.delete(t);
         this.changed?.add(t);
       }
     }
@@ -55,8 +63,9 @@ class CallerIndex implements CallerFlows {
   private swap(prev: FunctionFlow, next: FunctionFlow): void {
     for (const ts of prev.targets.values()) {
       for (const t of ts) {
-        const s = this.callers.get(t);
-        if (s?.delete(prev)) s.add(next);
+        const list = this.callers.get(t);
+        const i = list ? list.indexOf(prev) : -1;
+        if (i >= 0) list![i] = next;
       }
     }
   }
@@ -91,7 +100,13 @@ class CallerIndex implements CallerFlows {
     } else {
       this.callers.clear();
       this.changed = null;
-      for (const f of ctx.flows) this.add(f);
+      // A flow listed twice is indexed once (add only dedupes within one flow's pushes).
+      const done = new Set<FunctionFlow>();
+      for (const f of ctx.flows) {
+        if (done.has(f)) continue;
+        done.add(f);
+        this.add(f);
+      }
     }
     this.generation = delta.to;
   }
