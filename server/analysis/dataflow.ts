@@ -64,7 +64,8 @@ function computeStateKey(s: FlowState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
   k += `#${s.irqOff},${s.preemptOff}#`;
-  const vars = Object.keys(s.env).sort();
+  const vars = Object.keys(s.env);
+  if (vars.length > 1) vars.sort();
   for (const v of vars) k += `${v}=${s.env[v]};`;
   k += '#' + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#' + s.failed.join(',') + '#';
   for (const c of s.fromCaller) k += instKey(c.cls, c.inst) + ',';
@@ -217,29 +218,35 @@ function blocksInLoops(fn: FunctionFacts): number[] {
   const stack: number[] = [];
   const out: number[] = [];
   let counter = 0;
+  // The DFS frames as two parallel stacks: block, and the next successor to look at.
+  const frameBlock: number[] = [];
+  const frameNext: number[] = [];
   for (let root = 0; root < n; root++) {
     if (index[root] >= 0) continue;
-    const frames: [number, number][] = [[root, 0]];
+    frameBlock.push(root);
+    frameNext.push(0);
     index[root] = low[root] = counter++;
     stack.push(root);
     onStack[root] = 1;
-    while (frames.length) {
-      const fr = frames[frames.length - 1];
-      const v = fr[0];
+    while (frameBlock.length) {
+      const top = frameBlock.length - 1;
+      const v = frameBlock[top];
       const succ = fn.blocks[v].succ;
-      if (fr[1] < succ.length) {
-        const w = succ[fr[1]++].to;
+      if (frameNext[top] < succ.length) {
+        const w = succ[frameNext[top]++].to;
         if (w < 0 || w >= n) continue;
         if (index[w] < 0) {
           index[w] = low[w] = counter++;
           stack.push(w);
           onStack[w] = 1;
-          frames.push([w, 0]);
+          frameBlock.push(w);
+          frameNext.push(0);
         } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
       } else {
-        frames.pop();
-        if (frames.length) {
-          const p = frames[frames.length - 1][0];
+        frameBlock.pop();
+        frameNext.pop();
+        if (frameBlock.length) {
+          const p = frameBlock[frameBlock.length - 1];
           low[p] = Math.min(low[p], low[v]);
         }
         if (low[v] === index[v]) {

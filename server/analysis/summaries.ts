@@ -521,7 +521,8 @@ export class SummarySolver {
     if (namesChanged) {
       const prev = this.callees;
       this.callees = new Map();
-      for (const [name, fn] of index.functions) this.callees.set(name, this.calleesOf(fn, index));
+      // Not kept by definition: the next solve asks only for definitions that are new by then.
+      for (const [name, fn] of index.functions) this.callees.set(name, computeCallees(fn, index));
       this.rebuildCallers();
       // Callers of new names resolve calls differently now (everything is dirty when forced).
       if (!forceAll) for (const name of index.functions.keys()) if (!prev.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
@@ -557,12 +558,21 @@ export class SummarySolver {
     const sccs = this.sccs!;
     const sccOf = this.sccOf;
     const env = this.flowEnv();
+    const canRebase = !forceAll && !namesChanged;
+    // Everything is analysed afresh (a cold solve): every component is visited once in order, and
+    // a function's callers in other components are still to come (callees first), so nothing
+    // about them needs recording; no caller reads what changed (everything did).
+    const fresh = !canRebase && dirty.size === index.functions.size;
     // Visit only the components that hold dirty functions, callees first.
     const pending = new PendingComponents();
-    for (const n of dirty) {
-      const i = sccOf.get(n);
-      if (i !== undefined) pending.add(i);
+    let nextComponent = 0;
+    if (!fresh) {
+      for (const n of dirty) {
+        const i = sccOf.get(n);
+        if (i !== undefined) pending.add(i);
+      }
     }
+    const popComponent = (): number | undefined => (fresh ? (nextComponent < sccs.length ? nextComponent++ : undefined) : pending.pop());
     let recomputed = 0;
     // Functions whose callee summaries changed must be re-analysed; the others were only
     // re-extracted (an edit above them moved them) and can be rebased when their body is the same.
@@ -571,12 +581,22 @@ export class SummarySolver {
     // read (a may-sleep witness one call shorter, a lock taken deeper down): their flow is kept
     // (as a new object, so that per-flow caches look again) and only the summary is rebuilt.
     const summaryDirty = new Set<string>();
-    const canRebase = !forceAll && !namesChanged;
     // (Read only when rebasing.)
     const initialDirty = canRebase ? new Set(dirty) : new Set<string>();
-    for (let ci = pending.pop(); ci !== undefined; ci = pending.pop()) {
+    for (let ci = popComponent(); ci !== undefined; ci = popComponent()) {
       const comp = sccs[ci];
       const recursive = comp.length > 1 || (this.callees.get(comp[0]) ?? []).includes(comp[0]);
+      if (fresh && !recursive) {
+        // The common case of a cold solve, without the bookkeeping below.
+        const name = comp[0];
+        dirty.delete(name);
+        const flow = analyzeFunction(index.functions.get(name)!, env);
+        recomputed++;
+        this.flows.set(name, flow);
+        flowNamesChanged.add(name);
+        this.summaries.set(name, summarize(flow, resolver, this.summaryOf));
+        continue;
+      }
       for (let iter = 0; iter < (recursive ? MAX_SCC_ITERATIONS : 1); iter++) {
         let changed = false;
         for (const name of comp) {
