@@ -43,6 +43,8 @@ function needsSig(list: Need[]): string {
   return s;
 }
 
+const NO_CALLEE_NEEDS: readonly { callee: string; need: Need }[] = [];
+
 const solvers = new WeakMap<CheckContext, RequirementSolver>();
 export function requirementSolver(ctx: CheckContext): RequirementSolver {
   let s = solvers.get(ctx);
@@ -165,27 +167,32 @@ export class RequirementSolver {
   }
 
   /** A callee's needs as seen at a call op of `flow` (mapped through the arguments). */
-  calleeNeeds(flow: FunctionFlow, op: CallOp): { callee: string; need: Need }[] {
+  calleeNeeds(flow: FunctionFlow, op: CallOp): readonly { callee: string; need: Need }[] {
     const cached = this.atCall.get(op);
     if (cached) {
       // Still read the callees' values: a function being derived records what it depends on.
       if (this.cache.recordingNow) for (const name of calleeNames(flow, op)) if (name !== flow.fn.name) this.cache.get(name);
       return cached;
     }
-    const out: { callee: string; need: Need }[] = [];
-    for (const name of calleeNames(flow, op)) {
+    let out: { callee: string; need: Need }[] | undefined;
+    const names = calleeNames(flow, op);
+    for (const name of names) {
       if (name === flow.fn.name) continue;
+      const rs = this.needs(name);
+      if (rs.length === 0) continue;
       const head = step(flow.fn, op.range, `calls ${name}`);
-      for (const r of this.needs(name)) {
+      for (const r of rs) {
         if (r.chain.length >= MAX_CHAIN) continue;
         const m = mapThroughArgs(this.ctx.resolver, flow.fn, op, { cls: r.cls, resolved: r.resolved, inst: '', param: r.param, fields: r.fields });
         if (!m.resolved) continue;
-        out.push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: link(head, r.chain) } });
+        (out ??= []).push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: link(head, r.chain) } });
       }
     }
+    // Nothing needed (most calls): not kept, asking again costs as little as a lookup would.
+    if (!out) return NO_CALLEE_NEEDS;
     // Callers of a function still being solved (recursion) must not keep a partial answer; nor
     // may a function being derived (its reads of callee values are recorded on each call).
-    if (!calleeNames(flow, op).some((n) => this.cache.busy(n)) && !this.cache.busy(flow.fn.name)) this.atCall.set(op, out);
+    if (!names.some((n) => this.cache.busy(n)) && !this.cache.busy(flow.fn.name)) this.atCall.set(op, out);
     return out;
   }
 

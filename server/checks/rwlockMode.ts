@@ -28,21 +28,22 @@ function holdsAny(contexts: readonly OpContext[]): boolean {
   return false;
 }
 
-const heldCalleeCache = new WeakMap<FunctionFlow, string[]>();
+/** Per flow content: copies of a flow (rebase.ts copyFlow) share its maps, and so this list. */
+const heldCalleeCache = new WeakMap<FunctionFlow['contexts'], string[]>();
 /**
  * The callees called with some lock held: only their requirements can be held in the wrong
  * mode, so only they are read (a flow that holds nothing at its calls reads no callee value,
  * and no requirement is derived for its callees on its behalf).
  */
 function heldCallees(flow: FunctionFlow): string[] {
-  let out = heldCalleeCache.get(flow);
+  let out = heldCalleeCache.get(flow.contexts);
   if (out) return out;
   const s = new Set<string>();
   for (const [op, contexts] of flow.contexts) {
     if (op.k !== 'call' || !holdsAny(contexts)) continue;
     for (const n of calleeNames(flow, op)) if (n !== flow.fn.name) s.add(n);
   }
-  heldCalleeCache.set(flow, (out = [...s]));
+  heldCalleeCache.set(flow.contexts, (out = [...s]));
   return out;
 }
 
