@@ -13,7 +13,7 @@ import type { PositionMap } from '../analysis/rebase';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBefore, step } from './lockSupport';
+import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBeforeOp, step } from './lockSupport';
 
 /**
  * One event a function exposes. Only the first step of its witness chain is kept (the op in this
@@ -70,6 +70,7 @@ const MAX_PER_KEY = 4;
 const EMPTY: ReadonlySet<string> = new Set();
 const NO_EVENTS: ExposedEvent[] = [];
 const NO_CONTEXTS: readonly OpContext[] = [];
+const NO_EVENTS_AT: EventAt[] = [];
 
 function setKey(s: ReadonlySet<string>): string {
   return s.size === 0 ? '' : s.size === 1 ? s.values().next().value! : [...s].sort().join(',');
@@ -105,6 +106,8 @@ function moveEvents(list: ExposedEvent[], moved: PositionMap): ExposedEvent[] | 
 
 export class ExposureSolver {
   private events = new Map<FunctionFlow, EventAt[]>();
+  /** Whether some op of a flow causes an event by itself (this analysis: the spec may change). */
+  private ownAny = new Map<FunctionFlow, boolean>();
   /** Events each function exposes to its callers, kept across analyses. */
   private cache: DerivedCache<ExposedEvent[]>;
 
@@ -173,15 +176,15 @@ export class ExposureSolver {
     let out: ExposedEvent[] | undefined;
     let count: Map<string, number> | undefined;
     let seen: Set<string> | undefined;
-    let released: Map<Op, ReadonlySet<string>> | undefined;
+    let released: ((op: Op) => ReadonlySet<string>) | undefined;
     let guarded: Set<number> | undefined;
     for (const ev of events) {
       if (ev.offence) continue;
       // Computed only for functions with an event to pass on (most have none).
       guarded ??= paramGuardedBlocks(flow.fn);
       if (guarded.size && guarded.has(blockOf(flow.fn, ev.op))) continue;
-      released ??= releasedBefore(this.ctx, flow);
-      const before = released.get(ev.op) ?? EMPTY;
+      released ??= releasedBeforeOp(this.ctx, flow);
+      const before = released(ev.op);
       const rel = before.size === 0 ? ev.event.released : ev.event.released.size === 0 ? before : new Set([...before, ...ev.event.released]);
       const k = ev.event.key + '|' + setKey(rel);
       if ((seen ??= new Set()).has(k)) continue;
@@ -197,6 +200,21 @@ export class ExposureSolver {
     return out;
   }
 
+  private hasOwnEvents(flow: FunctionFlow): boolean {
+    let v = this.ownAny.get(flow);
+    if (v === undefined) {
+      v = false;
+      for (const op of flow.contexts.keys()) {
+        if (this.spec.ownEvents(flow, op).length > 0) {
+          v = true;
+          break;
+        }
+      }
+      this.ownAny.set(flow, v);
+    }
+    return v;
+  }
+
   /** Every event at every reached op of a flow, with the context in which it offends (if any). */
   eventsOf(flow: FunctionFlow): EventAt[] {
     const cached = this.events.get(flow);
@@ -204,6 +222,20 @@ export class ExposureSolver {
       // Still read the callees' values: a function being derived records what it depends on.
       if (this.cache.recordingNow) this.calleeVersions(flow);
       return cached;
+    }
+    // Most functions cause nothing themselves and reach nothing: their callees' values are read
+    // (the same reads in the same order as below) without a look at any op's contexts.
+    // (Callees first: a function that reaches something needs no look at its own ops here.)
+    let reaches = false;
+    for (const name of calleeList(flow)) {
+      if (this.exposed(name).length > 0) {
+        reaches = true;
+        break;
+      }
+    }
+    if (!reaches && !this.hasOwnEvents(flow)) {
+      this.events.set(flow, NO_EVENTS_AT);
+      return NO_EVENTS_AT;
     }
     const fn = flow.fn;
     const res: EventAt[] = [];

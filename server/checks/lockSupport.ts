@@ -347,6 +347,107 @@ export function releasedBefore(ctx: CheckContext, flow: FunctionFlow): Map<Op, R
   });
 }
 
+const NOTHING_RELEASED: ReadonlySet<string> = new Set();
+const nothingReleased = (): ReadonlySet<string> => NOTHING_RELEASED;
+const releasedOpCache = new WeakMap<FunctionFlow, (op: Op) => ReadonlySet<string>>();
+/**
+ * What `releasedBefore(ctx, flow).get(op) ?? <empty>` gives, for the few ops asked about: the
+ * releases of each block are found once (callee summaries read once per call, not on every pass
+ * of the fixpoint), the fixpoint runs over blocks, and an op's set is made when asked for. A
+ * function that releases nothing (most) needs no fixpoint at all.
+ */
+export function releasedBeforeOp(ctx: CheckContext, flow: FunctionFlow): (op: Op) => ReadonlySet<string> {
+  return memo(releasedOpCache, flow, () => {
+    const fn = flow.fn;
+    const n = fn.blocks.length;
+    if (fn.entry < 0 || fn.entry >= n) return nothingReleased;
+    // Per block: its releasing ops and what each releases (in op order), and the union.
+    let ops: (Op[] | undefined)[] | undefined;
+    let classes: (string[][] | undefined)[] | undefined;
+    let gen: (string[] | undefined)[] | undefined;
+    for (let b = 0; b < n; b++) {
+      for (const op of fn.blocks[b].ops) {
+        let rel: string[] | undefined;
+        if (op.k === 'release') {
+          const c = flow.locks.get(op)?.cls ?? '';
+          if (c) rel = [c];
+        } else if (op.k === 'call') {
+          for (const c of calleeReleases(ctx, flow, op)) if (c) (rel ??= []).push(c);
+        }
+        if (!rel) continue;
+        ops ??= new Array(n);
+        classes ??= new Array(n);
+        gen ??= new Array(n);
+        (ops[b] ??= []).push(op);
+        (classes[b] ??= []).push(rel);
+        const g = (gen[b] ??= []);
+        for (const c of rel) if (!g.includes(c)) g.push(c);
+      }
+    }
+    if (!gen) return nothingReleased;
+    const gens = gen;
+    // The fixpoint of releasedBefore (same order, same budget), with a block's effect as its union.
+    const ins: (Set<string> | null)[] = new Array(n).fill(null);
+    const transfer = (b: number, s: Set<string>): Set<string> => {
+      const g = gens[b];
+      if (!g) return s;
+      let cur = s;
+      for (const c of g) {
+        if (cur.has(c)) continue;
+        if (cur === s) cur = new Set(s);
+        cur.add(c);
+      }
+      return cur;
+    };
+    ins[fn.entry] = new Set();
+    const work = [fn.entry];
+    let budget = n * 16 + 64;
+    while (work.length && budget-- > 0) {
+      const b = work.pop()!;
+      const o = transfer(b, ins[b]!);
+      for (const e of fn.blocks[b].succ) {
+        if (e.to < 0 || e.to >= n) continue;
+        const prev = ins[e.to];
+        if (!prev) {
+          ins[e.to] = new Set(o);
+          work.push(e.to);
+          continue;
+        }
+        let kept = 0;
+        for (const c of prev) if (o.has(c)) kept++;
+        if (kept !== prev.size) {
+          const meet = new Set<string>();
+          for (const c of prev) if (o.has(c)) meet.add(c);
+          ins[e.to] = meet;
+          work.push(e.to);
+        }
+      }
+    }
+    const relOps = ops!;
+    const relClasses = classes!;
+    return (op: Op): ReadonlySet<string> => {
+      const b = blockOf(fn, op);
+      const start = b >= 0 ? ins[b] : null;
+      if (!start) return NOTHING_RELEASED;
+      const bops = relOps[b];
+      if (!bops) return start;
+      let cur = start;
+      let j = 0;
+      for (const o of fn.blocks[b].ops) {
+        if (o === op) break;
+        if (o !== bops[j]) continue;
+        for (const c of relClasses[b]![j]) {
+          if (cur.has(c)) continue;
+          if (cur === start) cur = new Set(start);
+          cur.add(c);
+        }
+        j++;
+      }
+      return cur;
+    };
+  });
+}
+
 /** Is class `cls` held in context `c` (any mode)? */
 export function holds(c: OpContext, cls: string): boolean {
   return c.held.some((h) => h.cls === cls);

@@ -80,9 +80,13 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
   let mayHoldDomain = known ? known.holdsDomain : own.acquires || callees.mayLeaveDomainHeld(flow.fn.name);
   let maySync = own.syncs || callees.syncsDomain(flow.fn.name);
   if ((!mayHoldDomain && !known) || !maySync) {
+    const wantHold = !mayHoldDomain && !known;
     for (const n of calleeList(flow)) {
-      if (!mayHoldDomain && !known && callees.mayLeaveDomainHeld(n)) mayHoldDomain = true;
-      if (!maySync && callees.syncsDomain(n)) maySync = true;
+      const k = callees.kinds(n);
+      if (k === undefined) continue;
+      if (wantHold && k.locks) mayHoldDomain = true;
+      if (k.syncs) maySync = true;
+      if (maySync && (mayHoldDomain || !wantHold)) break;
     }
   }
   if (!mayHoldDomain && !maySync) {
@@ -159,6 +163,8 @@ interface CalleeKinds {
    * a class that is mapped through the caller's arguments (dataflow.ts).
    */
   mayLeaveDomainHeld(name: string): boolean;
+  /** Both at once (undefined: no summary, neither). */
+  kinds(name: string): SummaryKinds | undefined;
 }
 
 interface SummaryKinds {
@@ -169,20 +175,30 @@ interface SummaryKinds {
 
 const summaryKindsCache = new WeakMap<Summary, SummaryKinds>();
 function calleeKindsOf(ctx: CheckContext, domains: ReadonlySet<string>, domainsKey: string): CalleeKinds {
+  // By name for this analysis (a name's summary is fixed within it): one lookup per callee.
+  const byName = new Map<string, SummaryKinds | null>();
   const of = (name: string): SummaryKinds | undefined => {
+    const known = byName.get(name);
+    if (known !== undefined) return known ?? undefined;
     const sum = ctx.summaryOf(name);
-    if (!sum) return undefined;
+    if (!sum) {
+      byName.set(name, null);
+      return undefined;
+    }
     let k = summaryKindsCache.get(sum);
-    if (k && k.domains === domainsKey) return k;
-    k = { domains: domainsKey, syncs: false, locks: false };
-    for (const e of sum.effects) if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) k.locks = true;
-    for (const d of sum.syncs.keys()) if (domains.has(d)) k.syncs = true;
-    summaryKindsCache.set(sum, k);
+    if (!k || k.domains !== domainsKey) {
+      k = { domains: domainsKey, syncs: false, locks: false };
+      for (const e of sum.effects) if (e.effect !== 'release' && (!e.resolved || domains.has(e.cls))) k.locks = true;
+      for (const d of sum.syncs.keys()) if (domains.has(d)) k.syncs = true;
+      summaryKindsCache.set(sum, k);
+    }
+    byName.set(name, k);
     return k;
   };
   return {
     syncsDomain: (name) => of(name)?.syncs === true,
     mayLeaveDomainHeld: (name) => of(name)?.locks === true,
+    kinds: of,
   };
 }
 
