@@ -17,7 +17,7 @@ import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, linkSig, boundFunctions, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, step, type Link } from './lockSupport';
+import { calleeList, linkSig, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, step, type Link } from './lockSupport';
 import { callSites, UNCONDITIONAL } from './callSites';
 import { ruleMeta } from './registry';
 
@@ -178,13 +178,34 @@ class SrcuNeeds {
  */
 const VFS_ENTRY_FIELDS = ['unlocked_ioctl', 'compat_ioctl', 'mmap', 'release', 'open', 'read', 'write', 'poll', 'llseek'];
 
-const vfsCache = new WeakMap<CheckContext, Set<string>>();
+/*
+ * Both sets below depend on the index's bindings only, which the index builds anew whenever they
+ * change and otherwise hands on as the same object: they are kept per bindings object, so an
+ * edit that changes no binding rebuilds neither.
+ */
+type Bindings = CheckContext['index']['bindings'];
+
+const vfsCache = new WeakMap<Bindings, Set<string>>();
 function vfsEntryPoints(ctx: CheckContext): Set<string> {
-  let s = vfsCache.get(ctx);
+  const bindings = ctx.index.bindings;
+  let s = vfsCache.get(bindings);
   if (!s) {
     s = new Set<string>();
-    for (const field of VFS_ENTRY_FIELDS) for (const f of ctx.index.bindings.get(field)?.get('file_operations') ?? []) s.add(f);
-    vfsCache.set(ctx, s);
+    for (const field of VFS_ENTRY_FIELDS) for (const f of bindings.get(field)?.get('file_operations') ?? []) s.add(f);
+    vfsCache.set(bindings, s);
+  }
+  return s;
+}
+
+/** Functions stored in a struct field somewhere (lockSupport's boundFunctions, kept per bindings object). */
+const boundCache = new WeakMap<Bindings, Set<string>>();
+function boundFunctions(ctx: CheckContext): Set<string> {
+  const bindings = ctx.index.bindings;
+  let s = boundCache.get(bindings);
+  if (!s) {
+    s = new Set<string>();
+    for (const byType of bindings.values()) for (const set of byType.values()) for (const f of set) s.add(f);
+    boundCache.set(bindings, s);
   }
   return s;
 }
@@ -227,7 +248,7 @@ function judgedChanges(ctx: CheckContext): ReadonlySet<string> | null {
   const prev = ctx.store?.get('srcuRequired:entryPoints') as typeof cur | undefined;
   ctx.store?.set('srcuRequired:entryPoints', cur);
   if (!prev) return null;
-  return sameSet(prev.bound, cur.bound) && sameSet(prev.vfs, cur.vfs) ? chosenOrCallersChanged(ctx) : null;
+  return (prev.bound === cur.bound || sameSet(prev.bound, cur.bound)) && (prev.vfs === cur.vfs || sameSet(prev.vfs, cur.vfs)) ? chosenOrCallersChanged(ctx) : null;
 }
 
 function judged(ctx: CheckContext, flow: FunctionFlow): boolean {

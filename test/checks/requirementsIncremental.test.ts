@@ -99,4 +99,43 @@ describe('requirement checks after edits', () => {
     }
     expect(sawRwlock).toBe(true);
   });
+
+  it('srcu-required equals a fresh analysis when an ops table starts or stops storing a function, or an edit leaves the tables alone', async () => {
+    const codes: Partial<Record<RuleCode, { enabled: boolean }>> = {};
+    for (const c of CODES) codes[c] = { enabled: true };
+    const ws = await createWorkspace({ rules, codes });
+    ws.setFile(HEADER, HEADER_TEXT);
+    // A static handler nobody calls is an entry point only while an ops table stores it.
+    const HANDLER = (pad: string) => `${pad}
+static int vm_init(struct kvm *kvm)
+{
+	return (int)gfn_to_hva(kvm, 1);
+}
+`;
+    const TABLE = (stored: boolean, pad = '') => `${pad}
+static int other_init(struct kvm *kvm)
+{
+	return 0;
+}
+static struct kvm_x86_ops ops = { .vm_init = ${stored ? 'vm_init' : 'other_init'} };
+`;
+    const files: Record<string, string> = { 'arch/x86/kvm/handler.c': HANDLER(''), 'arch/x86/kvm/table.c': TABLE(false) };
+    const steps: [string, string, number][] = [
+      ['arch/x86/kvm/table.c', TABLE(false), 0],
+      ['arch/x86/kvm/table.c', TABLE(true), 1],
+      // Positions move in both files; the bindings stay the same.
+      ['arch/x86/kvm/table.c', TABLE(true, '\n\n'), 1],
+      ['arch/x86/kvm/handler.c', HANDLER('\n'), 1],
+      ['arch/x86/kvm/table.c', TABLE(false, '\n\n'), 0],
+      ['arch/x86/kvm/handler.c', HANDLER(''), 0],
+      ['arch/x86/kvm/table.c', TABLE(true), 1],
+    ];
+    for (const [p, text, n] of steps) {
+      files[p] = text;
+      for (const [q, t] of Object.entries(files)) ws.setFile(q, t);
+      const got = relevant(ws.analyze().findings);
+      expect(got).toEqual(await fresh(files));
+      expect(got.filter((f) => f.includes('"srcu-required"')).length).toBe(n);
+    }
+  });
 });
