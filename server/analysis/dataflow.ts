@@ -324,35 +324,55 @@ function initialState(): FlowState {
   };
 }
 
-export function analyzeFunction(fn: FunctionFacts, env: FlowEnv): FunctionFlow {
+/**
+ * What the call graph's construction already learnt of a function's calls (summaries.ts
+ * planCalls): its call ops in block order with their targets (fresh arrays, or the shared empty
+ * one), and whether it has no op other than calls, flag assignments and SPTE accesses.
+ */
+export interface CallPlan {
+  calls: CallOp[];
+  targets: string[][];
+  onlyCalls: boolean;
+}
+
+export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan): FunctionFlow {
   const locks = new Map<Op, LockRef>();
   const targets = new Map<Op, string[]>();
   // Is the function stateless: no lock op, assertion, irq/preempt op, and no call to a function
   // with a net effect? Then every reached op sees the entry state and the path-sensitive walk
   // is replaced by a plain reachability walk (statelessFlow).
   let stateless = true;
-  for (const b of fn.blocks) {
-    for (const op of b.ops) {
-      if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
-        locks.set(op, lockRefOf(env.resolver, op.lock));
-        stateless = false;
-      } else if (op.k === 'sync') {
-        locks.set(op, lockRefOf(env.resolver, op.domain));
-      } else if (op.k === 'call') {
-        const t = callTargets(env.index, op);
-        // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
-        if (!op.indirect && t.length === 1) {
-          const sum = env.summaryOf(t[0]);
-          if (sum && sum.effects.length > 0) stateless = false;
-          const pc = sum?.paramCalls;
-          if (pc) for (const k of pc) {
-            const h = functionArgument(env.index, op.args[k]);
-            if (h && !t.includes(h)) t.push(h);
-          }
+  const call = (op: CallOp, t: string[]): void => {
+    // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
+    if (!op.indirect && t.length === 1) {
+      const sum = env.summaryOf(t[0]);
+      if (sum && sum.effects.length > 0) stateless = false;
+      const pc = sum?.paramCalls;
+      if (pc) for (const k of pc) {
+        const h = functionArgument(env.index, op.args[k]);
+        if (h && !t.includes(h)) t.push(h);
+      }
+    }
+    targets.set(op, t);
+  };
+  if (plan?.onlyCalls) {
+    // Only the calls matter, and they are listed: no walk over every op.
+    const { calls, targets: ts } = plan;
+    for (let i = 0; i < calls.length; i++) call(calls[i], ts[i]);
+  } else {
+    let nextCall = 0;
+    for (const b of fn.blocks) {
+      for (const op of b.ops) {
+        if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
+          locks.set(op, lockRefOf(env.resolver, op.lock));
+          stateless = false;
+        } else if (op.k === 'sync') {
+          locks.set(op, lockRefOf(env.resolver, op.domain));
+        } else if (op.k === 'call') {
+          call(op, plan ? plan.targets[nextCall++] : callTargets(env.index, op));
+        } else if (op.k !== 'spte' && op.k !== 'assign') {
+          stateless = false;
         }
-        targets.set(op, t);
-      } else if (op.k !== 'spte' && op.k !== 'assign') {
-        stateless = false;
       }
     }
   }

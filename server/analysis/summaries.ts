@@ -9,9 +9,9 @@
  * becomes dirty only when a callee's summary signature changes.
  */
 import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS } from '../../model/kvmTypes';
-import type { FunctionFacts, LockKind, Range } from '../frontend/facts';
+import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
-import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type FlowEnv } from './dataflow';
+import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
 import { resolveIndirect, type WorkspaceIndex } from './index';
 import { copyFlow, rebaseFlow, rebaseSummary, shiftOf } from './rebase';
 import { flowSignatureOf, signatureOf } from './signatures';
@@ -97,8 +97,12 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   const paramCalls: number[] = [];
   for (const [op, opCtxs] of flow.contexts) {
     if (op.k === 'call' && !op.indirect?.table) {
-      const k = fn.params.findIndex((p) => p.name === op.callee);
-      if (k >= 0 && !paramCalls.includes(k)) paramCalls.push(k);
+      const params = fn.params;
+      for (let k = 0; k < params.length; k++) {
+        if (params[k].name !== op.callee) continue;
+        if (!paramCalls.includes(k)) paramCalls.push(k);
+        break;
+      }
     }
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
@@ -280,6 +284,61 @@ function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
     }
   }
   return out;
+}
+
+const NO_TARGETS: string[] = [];
+
+/**
+ * computeCallees, and on the same walk the call plan the dataflow would otherwise work out again
+ * (dataflow.ts CallPlan: the targets of each call, as callTargets gives them).
+ */
+function planCalls(fn: FunctionFacts, index: WorkspaceIndex): { callees: string[]; plan: CallPlan } {
+  const out: string[] = [];
+  let seen: Set<string> | undefined;
+  const add = (name: string): void => {
+    if (seen) {
+      if (seen.has(name)) return;
+      seen.add(name);
+    } else if (out.includes(name)) {
+      return;
+    } else if (out.length >= 32) {
+      seen = new Set(out);
+      seen.add(name);
+    }
+    out.push(name);
+  };
+  const calls: CallOp[] = [];
+  const targets: string[][] = [];
+  let onlyCalls = true;
+  for (const b of fn.blocks) {
+    for (const op of b.ops) {
+      if (op.k !== 'call') {
+        if (op.k !== 'assign' && op.k !== 'spte') onlyCalls = false;
+        continue;
+      }
+      let t: string[];
+      if (!op.indirect) {
+        if (index.functions.has(op.callee)) {
+          add(op.callee);
+          t = [op.callee];
+        } else {
+          // (Never written: handlers are added to a single target only.)
+          t = NO_TARGETS;
+        }
+      } else {
+        t = resolveIndirect(index, op.indirect);
+        for (const x of t) add(x);
+      }
+      calls.push(op);
+      targets.push(t);
+      // A function passed as an argument may be called by the callee.
+      for (const a of op.args) {
+        const h = functionArgument(index, a);
+        if (h) add(h);
+      }
+    }
+  }
+  return { callees: out, plan: { calls, targets, onlyCalls } };
 }
 
 /** Tarjan's SCCs, iterative; returns components callees-first. */
@@ -516,13 +575,20 @@ export class SummarySolver {
     }
     if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
     let graphChanged = namesChanged || !this.sccs;
+    let plans: Map<FunctionFacts, CallPlan> | undefined;
     /** shiftOf(from, the current definition) of dirty names, computed once. */
     const shifts = new Map<string, { from: FunctionFacts; delta: number | null }>();
     if (namesChanged) {
       const prev = this.callees;
       this.callees = new Map();
       // Not kept by definition: the next solve asks only for definitions that are new by then.
-      for (const [name, fn] of index.functions) this.callees.set(name, computeCallees(fn, index));
+      // The call plans serve this solve's dataflow of those functions.
+      plans = new Map();
+      for (const [name, fn] of index.functions) {
+        const p = planCalls(fn, index);
+        this.callees.set(name, p.callees);
+        plans.set(fn, p.plan);
+      }
       this.rebuildCallers();
       // Callers of new names resolve calls differently now (everything is dirty when forced).
       if (!forceAll) for (const name of index.functions.keys()) if (!prev.has(name)) for (const c of this.callers.get(name) ?? []) dirty.add(c);
@@ -590,7 +656,8 @@ export class SummarySolver {
         // The common case of a cold solve, without the bookkeeping below.
         const name = comp[0];
         dirty.delete(name);
-        const flow = analyzeFunction(index.functions.get(name)!, env);
+        const fn = index.functions.get(name)!;
+        const flow = analyzeFunction(fn, env, plans?.get(fn));
         recomputed++;
         this.flows.set(name, flow);
         flowNamesChanged.add(name);
@@ -628,7 +695,10 @@ export class SummarySolver {
             }
           }
           if (!flow) {
-            flow = analyzeFunction(fn, env);
+            // (A plan is used once: a recursive component's second round works it out again.)
+            const plan = plans?.get(fn);
+            if (plan) plans!.delete(fn);
+            flow = analyzeFunction(fn, env, plan);
             recomputed++;
           }
           this.flows.set(name, flow);
