@@ -391,6 +391,87 @@ export function stronglyConnected(nodes: string[], edges: (n: string) => string[
   return out;
 }
 
+/**
+ * stronglyConnected over the call graph, with the names numbered once (the same traversal and
+ * the same components in the same order, for a fraction of the map lookups).
+ */
+function callGraphComponents(nodes: string[], callees: ReadonlyMap<string, string[]>): string[][] {
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  const index: number[] = [];
+  const low: number[] = [];
+  const onStack: boolean[] = [];
+  for (const n of nodes) {
+    if (ids.has(n)) continue;
+    ids.set(n, names.length);
+    names.push(n);
+    index.push(-1);
+    low.push(0);
+    onStack.push(false);
+  }
+  const idOf = (n: string): number => {
+    let i = ids.get(n);
+    if (i === undefined) {
+      i = names.length;
+      ids.set(n, i);
+      names.push(n);
+      index.push(-1);
+      low.push(0);
+      onStack.push(false);
+    }
+    return i;
+  };
+  const NONE: string[] = [];
+  const stack: number[] = [];
+  const out: string[][] = [];
+  const frameNode: number[] = [];
+  const frameSucc: string[][] = [];
+  const frameNext: number[] = [];
+  let counter = 0;
+  const enter = (v: number): void => {
+    index[v] = low[v] = counter++;
+    stack.push(v);
+    onStack[v] = true;
+    frameNode.push(v);
+    frameSucc.push(callees.get(names[v]) ?? NONE);
+    frameNext.push(0);
+  };
+  const roots = names.length;
+  for (let root = 0; root < roots; root++) {
+    if (index[root] >= 0) continue;
+    enter(root);
+    while (frameNode.length) {
+      const top = frameNode.length - 1;
+      const v = frameNode[top];
+      const succ = frameSucc[top];
+      if (frameNext[top] < succ.length) {
+        const w = idOf(succ[frameNext[top]++]);
+        if (index[w] < 0) enter(w);
+        else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+      } else {
+        frameNode.pop();
+        frameSucc.pop();
+        frameNext.pop();
+        if (frameNode.length) {
+          const parent = frameNode[frameNode.length - 1];
+          low[parent] = Math.min(low[parent], low[v]);
+        }
+        if (low[v] === index[v]) {
+          const comp: string[] = [];
+          let w: number;
+          do {
+            w = stack.pop()!;
+            onStack[w] = false;
+            comp.push(names[w]);
+          } while (w !== v);
+          out.push(comp);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Component indices still to visit, smallest first (a binary heap without duplicates). */
 class PendingComponents {
   private readonly heap: number[] = [];
@@ -617,7 +698,7 @@ export class SummarySolver {
       if (graphChanged) this.rebuildCallers();
     }
     if (graphChanged) {
-      this.sccs = stronglyConnected([...index.functions.keys()], (n) => this.callees.get(n) ?? []);
+      this.sccs = callGraphComponents([...index.functions.keys()], this.callees);
       this.sccOf = new Map();
       this.sccs.forEach((comp, i) => comp.forEach((n) => this.sccOf.set(n, i)));
     }
