@@ -156,7 +156,6 @@ export function scanFlow(flow: FunctionFlow): FlowScan {
   const wantReturned = boolish(fn) && !RETURNED.has(fn);
   let returned: (SpteOp | CallOp)[] | undefined;
   let spte = false;
-  let edges: string[] | undefined;
   const blocks = fn.blocks;
   for (let bi = 0; bi < blocks.length; bi++) {
     const b = blocks[bi];
@@ -164,20 +163,22 @@ export function scanFlow(flow: FunctionFlow): FlowScan {
     const ret = wantReturned ? b.returnRange : undefined;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      if (op.k === 'call') {
-        if (ret && !op.indirect && !op.discarded && within(op.range, ret)) (returned ??= []).push(op);
-        if (judgedAtCallSite(op.callee)) continue;
-        const ts = flow.targets.get(op);
-        if (!ts) continue;
-        for (const t of ts) {
-          if (t !== op.callee && judgedAtCallSite(t)) continue;
-          if (!edges) edges = [t];
-          else if (!edges.includes(t)) edges.push(t);
-        }
-      } else if (op.k === 'spte') {
+      if (op.k === 'spte') {
         spte = true;
         if (ret && isReturnedFlushHelper(op) && within(op.range, ret)) (returned ??= []).push(op);
-      }
+      } else if (ret && op.k === 'call' && !op.indirect && !op.discarded && within(op.range, ret)) (returned ??= []).push(op);
+    }
+  }
+  // The call edges, from the flow's call targets: one entry per call op, in op order (dataflow.ts
+  // analyzeFunction, rebase.ts), so the same edges in the same order as a walk over the ops.
+  let edges: string[] | undefined;
+  for (const [op, ts] of flow.targets) {
+    if (op.k !== 'call' || ts.length === 0 || judgedAtCallSite(op.callee)) continue;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      if (t !== op.callee && judgedAtCallSite(t)) continue;
+      if (!edges) edges = [t];
+      else if (!edges.includes(t)) edges.push(t);
     }
   }
   if (wantReturned) RETURNED.set(fn, returned ?? NO_RETURNED);
