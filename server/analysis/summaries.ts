@@ -682,11 +682,8 @@ export class SummarySolver {
           // A body that only moved makes the same calls, which resolve as before.
           const delta = this.shiftBetween(prevFn, fn);
           shifts.set(name, { from: prevFn, delta });
-          const prevCallees = delta !== null ? this.callees.get(name) : undefined;
-          if (prevCallees) {
-            this.calleeCache.set(fn, prevCallees);
-            continue;
-          }
+          // (Its list stays in `callees`; nothing asks calleesOf for a definition already solved.)
+          if (delta !== null && this.callees.has(name)) continue;
         }
         const cs = this.calleesOf(fn, index);
         const old = this.callees.get(name) ?? [];
