@@ -136,14 +136,24 @@ export class DerivedCache<V> {
     if (!this.move || !moved || (n.flow !== flow && moved.predecessor(flow) !== n.flow)) return false;
     const recDeps = this.recDeps;
     this.recDeps = undefined;
-    const depSv = n.depSv.slice();
+    let depSv = n.depSv;
     try {
       for (let i = 0; i < n.deps.length; i++) {
         const was = depSv[i];
         if (was === -1) continue; // a recursion cut
-        const cur = this.resolve(n.deps[i]);
-        const sv = cur ? cur.sv : 0;
-        if (sv !== was && this.movedFrom.get(n.deps[i]) !== was) return false;
+        const d = n.deps[i];
+        // A value that is neither stale nor being derived is valid as it stands, and a name
+        // without one that did not appear still has none (invalidation is pushed: `begin` marks
+        // every changed flow stale), so neither needs resolving here.
+        let sv: number;
+        if (!d.busy && d.at !== this.generation && !this.stale.has(d) && (d.has || !this.appeared.has(d))) sv = d.has ? d.sv : 0;
+        else {
+          const cur = this.resolve(d);
+          sv = cur ? cur.sv : 0;
+        }
+        if (sv === was) continue;
+        if (this.movedFrom.get(d) !== was) return false;
+        if (depSv === n.depSv) depSv = depSv.slice();
         depSv[i] = sv;
       }
     } finally {
@@ -179,6 +189,7 @@ export class DerivedCache<V> {
     const leftover = this.stale.size > 0;
     this.stale.clear();
     this.movedFrom = new Map();
+    this.appeared = new Set();
     if (config !== this.config) {
       this.chosenSource = undefined;
       this.changedNames = null;
@@ -206,9 +217,13 @@ export class DerivedCache<V> {
       }
       // Names read while absent that now have a flow: their readers read '' and must look again.
       if (!flow) continue;
+      this.appeared.add(n);
       this.forLiveReaders(n, (r) => this.stale.add(r));
     }
   }
+
+  /** Nodes without a value whose name got a flow in this analysis (see tryMove). */
+  private appeared = new Set<Node<V>>();
 
   /** The solve whose flow changes this cache last looked at (ctx.chosenChanges). */
   private chosenSource: object | undefined;

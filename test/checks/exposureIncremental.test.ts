@@ -232,3 +232,28 @@ void frob_irq_routing_read(struct kvm *kvm)
     expect(after.join('\n')).toContain(`(sync.c:${movedText.split('\n').findIndex((l) => l.includes('synchronize_srcu')) + 1})`);
   });
 });
+
+describe('callers moved in the analysis in which their callee gets (or loses) a definition', () => {
+  it('equal a fresh analysis', async () => {
+    const { 'arch/x86/kvm/leaf.c': _leaf, ...withoutLeaf } = FILES;
+    const ws = await workspace(withoutLeaf);
+    const before = shown(ws.analyze().findings);
+    expect(before).toEqual(await fresh(withoutLeaf));
+    // Lines above the callers (they move) and the leaf's definition, in one analysis.
+    const moved = (text: string) => text.replace(H, H + '\n\n');
+    const topMoved = moved(TOP);
+    const midMoved = moved(MID);
+    ws.setFile('arch/x86/kvm/top.c', topMoved, insertAt(1, '\n\n'));
+    ws.setFile('arch/x86/kvm/mid.c', midMoved, insertAt(1, '\n\n'));
+    ws.setFile('arch/x86/kvm/leaf.c', LEAF);
+    const withLeaf = { ...withoutLeaf, 'arch/x86/kvm/top.c': topMoved, 'arch/x86/kvm/mid.c': midMoved, 'arch/x86/kvm/leaf.c': LEAF };
+    const after = shown(ws.analyze().findings);
+    expect(after).toEqual(await fresh(withLeaf));
+    expect(after.some((f) => f.includes('sleeps: msleep()'))).toBe(true);
+    // And the definition goes again while the callers move back.
+    ws.setFile('arch/x86/kvm/top.c', TOP);
+    ws.setFile('arch/x86/kvm/mid.c', MID);
+    ws.removeFile('arch/x86/kvm/leaf.c');
+    expect(shown(ws.analyze().findings)).toEqual(before);
+  });
+});
