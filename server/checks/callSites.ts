@@ -37,66 +37,81 @@ export function unconditionalBlocks(fn: FunctionFacts): Int8Array {
     if (b < 0 || b >= n) return out;
     out.fill(-1); // a cycle: the general way below
   }
+  const w = scratch(n);
   // Reverse postorder of the blocks reached from the entry (iterative DFS).
-  const order = new Int32Array(n).fill(-1); // position in reverse postorder
-  const post: number[] = [];
-  const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
-  const stack: number[] = [entry];
-  const next: number[] = [0];
+  const { order, state, stack, next, rpo, idom, pre, post, cond, predStart, predFill, childStart, childFill, children } = w;
+  order.fill(-1, 0, n);
+  state.fill(0, 0, n);
+  let sp = 0;
+  let m = 0; // blocks finished so far (postorder written backwards into rpo below)
+  const postorder = w.postorder;
+  stack[0] = entry;
+  next[0] = 0;
+  sp = 1;
   state[entry] = 1;
-  while (stack.length) {
-    const b = stack[stack.length - 1];
+  while (sp > 0) {
+    const b = stack[sp - 1];
     const succ = blocks[b].succ;
-    const i = next[next.length - 1];
+    const i = next[sp - 1];
     if (i < succ.length) {
-      next[next.length - 1] = i + 1;
+      next[sp - 1] = i + 1;
       const t = succ[i].to;
       if (t >= 0 && t < n && state[t] === 0) {
         state[t] = 1;
-        stack.push(t);
-        next.push(0);
+        stack[sp] = t;
+        next[sp] = 0;
+        sp++;
       }
     } else {
       state[b] = 2;
-      post.push(b);
-      stack.pop();
-      next.pop();
+      postorder[m++] = b;
+      sp--;
     }
   }
-  const m = post.length;
-  const rpo = new Int32Array(m);
   for (let i = 0; i < m; i++) {
-    rpo[i] = post[m - 1 - i];
-    order[rpo[i]] = i;
+    const b = postorder[m - 1 - i];
+    rpo[i] = b;
+    order[b] = i;
   }
-  // Predecessors among reached blocks.
-  const preds: number[][] = new Array(n);
+  // Predecessors among reached blocks, as one array sliced per block (counts, then fill).
+  predStart.fill(0, 0, n + 1);
+  for (let i = 0; i < m; i++) {
+    for (const e of blocks[rpo[i]].succ) {
+      const z = e.to;
+      if (z >= 0 && z < n) predStart[z + 1]++;
+    }
+  }
+  for (let b = 0; b < n; b++) predStart[b + 1] += predStart[b];
+  if (w.preds.length < predStart[n]) w.preds = new Int32Array(2 * predStart[n]);
+  const preds = w.preds;
+  predFill.set(predStart.subarray(0, n), 0);
   for (let i = 0; i < m; i++) {
     const y = rpo[i];
     for (const e of blocks[y].succ) {
       const z = e.to;
-      if (z < 0 || z >= n) continue;
-      (preds[z] ??= []).push(y);
+      if (z >= 0 && z < n) preds[predFill[z]++] = y;
     }
   }
   // Immediate dominators (Cooper, Harvey, Kennedy), indexed by block.
-  const idom = new Int32Array(n).fill(-1);
+  idom.fill(-1, 0, n);
   idom[entry] = entry;
-  const intersect = (a: number, b: number): number => {
-    while (a !== b) {
-      while (order[a] > order[b]) a = idom[a];
-      while (order[b] > order[a]) b = idom[b];
-    }
-    return a;
-  };
   for (let changed = true; changed; ) {
     changed = false;
     for (let i = 1; i < m; i++) {
       const b = rpo[i];
       let d = -1;
-      for (const p of preds[b] ?? []) {
+      for (let k = predStart[b]; k < predStart[b + 1]; k++) {
+        const p = preds[k];
         if (idom[p] < 0) continue;
-        d = d < 0 ? p : intersect(p, d);
+        if (d < 0) {
+          d = p;
+          continue;
+        }
+        let a = p;
+        while (a !== d) {
+          while (order[a] > order[d]) a = idom[a];
+          while (order[d] > order[a]) d = idom[d];
+        }
       }
       if (d >= 0 && idom[b] !== d) {
         idom[b] = d;
@@ -105,43 +120,92 @@ export function unconditionalBlocks(fn: FunctionFacts): Int8Array {
     }
   }
   // Pre/post numbers in the dominator tree: a dominates b iff pre[a] <= pre[b] && post[b] <= post[a].
-  const children: number[][] = new Array(n);
-  for (let i = 1; i < m; i++) (children[idom[rpo[i]]] ??= []).push(rpo[i]);
-  const pre = new Int32Array(n);
-  const postN = new Int32Array(n);
+  childStart.fill(0, 0, n + 1);
+  for (let i = 1; i < m; i++) childStart[idom[rpo[i]] + 1]++;
+  for (let b = 0; b < n; b++) childStart[b + 1] += childStart[b];
+  childFill.set(childStart.subarray(0, n), 0);
+  for (let i = 1; i < m; i++) children[childFill[idom[rpo[i]]]++] = rpo[i];
   let clock = 0;
-  const tstack: number[] = [entry];
-  const tnext: number[] = [0];
+  stack[0] = entry;
+  next[0] = childStart[entry];
+  sp = 1;
   pre[entry] = clock++;
-  while (tstack.length) {
-    const b = tstack[tstack.length - 1];
-    const cs = children[b];
-    const i = tnext[tnext.length - 1];
-    if (cs && i < cs.length) {
-      tnext[tnext.length - 1] = i + 1;
-      const c = cs[i];
+  while (sp > 0) {
+    const b = stack[sp - 1];
+    const k = next[sp - 1];
+    if (k < childStart[b + 1]) {
+      next[sp - 1] = k + 1;
+      const c = children[k];
       pre[c] = clock++;
-      tstack.push(c);
-      tnext.push(0);
+      stack[sp] = c;
+      next[sp] = childStart[c];
+      sp++;
     } else {
-      postN[b] = clock++;
-      tstack.pop();
-      tnext.pop();
+      post[b] = clock++;
+      sp--;
     }
   }
-  const cond = new Uint8Array(n);
   const exit = fn.exit;
+  for (let i = 0; i < m; i++) cond[rpo[i]] = 0;
   for (let i = 0; i < m; i++) {
     const y = rpo[i];
     for (const e of blocks[y].succ) {
       const z = e.to;
       if (z < 0 || z >= n || z === exit) continue;
       // Dominators of y (y included) that do not dominate z: z is reached after them and around them.
-      for (let b = y; !(pre[b] <= pre[z] && postN[z] <= postN[b]); b = idom[b]) cond[b] = 1;
+      for (let b = y; !(pre[b] <= pre[z] && post[z] <= post[b]); b = idom[b]) cond[b] = 1;
     }
   }
   for (let i = 0; i < m; i++) out[rpo[i]] = cond[rpo[i]] ? 0 : 1;
   return out;
+}
+
+/** Working arrays of unconditionalBlocks, reused from one function to the next (grown as needed). */
+interface Scratch {
+  size: number;
+  order: Int32Array;
+  state: Uint8Array;
+  stack: Int32Array;
+  next: Int32Array;
+  postorder: Int32Array;
+  rpo: Int32Array;
+  idom: Int32Array;
+  pre: Int32Array;
+  post: Int32Array;
+  cond: Uint8Array;
+  predStart: Int32Array;
+  predFill: Int32Array;
+  preds: Int32Array;
+  childStart: Int32Array;
+  childFill: Int32Array;
+  children: Int32Array;
+}
+
+let shared: Scratch | undefined;
+
+function scratch(n: number): Scratch {
+  if (shared && shared.size >= n) return shared;
+  const size = Math.max(64, n * 2);
+  shared = {
+    size,
+    order: new Int32Array(size),
+    state: new Uint8Array(size),
+    stack: new Int32Array(size),
+    next: new Int32Array(size),
+    postorder: new Int32Array(size),
+    rpo: new Int32Array(size),
+    idom: new Int32Array(size),
+    pre: new Int32Array(size),
+    post: new Int32Array(size),
+    cond: new Uint8Array(size),
+    predStart: new Int32Array(size + 1),
+    predFill: new Int32Array(size),
+    preds: new Int32Array(size * 2), // grown by the edge count when short
+    childStart: new Int32Array(size + 1),
+    childFill: new Int32Array(size),
+    children: new Int32Array(size),
+  };
+  return shared;
 }
 
 const sitesCache = new WeakMap<FunctionFacts, Map<Op, number>>();
