@@ -342,11 +342,16 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   // with a net effect? Then every reached op sees the entry state and the path-sensitive walk
   // is replaced by a plain reachability walk (statelessFlow).
   let stateless = true;
+  /** The calls whose callee has a net effect, with its summary (the walk reads no other). */
+  let effectCalls: Map<Op, Summary> | undefined;
   const call = (op: CallOp, t: string[]): void => {
     // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
     if (!op.indirect && t.length === 1) {
       const sum = env.summaryOf(t[0]);
-      if (sum && sum.effects.length > 0) stateless = false;
+      if (sum && sum.effects.length > 0) {
+        stateless = false;
+        (effectCalls ??= new Map()).set(op, sum);
+      }
       const pc = sum?.paramCalls;
       if (pc) for (const k of pc) {
         const h = functionArgument(env.index, op.args[k]);
@@ -567,10 +572,10 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
       }
       case 'call': {
         record(op, s);
+        // (The callee's summary, looked up once in the first pass; none: no effect on the state.)
+        const sum = effectCalls?.get(op);
+        if (!sum) return s;
         const t = targets.get(op)!;
-        if (op.indirect || t.length === 0) return s;
-        const sum = env.summaryOf(t[0]);
-        if (!sum || sum.effects.length === 0) return s;
         let cur = s;
         for (const eff of sum.effects) {
           const m = mapThroughArgs(env.resolver, fn, op, eff);
