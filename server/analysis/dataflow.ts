@@ -176,36 +176,35 @@ export function mapThroughArgs(
  * `if (shared) read_lock() else write_lock(); ... if (shared) read_unlock() ...`). Only in
  * functions that take or release something; elsewhere flags cannot change a lockset.
  */
-function relevantVariables(fn: FunctionFacts, targets: Map<Op, string[]>, env: FlowEnv): Set<string> {
+function relevantVariables(fn: FunctionFacts, lockish: boolean): Set<string> {
   const out = new Set<string>();
-  let lockish = false;
-  for (const b of fn.blocks) {
-    for (const op of b.ops) {
-      if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake') lockish = true;
-      else if (op.k === 'call' && !lockish) {
-        const t = targets.get(op);
-        if (t && t.length >= 1 && !op.indirect && (env.summaryOf(t[0])?.effects.length ?? 0) > 0) lockish = true;
-      }
-    }
-  }
   if (!lockish) return out;
-  const testedIn = new Map<string, number>();
+  let testedIn: Map<string, number> | undefined;
+  let anyCond = false;
   for (const b of fn.blocks) {
     for (const op of b.ops) {
       if (op.k === 'acquire' && op.resultVar) out.add(op.resultVar);
       else if (op.k === 'assign') out.add(op.variable);
     }
-    const seenHere = new Set<string>();
-    for (const e of b.succ) {
-      if (!e.cond || seenHere.has(e.cond.variable)) continue;
-      seenHere.add(e.cond.variable);
-      testedIn.set(e.cond.variable, (testedIn.get(e.cond.variable) ?? 0) + 1);
+    // Each variable counted once per block.
+    const succ = b.succ;
+    for (let i = 0; i < succ.length; i++) {
+      const c = succ[i].cond;
+      if (!c) continue;
+      anyCond = true;
+      let again = false;
+      for (let j = 0; j < i && !again; j++) if (succ[j].cond?.variable === c.variable) again = true;
+      if (again) continue;
+      testedIn ??= new Map();
+      testedIn.set(c.variable, (testedIn.get(c.variable) ?? 0) + 1);
     }
   }
-  for (const [v, n] of testedIn) if (n >= 2) out.add(v);
+  if (testedIn) for (const [v, n] of testedIn) if (n >= 2) out.add(v);
   // A test inside a loop is met again on the next iteration (loop-invariant conditions).
-  const inLoop = blocksInLoops(fn);
-  for (const b of inLoop) for (const e of fn.blocks[b].succ) if (e.cond) out.add(e.cond.variable);
+  if (anyCond) {
+    const inLoop = blocksInLoops(fn);
+    for (const b of inLoop) for (const e of fn.blocks[b].succ) if (e.cond) out.add(e.cond.variable);
+  }
   return out;
 }
 
@@ -342,6 +341,8 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   // with a net effect? Then every reached op sees the entry state and the path-sensitive walk
   // is replaced by a plain reachability walk (statelessFlow).
   let stateless = true;
+  /** An acquire, release or drop-retake op (what makes flag variables worth tracking, with effectCalls). */
+  let takesOrReleases = false;
   /** The calls whose callee has a net effect, with its summary (the walk reads no other). */
   let effectCalls: Map<Op, Summary> | undefined;
   const call = (op: CallOp, t: string[]): void => {
@@ -371,6 +372,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
           locks.set(op, lockRefOf(env.resolver, op.lock));
           stateless = false;
+          if (op.k !== 'assert') takesOrReleases = true;
         } else if (op.k === 'sync') {
           locks.set(op, lockRefOf(env.resolver, op.domain));
         } else if (op.k === 'call') {
@@ -384,7 +386,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
 
   if (stateless) return statelessFlow(fn, locks, targets);
 
-  const relevant = relevantVariables(fn, targets, env);
+  const relevant = relevantVariables(fn, takesOrReleases || effectCalls !== undefined);
 
   const contexts = new Map<Op, OpContext[]>();
   /** Per op, the keys of its recorded contexts (at most MAX_CONTEXTS_PER_OP: a list scan). */
