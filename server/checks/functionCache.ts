@@ -59,9 +59,18 @@ interface FlowIndex {
   namesOf: (flow: FunctionFlow) => readonly string[];
   /** The analysis whose flows it lists. */
   serial: number;
-  byName: Map<string, Set<FunctionFlow>>;
-  /** The names each listed flow was indexed under (what removes it again). */
-  names: Map<FunctionFlow, readonly string[]>;
+  byName: Map<string, Set<Slot>>;
+  /** The slot of each listed flow. */
+  slots: Map<FunctionFlow, Slot>;
+}
+
+/**
+ * A listed flow with the names it was indexed under. A rebased flow takes over its
+ * predecessor's slot (same names), so the ~150 flows an edit moves cost no set updates.
+ */
+interface Slot {
+  flow: FunctionFlow;
+  names: readonly string[];
 }
 
 const EMPTY_FILES: ReadonlySet<string> = new Set();
@@ -319,14 +328,14 @@ export class FunctionCheckCache {
         const idx = this.checkIndex(s, delta.names);
         for (const name of changed) {
           const readers = idx.byName.get(name);
-          if (readers) for (const flow of readers) todo.add(flow);
+          if (readers) for (const slot of readers) todo.add(slot.flow);
         }
       }
       if (keyChanges && keyChanges.size > 0) {
         const idx = this.index(ownName);
         for (const name of keyChanges) {
-          const flows = idx.byName.get(name);
-          if (flows) for (const flow of flows) todo.add(flow);
+          const slots = idx.byName.get(name);
+          if (slots) for (const slot of slots) todo.add(slot.flow);
         }
       }
     }
@@ -440,7 +449,7 @@ export class FunctionCheckCache {
   private index(namesOf: (flow: FunctionFlow) => readonly string[]): FlowIndex {
     let idx = this.indexes.get(namesOf);
     if (idx && this.bringUp(idx)) return idx;
-    idx = { namesOf, serial: this.serial, byName: new Map(), names: new Map() };
+    idx = { namesOf, serial: this.serial, byName: new Map(), slots: new Map() };
     for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
     this.indexes.set(namesOf, idx);
     return idx;
@@ -449,7 +458,7 @@ export class FunctionCheckCache {
   /** The check's index of flows by `names` (made over every flow when it has none). */
   private checkIndex(s: CheckState, namesOf: (flow: FunctionFlow) => readonly string[]): FlowIndex {
     if (s.index && s.index.serial === this.serial) return s.index;
-    const idx: FlowIndex = { namesOf, serial: this.serial, byName: new Map(), names: new Map() };
+    const idx: FlowIndex = { namesOf, serial: this.serial, byName: new Map(), slots: new Map() };
     for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
     return (s.index = idx);
   }
@@ -458,9 +467,15 @@ export class FunctionCheckCache {
   private bringUp(idx: FlowIndex): boolean {
     if (idx.serial === this.serial) return true;
     if (idx.serial !== this.serial - 1 || !this.diffKnown) return false;
+    let removed: Set<FunctionFlow> | undefined;
     for (const flow of this.added) {
       const prev = this.rebased.get(flow);
-      addToIndex(idx, flow, (prev && idx.names.get(prev)) || idx.namesOf(flow));
+      const slot = prev && idx.slots.get(prev);
+      if (slot && !idx.slots.has(flow) && (removed ??= new Set(this.removed)).has(prev)) {
+        idx.slots.delete(prev);
+        slot.flow = flow;
+        idx.slots.set(flow, slot);
+      } else addToIndex(idx, flow, (slot && slot.names) || idx.namesOf(flow));
     }
     for (const flow of this.removed) removeFromIndex(idx, flow);
     idx.serial = this.serial;
@@ -469,20 +484,22 @@ export class FunctionCheckCache {
 }
 
 function addToIndex(idx: FlowIndex, flow: FunctionFlow, names: readonly string[]): void {
-  idx.names.set(flow, names);
+  if (idx.slots.has(flow)) removeFromIndex(idx, flow);
+  const slot: Slot = { flow, names };
+  idx.slots.set(flow, slot);
   for (const name of names) {
     const set = idx.byName.get(name);
-    if (set) set.add(flow);
-    else idx.byName.set(name, new Set([flow]));
+    if (set) set.add(slot);
+    else idx.byName.set(name, new Set([slot]));
   }
 }
 
 function removeFromIndex(idx: FlowIndex, flow: FunctionFlow): void {
-  const names = idx.names.get(flow);
-  if (!names) return;
-  idx.names.delete(flow);
-  for (const name of names) {
+  const slot = idx.slots.get(flow);
+  if (!slot) return;
+  idx.slots.delete(flow);
+  for (const name of slot.names) {
     const set = idx.byName.get(name);
-    if (set?.delete(flow) && set.size === 0) idx.byName.delete(name);
+    if (set?.delete(slot) && set.size === 0) idx.byName.delete(name);
   }
 }
