@@ -89,13 +89,18 @@ describe('layoutLockGraph', () => {
     expect(layoutLockGraph(null).edges).toEqual([]);
   });
 
-  it('lays out a few hundred locks quickly', () => {
+  // Its speed is not a unit test's business (timed tests fail on a loaded machine): this one
+  // checks that a graph of the size of all of KVM's locks is laid out whole and without overlaps.
+  it('lays out a few hundred locks, each in a place of its own, outer above inner', () => {
     const nodes = Array.from({ length: 300 }, (_, i) => node(`l${i}`));
     const edges = [];
     for (let i = 0; i < 300; i++) for (const d of [1, 7, 31]) if (i + d < 300) edges.push({ from: `l${i}`, to: `l${i + d}`, kind: 'observed' });
-    const t = performance.now();
     const l = layoutLockGraph({ nodes, edges });
-    expect(performance.now() - t).toBeLessThan(1500);
     expect(l.edges).toHaveLength(edges.length);
+    expect(l.nodes).toHaveLength(300);
+    const places = new Set((l.nodes as N[]).map((n) => `${n.x},${n.y}`));
+    expect(places.size).toBe(300);
+    const n = byId(l);
+    for (const e of l.edges as E[]) expect(n.get(e.from)!.y).toBeLessThan(n.get(e.to)!.y);
   });
 });
