@@ -133,17 +133,19 @@ describe('parser robustness (no shared data needed)', () => {
     expect(m.warnings.some((w) => w.startsWith('line 4: could not read this ordering statement'))).toBe(true);
   });
 
-  it('huge inputs stay linear: a 2 MB line and 50k lines parse quickly', () => {
+  // A guard against catastrophic backtracking (minutes on such inputs), not a speed measurement:
+  // the bounds are far above the normal time so that a loaded machine does not fail it.
+  it('huge inputs do not hang the parser: a 2 MB line and 50k lines', () => {
     const long = '- a->lock is taken outside ' + 'x'.repeat(2_000_000);
     let t = Date.now();
     parseLockingDoc(long, 'x');
     extractLockingDoc(long);
-    expect(Date.now() - t).toBeLessThan(2000);
+    expect(Date.now() - t).toBeLessThan(10_000);
     const many = MINI.repeat(1500);
     t = Date.now();
     const m = parseLockingDoc(many, 'x');
     expect(m.orders.length).toBeGreaterThan(0);
-    expect(Date.now() - t).toBeLessThan(3000);
+    expect(Date.now() - t).toBeLessThan(10_000);
   });
 
   it('looksLikeLockingDoc tells documents from other text', () => {
