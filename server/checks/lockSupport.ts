@@ -61,6 +61,13 @@ function targetList(flow: FunctionFlow): string[] {
   });
 }
 
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const flowByName = new WeakMap<CheckContext, ReadonlyMap<string, FunctionFlow>>();
 /** The flow of the chosen definition of each name. */
 export function chosenFlows(ctx: CheckContext): ReadonlyMap<string, FunctionFlow> {
@@ -123,7 +130,14 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
     const replaced: string[] = [];
     for (const name of incremental ? cc.names : [...flows.keys()]) {
       const flow = flows.get(name);
-      if (!flow || chosen.get(name) === flow) continue;
+      if (!flow) continue;
+      const now = chosen.get(name);
+      if (now === flow) continue;
+      // A flow that calls the same names (a moved or copied body, mostly) changes no caller set.
+      if (now && sameNames(targetList(flow), targetList(now))) {
+        flows.set(name, now);
+        continue;
+      }
       flows.delete(name);
       replaced.push(name);
       for (const t of targetList(flow)) {
