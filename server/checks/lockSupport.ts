@@ -371,7 +371,17 @@ const releasedOpCache = new WeakMap<FunctionFlow, (op: Op) => ReadonlySet<string
  * function that releases nothing (most) needs no fixpoint at all.
  */
 export function releasedBeforeOp(ctx: CheckContext, flow: FunctionFlow): (op: Op) => ReadonlySet<string> {
-  return memo(releasedOpCache, flow, () => {
+  let v = releasedOpCache.get(flow);
+  if (!v) releasedOpCache.set(flow, (v = releasedLookup(ctx, flow)));
+  return v;
+}
+
+/**
+ * Made outside any closure over `ctx`: the lookup is kept as long as its flow lives, and must not
+ * hold on to the analysis (all its flows and summaries) it was made in.
+ */
+function releasedLookup(ctx: CheckContext, flow: FunctionFlow): (op: Op) => ReadonlySet<string> {
+  {
     const fn = flow.fn;
     const n = fn.blocks.length;
     if (fn.entry < 0 || fn.entry >= n) return nothingReleased;
@@ -459,7 +469,7 @@ export function releasedBeforeOp(ctx: CheckContext, flow: FunctionFlow): (op: Op
       }
       return cur;
     };
-  });
+  }
 }
 
 /** Is class `cls` held in context `c` (any mode)? */
