@@ -15,6 +15,7 @@ import type { PositionMap } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
 import type { Check, CheckContext, FunctionDepsDelta } from './check';
 import type { Finding } from './finding';
+import { moveFindingList } from './movedFindings';
 
 interface Entry {
   findings: Finding[];
@@ -86,25 +87,9 @@ const POSITION_IN_TEXT = /:\d|line \d/;
 
 /** Findings with their positions moved onto the current text, or null when one does not map. */
 function moveFindings(list: readonly Finding[], moved: PositionMap): Finding[] | null {
-  const out: Finding[] = [];
-  for (const f of list) {
-    // A position written into the message (`mmu.c:120`, `at line 120`) cannot be moved: re-run.
-    if (POSITION_IN_TEXT.test(f.message)) return null;
-    const range = moved.range(f.file, f.range);
-    if (!range) return null;
-    let related = f.related;
-    for (let i = 0; i < f.related.length; i++) {
-      const r = f.related[i];
-      const rr = moved.range(r.file, r.range);
-      if (!rr) return null;
-      if (rr !== r.range) {
-        if (related === f.related) related = [...f.related];
-        related[i] = { ...r, range: rr };
-      }
-    }
-    out.push(range === f.range && related === f.related ? f : { ...f, range, related });
-  }
-  return out;
+  // A position written into the message (`mmu.c:120`, `at line 120`) cannot be moved: re-run.
+  for (const f of list) if (POSITION_IN_TEXT.test(f.message)) return null;
+  return moveFindingList(list, moved);
 }
 
 function filesOf(findings: readonly Finding[]): ReadonlySet<string> {
