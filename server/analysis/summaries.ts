@@ -654,6 +654,18 @@ export class SummarySolver {
       this.calleeCache = new WeakMap();
       this.calleeCacheBindings = index.bindings;
     }
+    // A binding that came or went (`.reset = fn` in an ops table) changes what indirect calls
+    // resolve to in bodies that did not change: those whose callee list differs are re-analysed.
+    // (An index is built afresh, with a new bindings map, whenever a file's bindings change.)
+    if (!namesChanged && index.bindings !== prevIndex.bindings) {
+      for (const [name, fn] of index.functions) {
+        if (dirty.has(name)) continue;
+        const old = this.callees.get(name);
+        if (!old) continue;
+        const cs = this.calleesOf(fn, index);
+        if (cs.length !== old.length || cs.some((c, i) => c !== old[i])) dirty.add(name);
+      }
+    }
     if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
     let graphChanged = namesChanged || !this.sccs;
     let plans: Map<FunctionFacts, CallPlan> | undefined;
