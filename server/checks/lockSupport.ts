@@ -298,6 +298,40 @@ export function calleeReleases(ctx: CheckContext, flow: FunctionFlow, op: CallOp
 
 const releasedCache = new WeakMap<FunctionFlow, Map<Op, ReadonlySet<string>>>();
 /**
+ * The must-analysis of the releases: per block, the classes released on every path from the
+ * entry to it (null: not reached), given a block's transfer. Bounded like the dataflow.
+ */
+function mustReleasedAtEntry(fn: FunctionFacts, transfer: (b: number, s: Set<string>) => Set<string>): (Set<string> | null)[] {
+  const n = fn.blocks.length;
+  const ins: (Set<string> | null)[] = new Array(n).fill(null);
+  ins[fn.entry] = new Set();
+  const work = [fn.entry];
+  let budget = n * 16 + 64;
+  while (work.length && budget-- > 0) {
+    const b = work.pop()!;
+    const o = transfer(b, ins[b]!);
+    for (const e of fn.blocks[b].succ) {
+      if (e.to < 0 || e.to >= n) continue;
+      const prev = ins[e.to];
+      if (!prev) {
+        ins[e.to] = new Set(o);
+        work.push(e.to);
+        continue;
+      }
+      let kept = 0;
+      for (const c of prev) if (o.has(c)) kept++;
+      if (kept !== prev.size) {
+        const meet = new Set<string>();
+        for (const c of prev) if (o.has(c)) meet.add(c);
+        ins[e.to] = meet;
+        work.push(e.to);
+      }
+    }
+  }
+  return ins;
+}
+
+/**
  * For each op: the lock classes released (by a release op or a callee's net release) on every
  * path from the function's entry to it. A must-analysis (intersection at joins).
  */
@@ -305,7 +339,6 @@ export function releasedBefore(ctx: CheckContext, flow: FunctionFlow): Map<Op, R
   return memo(releasedCache, flow, () => {
     const fn = flow.fn;
     const n = fn.blocks.length;
-    const ins: (Set<string> | null)[] = new Array(n).fill(null);
     const out = new Map<Op, ReadonlySet<string>>();
     const transfer = (b: number, s: Set<string>, record: boolean): Set<string> => {
       let cur = s;
@@ -332,30 +365,7 @@ export function releasedBefore(ctx: CheckContext, flow: FunctionFlow): Map<Op, R
       return cur;
     };
     if (fn.entry < 0 || fn.entry >= n) return out;
-    ins[fn.entry] = new Set();
-    const work = [fn.entry];
-    let budget = n * 16 + 64;
-    while (work.length && budget-- > 0) {
-      const b = work.pop()!;
-      const o = transfer(b, ins[b]!, false);
-      for (const e of fn.blocks[b].succ) {
-        if (e.to < 0 || e.to >= n) continue;
-        const prev = ins[e.to];
-        if (!prev) {
-          ins[e.to] = new Set(o);
-          work.push(e.to);
-          continue;
-        }
-        let kept = 0;
-        for (const c of prev) if (o.has(c)) kept++;
-        if (kept !== prev.size) {
-          const meet = new Set<string>();
-          for (const c of prev) if (o.has(c)) meet.add(c);
-          ins[e.to] = meet;
-          work.push(e.to);
-        }
-      }
-    }
+    const ins = mustReleasedAtEntry(fn, (b, set) => transfer(b, set, false));
     for (let b = 0; b < n; b++) if (ins[b]) transfer(b, ins[b]!, true);
     return out;
   });
@@ -410,8 +420,7 @@ function releasedLookup(ctx: CheckContext, flow: FunctionFlow): (op: Op) => Read
     }
     if (!gen) return nothingReleased;
     const gens = gen;
-    // The fixpoint of releasedBefore (same order, same budget), with a block's effect as its union.
-    const ins: (Set<string> | null)[] = new Array(n).fill(null);
+    // The fixpoint of releasedBefore, with a block's effect as its union.
     const transfer = (b: number, s: Set<string>): Set<string> => {
       const g = gens[b];
       if (!g) return s;
@@ -423,30 +432,7 @@ function releasedLookup(ctx: CheckContext, flow: FunctionFlow): (op: Op) => Read
       }
       return cur;
     };
-    ins[fn.entry] = new Set();
-    const work = [fn.entry];
-    let budget = n * 16 + 64;
-    while (work.length && budget-- > 0) {
-      const b = work.pop()!;
-      const o = transfer(b, ins[b]!);
-      for (const e of fn.blocks[b].succ) {
-        if (e.to < 0 || e.to >= n) continue;
-        const prev = ins[e.to];
-        if (!prev) {
-          ins[e.to] = new Set(o);
-          work.push(e.to);
-          continue;
-        }
-        let kept = 0;
-        for (const c of prev) if (o.has(c)) kept++;
-        if (kept !== prev.size) {
-          const meet = new Set<string>();
-          for (const c of prev) if (o.has(c)) meet.add(c);
-          ins[e.to] = meet;
-          work.push(e.to);
-        }
-      }
-    }
+    const ins = mustReleasedAtEntry(fn, transfer);
     const relOps = ops!;
     const relClasses = classes!;
     return (op: Op): ReadonlySet<string> => {
