@@ -251,9 +251,8 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   return { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
 }
 
-/** Call-graph edges of a function: the names it may call that have definitions. */
-function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
-  // First-seen order without duplicates; most lists are short, so a scan until they are not.
+/** A list of names in first-seen order without duplicates (a scan while short, a set after). */
+function uniqueNames(): { out: string[]; add: (name: string) => void } {
   const out: string[] = [];
   let seen: Set<string> | undefined;
   const add = (name: string): void => {
@@ -268,6 +267,12 @@ function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
     }
     out.push(name);
   };
+  return { out, add };
+}
+
+/** Call-graph edges of a function: the names it may call that have definitions. */
+function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
+  const { out, add } = uniqueNames();
   for (const b of fn.blocks) {
     for (const op of b.ops) {
       if (op.k !== 'call') continue;
@@ -293,20 +298,7 @@ const NO_TARGETS: string[] = [];
  * (dataflow.ts CallPlan: the targets of each call, as callTargets gives them).
  */
 function planCalls(fn: FunctionFacts, index: WorkspaceIndex): { callees: string[]; plan: CallPlan } {
-  const out: string[] = [];
-  let seen: Set<string> | undefined;
-  const add = (name: string): void => {
-    if (seen) {
-      if (seen.has(name)) return;
-      seen.add(name);
-    } else if (out.includes(name)) {
-      return;
-    } else if (out.length >= 32) {
-      seen = new Set(out);
-      seen.add(name);
-    }
-    out.push(name);
-  };
+  const { out, add } = uniqueNames();
   const calls: CallOp[] = [];
   const targets: string[][] = [];
   let onlyCalls = true;
