@@ -127,32 +127,18 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
 
   const sum = ctx.summaries.get(fn.name);
   const reported = new Set<string>();
+  const report = (e: (typeof flow.events)[number], key: string, message: string): void => {
+    reported.add(key);
+    out.push({ code: 'lock-imbalance', severity, file: fn.file, range: e.op.range, message, related: [], functionName: fn.name });
+  };
   for (const e of flow.events) {
     const key = `${e.kind}|${rangeKey(e.op.range)}`;
     if (reported.has(key)) continue;
     if (e.kind === 'releaseAfterFailed') {
       if (!inverted.includes(e)) continue;
-      reported.add(key);
-      out.push({
-        code: 'lock-imbalance',
-        severity,
-        file: fn.file,
-        range: e.op.range,
-        message: `${ctx.display(e.lock.cls)} is released here on a path where the attempt to take it failed (the result test looks inverted)`,
-        related: [],
-        functionName: fn.name,
-      });
+      report(e, key, `${ctx.display(e.lock.cls)} is released here on a path where the attempt to take it failed (the result test looks inverted)`);
     } else if (e.kind === 'doubleRelease') {
-      reported.add(key);
-      out.push({
-        code: 'lock-imbalance',
-        severity,
-        file: fn.file,
-        range: e.op.range,
-        message: `${ctx.display(e.lock.cls)} is released twice on a path through ${fn.name}`,
-        related: [],
-        functionName: fn.name,
-      });
+      report(e, key, `${ctx.display(e.lock.cls)} is released twice on a path through ${fn.name}`);
     } else if (e.kind === 'releaseNotHeld') {
       const ctxs = flow.contexts.get(e.op) ?? [];
       // Held on another path by this function itself (not the caller's lock taken again).
@@ -161,16 +147,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
       if (!heldOnSome || !notHeldOnSome) continue;
       const required = (sum?.requires ?? []).some((r) => r.cls === e.lock.cls && r.how !== 'inferred');
       if (required) continue;
-      reported.add(key);
-      out.push({
-        code: 'lock-imbalance',
-        severity,
-        file: fn.file,
-        range: e.op.range,
-        message: `${ctx.display(e.lock.cls)} is released here on a path where it is not held (other paths reach this release holding it)`,
-        related: [],
-        functionName: fn.name,
-      });
+      report(e, key, `${ctx.display(e.lock.cls)} is released here on a path where it is not held (other paths reach this release holding it)`);
     }
   }
   return out;

@@ -137,13 +137,7 @@ export class SpteWorkspace {
     for (const f of ctx.flows) if (chosen.get(f.fn.name) !== f) extras.set(f.fn, f);
     this.chosen = new Map(chosen);
     this.extras = extras;
-    this.extrasByName.clear();
-    for (const f of extras.values()) {
-      const list = this.extrasByName.get(f.fn.name);
-      if (list) list.push(f);
-      else this.extrasByName.set(f.fn.name, [f]);
-    }
-    for (const list of this.extrasByName.values()) if (list.length > 1) list.sort(byPosition);
+    this.groupExtras();
     if (chosen.size === 0 && extras.size === 0) return;
     this.byName.clear();
     let wrappersDirty = false;
@@ -208,16 +202,19 @@ export class SpteWorkspace {
     }
     for (const [fn, old] of this.extras) if (!extras.has(fn)) out.push([old, undefined]);
     this.extras = extras;
-    if (out.length > before) {
-      this.extrasByName.clear();
-      for (const f of extras.values()) {
-        const list = this.extrasByName.get(f.fn.name);
-        if (list) list.push(f);
-        else this.extrasByName.set(f.fn.name, [f]);
-      }
-      for (const list of this.extrasByName.values()) if (list.length > 1) list.sort(byPosition);
-    }
+    if (out.length > before) this.groupExtras();
     return out;
+  }
+
+  /** The other definitions by name, each list in source order. */
+  private groupExtras(): void {
+    this.extrasByName.clear();
+    for (const f of this.extras.values()) {
+      const list = this.extrasByName.get(f.fn.name);
+      if (list) list.push(f);
+      else this.extrasByName.set(f.fn.name, [f]);
+    }
+    for (const list of this.extrasByName.values()) if (list.length > 1) list.sort(byPosition);
   }
 
   private add(flow: FunctionFlow): void {
