@@ -4,16 +4,11 @@
  * so an edit of a callee deep in the chain leaves the values of the functions in between alone;
  * the finding must still show the chain as it is now, exactly as a fresh analysis does.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinRules } from '../../model/rules';
 import type { Finding, RuleCode } from '../../server/checks/finding';
 import type { TextChange } from '../../server/engine/api';
-import { createWorkspace } from '../../server/engine/workspace';
+import { miniWorkspace } from '../support/miniWorkspace';
 
-const HEADER = 'test/fixtures/include/kvm_mini.h';
-const HEADER_TEXT = fs.readFileSync(path.resolve(__dirname, '../..', HEADER), 'utf8');
 const H = '#include "../fixtures/include/kvm_mini.h"\n';
 
 // Our own C in KVM's idioms: a spinlock (and an SRCU read-side section) held three calls above
@@ -99,14 +94,7 @@ void frob_chain_leaf(struct kvm *kvm)
 const FILES = { 'arch/x86/kvm/top.c': TOP, 'arch/x86/kvm/mid.c': MID, 'arch/x86/kvm/quiet.c': QUIET, 'arch/x86/kvm/leaf.c': LEAF };
 const CODES: RuleCode[] = ['sleep-in-atomic', 'srcu-order'];
 
-async function workspace(files: Record<string, string>) {
-  const codes: Partial<Record<RuleCode, { enabled: boolean }>> = {};
-  for (const c of CODES) codes[c] = { enabled: true };
-  const ws = await createWorkspace({ rules: builtinRules(), codes });
-  ws.setFile(HEADER, HEADER_TEXT);
-  for (const [p, text] of Object.entries(files)) ws.setFile(p, text);
-  return ws;
-}
+const workspace = miniWorkspace;
 
 /** The findings as text: position, message and every related location. */
 function shown(findings: Map<string, Finding[]>): string[] {

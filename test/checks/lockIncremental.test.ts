@@ -4,34 +4,18 @@
  * callee in one file must make a finding elsewhere appear and disappear exactly as a fresh
  * analysis of the same texts reports it, positions moved by edits above included.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinRules } from '../../model/rules';
 import type { Finding, RuleCode } from '../../server/checks/finding';
 import type { Workspace } from '../../server/engine/api';
-import { createWorkspace } from '../../server/engine/workspace';
+import { findingLines, miniWorkspace } from '../support/miniWorkspace';
 
-const HEADER = 'test/fixtures/include/kvm_mini.h';
-const HEADER_TEXT = fs.readFileSync(path.resolve(__dirname, '../..', HEADER), 'utf8');
 const CODES: RuleCode[] = ['lock-order', 'lock-cycle', 'lock-imbalance', 'notifier-lock'];
 
-async function workspace(files: Record<string, string>): Promise<Workspace> {
-  const codes: Partial<Record<RuleCode, { enabled: boolean }>> = {};
-  for (const c of CODES) codes[c] = { enabled: true };
-  const ws = await createWorkspace({ rules: builtinRules(), codes });
-  ws.setFile(HEADER, HEADER_TEXT);
-  for (const [p, text] of Object.entries(files)) ws.setFile(p, text);
-  return ws;
-}
+const workspace = miniWorkspace;
 
 /** The findings of our codes, every field, in a stable order. */
 function findings(ws: Workspace): string[] {
-  const out: string[] = [];
-  for (const list of ws.analyze().findings.values()) {
-    for (const f of list as Finding[]) if (CODES.includes(f.code)) out.push(JSON.stringify(f));
-  }
-  return out.sort();
+  return findingLines(ws.analyze().findings, CODES);
 }
 
 /**

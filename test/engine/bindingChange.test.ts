@@ -3,16 +3,9 @@
  * indirect call elsewhere resolves to while no function name and no caller's body changes: the
  * edited workspace must report what a fresh analysis of the same texts reports.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinRules } from '../../model/rules';
-import type { Finding } from '../../server/checks/finding';
 import type { Workspace } from '../../server/engine/api';
-import { createWorkspace } from '../../server/engine/workspace';
-
-const HEADER = 'test/fixtures/include/kvm_mini.h';
-const HEADER_TEXT = fs.readFileSync(path.resolve(__dirname, '../..', HEADER), 'utf8');
+import { findingLines, miniWorkspace } from '../support/miniWorkspace';
 
 // Our own C in KVM's idioms.
 const OPS_TYPE = `struct demo_vcpu_ops {
@@ -54,18 +47,8 @@ ${bound ? '\t.reset = demo_reset_vcpu,' : ''}
 };
 `;
 
-async function workspace(files: Record<string, string>): Promise<Workspace> {
-  const ws = await createWorkspace({ rules: builtinRules() });
-  ws.setFile(HEADER, HEADER_TEXT);
-  for (const [p, text] of Object.entries(files)) ws.setFile(p, text);
-  return ws;
-}
-
-function findings(ws: Workspace): string[] {
-  const out: string[] = [];
-  for (const list of ws.analyze().findings.values()) for (const f of list as Finding[]) out.push(JSON.stringify(f));
-  return out.sort();
-}
+const workspace = miniWorkspace;
+const findings = (ws: Workspace): string[] => findingLines(ws.analyze().findings);
 
 describe('an ops-table binding that comes and goes', () => {
   it('makes the lock-order finding through the indirect call appear and disappear as in a fresh analysis', async () => {
