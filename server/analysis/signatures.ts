@@ -42,11 +42,3 @@ export function signatureOf(s: Summary): string {
   }
   return sig;
 }
-
-/** Carries the cached signatures over to a copy of a summary that differs in positions only. */
-export function sameSignatures(from: Summary, to: Summary): void {
-  const sig = signatures.get(from);
-  if (sig !== undefined) signatures.set(to, sig);
-  const flow = flowSignatures.get(from);
-  if (flow !== undefined) flowSignatures.set(to, flow);
-}

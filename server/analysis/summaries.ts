@@ -13,7 +13,7 @@ import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
 import { resolveIndirect, type WorkspaceIndex } from './index';
-import { copyFlow, rebaseFlow, rebaseSummary, shiftOf } from './rebase';
+import { copyFlow } from './rebase';
 import { flowSignatureOf, signatureOf } from './signatures';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
 
@@ -575,19 +575,7 @@ export class SummarySolver {
   constructor(
     private index: WorkspaceIndex,
     private resolver: ClassResolver,
-    /**
-     * What the front end knows of a definition it copied from the previous version by moving it
-     * whole lines (SourceFile.update's reusedFrom): spares comparing the bodies (shiftOf).
-     */
-    private readonly movedFrom?: (fn: FunctionFacts) => { prev: FunctionFacts; lineDelta: number } | undefined,
   ) {}
-
-  /** The line delta when `fn` is `prev` moved by whole lines (same body otherwise), else null. */
-  private shiftBetween(prev: FunctionFacts, fn: FunctionFacts): number | null {
-    const known = this.movedFrom?.(fn);
-    if (known && known.prev === prev && prev.file === fn.file && prev.name === fn.name && prev.blocks.length === fn.blocks.length) return known.lineDelta;
-    return shiftOf(prev, fn);
-  }
 
   summaryOf = (name: string): Summary | undefined => this.summaries.get(name) ?? externalSummary(name);
 
@@ -661,8 +649,6 @@ export class SummarySolver {
     if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
     let graphChanged = namesChanged || !this.sccs;
     let plans: Map<FunctionFacts, CallPlan> | undefined;
-    /** shiftOf(from, the current definition) of dirty names, computed once. */
-    const shifts = new Map<string, { from: FunctionFacts; delta: number | null }>();
     if (namesChanged) {
       const prev = this.callees;
       this.callees = new Map();
@@ -681,14 +667,9 @@ export class SummarySolver {
       const sameBindings = index.bindings === prevIndex.bindings;
       for (const name of dirty) {
         const fn = index.functions.get(name)!;
-        const prevFn = this.flows.get(name)?.fn;
-        if (prevFn && sameBindings) {
-          // A body that only moved makes the same calls, which resolve as before.
-          const delta = this.shiftBetween(prevFn, fn);
-          shifts.set(name, { from: prevFn, delta });
-          // (Its list stays in `callees`; nothing asks calleesOf for a definition already solved.)
-          if (delta !== null && this.callees.has(name)) continue;
-        }
+        // A definition dirty only through its callees makes the same calls, which resolve as
+        // before. (Its list stays in `callees`; nothing asks calleesOf for one already solved.)
+        if (sameBindings && this.flows.get(name)?.fn === fn && this.callees.has(name)) continue;
         const cs = this.calleesOf(fn, index);
         const old = this.callees.get(name) ?? [];
         if (cs.length !== old.length || cs.some((c, i) => c !== old[i])) {
@@ -706,11 +687,11 @@ export class SummarySolver {
     const sccs = this.sccs!;
     const sccOf = this.sccOf;
     const env = this.flowEnv();
-    const canRebase = !forceAll && !namesChanged;
+    const incremental = !forceAll && !namesChanged;
     // Everything is analysed afresh (a cold solve): every component is visited once in order, and
     // a function's callers in other components are still to come (callees first), so nothing
     // about them needs recording; no caller reads what changed (everything did).
-    const fresh = !canRebase && dirty.size === index.functions.size;
+    const fresh = !incremental && dirty.size === index.functions.size;
     // Visit only the components that hold dirty functions, callees first.
     const pending = new PendingComponents();
     let nextComponent = 0;
@@ -722,15 +703,14 @@ export class SummarySolver {
     }
     const popComponent = (): number | undefined => (fresh ? (nextComponent < sccs.length ? nextComponent++ : undefined) : pending.pop());
     let recomputed = 0;
-    // Functions whose callee summaries changed must be re-analysed; the others were only
-    // re-extracted (an edit above them moved them) and can be rebased when their body is the same.
+    // Functions whose callee summaries changed in what their dataflow reads must be re-analysed.
     const calleeDirty = new Set<string>();
     // Functions dirty only because a callee's summary changed in parts their dataflow does not
     // read (a may-sleep witness one call shorter, a lock taken deeper down): their flow is kept
     // (as a new object, so that per-flow caches look again) and only the summary is rebuilt.
     const summaryDirty = new Set<string>();
-    // (Read only when rebasing.)
-    const initialDirty = canRebase ? new Set(dirty) : new Set<string>();
+    // Dirty from the start (new or edited facts, changed call resolution): analysed again.
+    const initialDirty = incremental ? new Set(dirty) : new Set<string>();
     for (let ci = popComponent(); ci !== undefined; ci = popComponent()) {
       const comp = sccs[ci];
       const recursive = comp.length > 1 || (this.callees.get(comp[0]) ?? []).includes(comp[0]);
@@ -758,23 +738,10 @@ export class SummarySolver {
           const wasInitial = initialDirty.delete(name);
           summaryDirty.delete(name);
           let flow: FunctionFlow | undefined;
-          if (canRebase && prev && prevFlow && !calleeDirty.has(name)) {
-            if (prevFlow.fn !== fn) {
-              const known = shifts.get(name);
-              const delta = known && known.from === prevFlow.fn ? known.delta : this.shiftBetween(prevFlow.fn, fn);
-              if (delta !== null) {
-                if (!resummarize) {
-                  this.flows.set(name, rebaseFlow(prevFlow, fn, delta));
-                  flowNamesChanged.add(name);
-                  this.summaries.set(name, rebaseSummary(prev, fn, delta));
-                  continue;
-                }
-                // Not a mere move (a callee's summary changed): positions here do not map.
-                flow = rebaseFlow(prevFlow, fn, delta, false);
-              }
-            } else if (resummarize && !wasInitial) {
-              flow = copyFlow(prevFlow);
-            }
+          // New facts are analysed again (an edit above a function moves its facts in place,
+          // so a function with new facts was edited, or its file replaced).
+          if (incremental && prev && prevFlow && !calleeDirty.has(name) && prevFlow.fn === fn && resummarize && !wasInitial) {
+            flow = copyFlow(prevFlow);
           }
           if (!flow) {
             // (A plan is used once: a recursive component's second round works it out again.)
@@ -792,9 +759,9 @@ export class SummarySolver {
             const flowChanged = !prev || flowSignatureOf(prev) !== flowSignatureOf(sum);
             if (flowChanged) flowSigChanged.add(name);
             for (const c of this.callers.get(name) ?? []) {
-              // Without rebasing, a caller still dirty is already queued (its component is
+              // In a solve of everything, a caller still dirty is already queued (its component is
               // pending) and nothing else is recorded for it.
-              if (!canRebase && dirty.has(c) && sccOf.get(c) !== ci) continue;
+              if (!incremental && dirty.has(c) && sccOf.get(c) !== ci) continue;
               dirty.add(c);
               if (flowChanged) calleeDirty.add(c);
               else summaryDirty.add(c);

@@ -497,7 +497,7 @@ export function derivedCache<V>(ctx: CheckContext, key: string, config: string, 
 export function chainSig(l: { step: { file: string; range: { start: { line: number; column: number } }; what: string }; next?: unknown } | undefined): string {
   let out = '';
   for (let c = l as { step: { file: string; range: { start: { line: number; column: number } }; what: string }; next?: unknown } | undefined; c; c = c.next as typeof c) {
-    out += `${c.step.file}:${c.step.range.start.line}:${c.step.range.start.column}:${c.step.what}>`;
+    out += `${c.step.file}@${idOf(c.step.range)}:${c.step.what}>`;
   }
   return out;
 }

@@ -87,7 +87,7 @@ function eventsSig(list: ExposedEvent[]): string {
   for (const e of list) {
     const st = e.step;
     if (st.file !== list[0].step.file) s += st.file + '>';
-    s += `${e.key}|${setKey(e.released)}|${e.length}|${e.via ?? ''}#${e.viaReleased}|${st.range.start.line}:${st.range.start.column}:${st.what}\n`;
+    s += `${e.key}|${setKey(e.released)}|${e.length}|${e.via ?? ''}#${e.viaReleased}|@${idOf(st.range)}:${st.what}\n`;
   }
   return s;
 }

@@ -1,6 +1,7 @@
 /** The check modules, run in order. Add a rule family by adding its module here. */
 import type { Check, CheckContext } from './check';
 import type { Finding } from './finding';
+import { renderPlaces } from './places';
 import { lockCycleCheck } from './lockCycle';
 import { lockImbalanceCheck } from './lockImbalance';
 import { lockOrderCheck } from './lockOrder';
@@ -45,10 +46,10 @@ export function runChecks(
   for (const c of checks) {
     if (!c.codes.some(enabled)) continue;
     try {
-      findings.push(...c.run(ctx));
+      for (const f of c.run(ctx)) findings.push(renderPlaces(f));
       if (c.runFunction) {
-        if (perFunction) findings.push(...perFunction(c));
-        else for (const flow of ctx.flows) findings.push(...c.runFunction(flow, ctx));
+        if (perFunction) for (const f of perFunction(c)) findings.push(renderPlaces(f));
+        else for (const flow of ctx.flows) for (const f of c.runFunction(flow, ctx)) findings.push(renderPlaces(f));
       }
     } catch (err) {
       errors.push(`${c.codes.join(',')}: ${err instanceof Error ? err.message : String(err)}`);

@@ -12,6 +12,7 @@
 import type { FunctionFlow, HeldLock } from '../analysis/types';
 import { callerFlows } from './callerFlows';
 import { rangeKey, type Check, type CheckContext } from './check';
+import { lineOf } from './places';
 import { chosenFlows } from './lockSupport';
 import type { Finding } from './finding';
 import { flowResults } from './flowResults';
@@ -112,7 +113,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
         continue;
       }
       const name = ctx.display(cls);
-      const taken = v.lock.via ? `taken through ${v.lock.via} at line ${v.lock.range.start.line + 1}` : `taken at line ${v.lock.range.start.line + 1}`;
+      const taken = v.lock.via ? `taken through ${v.lock.via} at ${lineOf(fn.file, v.lock.range)}` : `taken at ${lineOf(fn.file, v.lock.range)}`;
       out.push({
         code: 'lock-imbalance',
         severity,

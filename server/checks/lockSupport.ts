@@ -9,6 +9,7 @@ import { archOfFile } from '../analysis/orders';
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, FunctionFacts, Op, Range } from '../frontend/facts';
 import type { CheckContext } from './check';
+import { idOf } from './derived';
 
 export const MAX_CHAIN = 32;
 
@@ -21,11 +22,7 @@ function memo<K extends object, V>(cache: WeakMap<K, V>, key: K, make: () => V):
   return v;
 }
 
-/** `x86.c:120` (1-based), for messages. */
-export function where(file: string, range: Range): string {
-  const i = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
-  return `${i >= 0 ? file.slice(i + 1) : file}:${range.start.line + 1}`;
-}
+export { where } from './places';
 
 export function step(fn: FunctionFacts, range: Range, what: string): ChainStep {
   return { file: fn.file, range, function: fn.name, what };
@@ -546,7 +543,7 @@ export function linkSig(l: Link | undefined): string {
   }
   for (let i = pending.length - 1; i >= 0; i--) {
     const c = pending[i];
-    tail = `${c.step.file}:${c.step.range.start.line}:${c.step.range.start.column}:${c.step.what}>` + tail;
+    tail = `${c.step.file}@${idOf(c.step.range)}:${c.step.what}>` + tail;
     linkSigCache.set(c, tail);
   }
   return tail;

@@ -38,7 +38,7 @@ export interface Need {
 function needsSig(list: Need[]): string {
   let s = '';
   for (const n of list) {
-    s += `${n.cls}|${n.resolved}|${n.mode}|${n.how}|${n.rule?.line ?? ''}|${n.inner ?? ''}|${n.origin.file}:${n.origin.range.start.line}:${n.origin.range.start.column}|${n.origin.function}|${n.origin.api}|${n.param ?? ''}|${n.fields.join('.')}|${linkSig(n.chain)}\n`;
+    s += `${n.cls}|${n.resolved}|${n.mode}|${n.how}|${n.rule?.line ?? ''}|${n.inner ?? ''}|${n.origin.file}@${idOf(n.origin.range)}|${n.origin.function}|${n.origin.api}|${n.param ?? ''}|${n.fields.join('.')}|${linkSig(n.chain)}\n`;
   }
   return s;
 }

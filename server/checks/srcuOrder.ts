@@ -16,6 +16,7 @@ import type { Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec } from './exposure';
 import type { Finding } from './finding';
+import { idOf } from './derived';
 import { calleeList, calleeNames, calleeReleases, classOfName, where } from './lockSupport';
 import { ruleMeta } from './registry';
 
@@ -337,7 +338,7 @@ function setupOf(ctx: CheckContext): Setup | null {
     // The events depend on the domains and forbidden classes only; the messages on the rest.
     const eventsConfig = rules.map((r) => `${r.domain}:${[...r.forbidden.keys()].join(',')}`).join(';');
     const config = rules
-      .map((r) => `${r.domain}@${r.rule.line}:${[...r.forbidden].map(([c, f]) => `${c}=${f.line}/${f.observedAt ? `${f.observedAt.file}:${f.observedAt.range.start.line}:${f.observedAt.range.start.column}` : ''}`).join(',')}`)
+      .map((r) => `${r.domain}@${r.rule.line}:${[...r.forbidden].map(([c, f]) => `${c}=${f.line}/${f.observedAt ? `${f.observedAt.file}@${idOf(f.observedAt.range)}` : ''}`).join(',')}`)
       .join(';');
     s = { rules, scan, solver: new ExposureSolver(ctx, srcuSpec(rules), 'exposure:srcu', eventsConfig), config };
   }

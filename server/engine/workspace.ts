@@ -19,7 +19,6 @@ import { CHECKS, runChecks } from '../checks/index';
 import { FunctionCheckCache } from '../checks/functionCache';
 import { applyPolicy, isEnabled } from '../checks/policy';
 import type { FileFacts, FunctionFacts, Pos } from '../frontend/facts';
-import { reusedFrom } from '../frontend/index';
 import type { AnalysisResult, HoverInfo, TextChange, Workspace, WorkspaceOptions } from './api';
 import type { FrontendPort, SourceFileLike } from './frontendPort';
 import { defaultFrontend } from './frontendDefault';
@@ -142,7 +141,7 @@ export class WorkspaceImpl implements Workspace {
       this.resolver.setIndex(index);
     }
     this.index = index;
-    if (!this.solver) this.solver = new SummarySolver(index, this.resolver, reusedFrom);
+    if (!this.solver) this.solver = new SummarySolver(index, this.resolver);
     // The flows of changed files before the solve: the ones kept or rebased map old positions.
     const before = layoutChanged ? [] : this.flowsOfFiles(this.changedFiles);
     const solved = this.solver.solve(index, this.resolver, layoutChanged);

@@ -51,6 +51,7 @@ import type {
 import { guardType, lockApi, spteAtomicArg, spteHelperArg, type LockApi } from './lockApi';
 import { STATEMENT_TYPES, skeletonAt, type SNode } from './skeleton';
 import { FastCursor } from './fastCursor';
+import { adoptRanges, shiftItem, type PositionMapping } from './moves';
 
 // ------------------------------------------------------------------------------------------------
 // Positions
@@ -1439,7 +1440,7 @@ export function extractWithState(
   text: string,
   tree: Tree,
   lines: LineIndex,
-  reuse?: { state: ExtractState; edit: TextEnvelope },
+  reuse?: { state: ExtractState; edit: TextEnvelope; oldLines: LineIndex },
 ): { facts: FileFacts; state: ExtractState } {
   const ctx: FileContext = { file, text, lines, globals: new Map(), bindings: [], globalLog: [] };
   const rawStructs: RawStruct[] = [];
@@ -1473,17 +1474,21 @@ export function extractWithState(
     const r = old[oi];
     return r && r.s === os && r.e === oe && r.kind === kind && r.type === type ? r : undefined;
   };
-  // Replays what a reused record contributed, shifted by `d` lines.
+  /** Old records taken over (the others' functions were re-extracted, or are gone). */
+  const reusedRecords = new Set<ItemRecord>();
+  /** Functions extracted afresh in this run. */
+  const fresh: FunctionFacts[] = [];
+  // Replays what a reused record contributed, moved `d` lines down (in place, see moves.ts).
   const replay = (r: ItemRecord, d: number): ItemRecord => {
-    const globals = d === 0 ? r.globals : r.globals.map((g) => ({ ...g, range: shiftRange(g.range, d) }));
-    const bindings = d === 0 ? r.bindings : r.bindings.map((b) => ({ ...b, range: shiftRange(b.range, d) }));
-    for (const g of globals) {
+    reusedRecords.add(r);
+    shiftItem(d, r.facts, r.globals, r.bindings);
+    for (const g of r.globals) {
       ctx.globals.set(g.name, g);
       ctx.globalLog!.push(g);
     }
-    for (const b of bindings) ctx.bindings.push(b);
+    for (const b of r.bindings) ctx.bindings.push(b);
     for (const st of r.structs) rawStructs.push(st);
-    return { ...r, globals, bindings };
+    return { ...r };
   };
 
   // > 0 inside a file-scope ERROR node: error recovery decided those items' extents.
@@ -1505,7 +1510,6 @@ export function extractWithState(
       r.line = line;
       r.prev = prev;
       r.bodyS = r.bodyS >= 0 && inError === 0 ? r.bodyS + s - was.s : -1;
-      if (r.facts) r.facts = rebaseFunction(r.facts, d, file);
       records.push(r);
       return;
     }
@@ -1516,6 +1520,7 @@ export function extractWithState(
     const sk = skeletonAt(cursor, counter);
     const r = buildFunctionRecord(ctx, rawStructs, sk, prev, hasError, counter.n, { key, col, prevText, line });
     if (inError > 0) r.bodyS = -1;
+    if (r.facts) fresh.push(r.facts);
     records.push(r);
   };
   try {
@@ -1577,7 +1582,23 @@ export function extractWithState(
     cursor.sync();
     treeCursor.delete();
   }
+  if (reuse) {
+    const replaced: FunctionFacts[] = [];
+    for (const r of old) if (r.facts && !reusedRecords.has(r)) replaced.push(r.facts);
+    adoptRanges(replaced, fresh, positionMapping(reuse.edit, reuse.oldLines, lines));
+  }
   return { facts: assemble(file, text, lines, records), state: { records } };
+}
+
+/** How positions of the old text map to the new one (moves.ts). */
+function positionMapping(edit: TextEnvelope, oldLines: LineIndex, lines: LineIndex): PositionMapping {
+  return {
+    lo: edit.lo,
+    oldHi: edit.oldHi,
+    newHi: edit.newHi,
+    oldOffset: (p) => oldLines.offset(p.line, p.column),
+    newPos: (o) => lines.pos(o),
+  };
 }
 
 function emptyRecord(kind: ItemRecord['kind'], type: string, s: number, e: number, line: number, errors: number): ItemRecord {
@@ -1659,6 +1680,7 @@ export function reextractInside(
   file: string,
   text: string,
   lines: LineIndex,
+  oldLines: LineIndex,
   state: ExtractState,
   edit: TextEnvelope,
   parseRange: (s: number, e: number) => Tree | null,
@@ -1695,30 +1717,25 @@ export function reextractInside(
     }
     // The function's static locks are seen by every later function: a change there is not local.
     if (rec.globals.length !== was.globals.length || rec.globals.some((g, k) => g.name !== was.globals[k].name || g.kind !== was.globals[k].kind)) return null;
+    if (was.facts && rec.facts) adoptRanges([was.facts], [rec.facts], positionMapping(edit, oldLines, lines));
     const records = recs.slice(0, i);
-    for (const r of records) if (r.facts) rebaseFunction(r.facts, 0, file); // unmoved: marks them reused
     records.push(rec);
     const ld = edit.lineDelta;
-    for (let k = i + 1; k < recs.length; k++) records.push(shiftRecord(recs[k], d, ld, file));
+    for (let k = i + 1; k < recs.length; k++) records.push(shiftRecord(recs[k], d, ld));
     return { facts: assemble(file, text, lines, records), state: { records } };
   } finally {
     tree.delete();
   }
 }
 
-function shiftRecord(r: ItemRecord, d: number, ld: number, file: string): ItemRecord {
-  if (d === 0 && ld === 0) {
-    if (r.facts) rebaseFunction(r.facts, 0, file); // unmoved: marks them reused
-    return r;
-  }
+function shiftRecord(r: ItemRecord, d: number, ld: number): ItemRecord {
+  if (d === 0 && ld === 0) return r;
+  shiftItem(ld, r.facts, r.globals, r.bindings);
   return {
     ...r,
     s: r.s + d,
     e: r.e + d,
     line: r.line + ld,
-    globals: ld === 0 ? r.globals : r.globals.map((g) => ({ ...g, range: shiftRange(g.range, ld) })),
-    bindings: ld === 0 ? r.bindings : r.bindings.map((b) => ({ ...b, range: shiftRange(b.range, ld) })),
-    facts: r.facts ? rebaseFunction(r.facts, ld, file) : null,
     prev: r.prev ? { ...r.prev, s: r.prev.s + d, e: r.prev.e + d } : undefined,
     bodyS: r.bodyS >= 0 ? r.bodyS + d : -1,
   };
@@ -1765,51 +1782,4 @@ function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): voi
       }
     }
   }
-}
-
-// ------------------------------------------------------------------------------------------------
-// Rebasing cached function facts to a new start line
-
-function shiftRange(r: Range, d: number): Range {
-  return { start: { line: r.start.line + d, column: r.start.column }, end: { line: r.end.line + d, column: r.end.column } };
-}
-
-/** Reused facts -> the previous version's facts they were copied from and the line shift. */
-const reused = new WeakMap<FunctionFacts, { prev: FunctionFacts; lineDelta: number }>();
-
-/**
- * Whether `fn` came from an incremental re-extraction (`SourceFile.update`) that reused the
- * previous version's facts `prev` by position: same body, every range moved by `lineDelta` lines
- * (columns unchanged: a function whose first column moved is re-extracted). Facts that did not
- * move are the same object as before (`prev === fn`, `lineDelta` 0). Undefined for re-extracted
- * functions and for facts that did not come from a `SourceFile` (one-shot extraction, JSON).
- */
-export function reusedFrom(fn: FunctionFacts): { prev: FunctionFacts; lineDelta: number } | undefined {
-  return reused.get(fn);
-}
-
-export function rebaseFunction(f: FunctionFacts, delta: number, file: string): FunctionFacts {
-  if (delta === 0 && f.file === file) {
-    reused.set(f, { prev: f, lineDelta: 0 });
-    return f;
-  }
-  const out = rebaseFunctionCopy(f, delta, file);
-  // One generation only (f's own link would chain every earlier version to the newest one).
-  reused.delete(f);
-  reused.set(out, { prev: f, lineDelta: delta });
-  return out;
-}
-
-function rebaseFunctionCopy(f: FunctionFacts, delta: number, file: string): FunctionFacts {
-  return {
-    ...f,
-    file,
-    range: shiftRange(f.range, delta),
-    nameRange: shiftRange(f.nameRange, delta),
-    blocks: f.blocks.map((b) => {
-      const nb: Block = { ops: b.ops.map((o) => ({ ...o, range: shiftRange(o.range, delta) })), succ: b.succ };
-      if (b.returnRange) nb.returnRange = shiftRange(b.returnRange, delta);
-      return nb;
-    }),
-  };
 }

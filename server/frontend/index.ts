@@ -4,7 +4,6 @@
 import type { Edit, Tree } from 'web-tree-sitter';
 import type { AccessPath, FileFacts, FunctionFacts, Pos, Range } from './facts';
 import { contentHash, extractFacts, extractWithState, LineIndex, reextractInside, type ExtractState, type TextEnvelope } from './extract';
-export { reusedFrom } from './extract';
 import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from './parser';
 import { isSpteHelperName, lockApi } from './lockApi';
 
@@ -126,14 +125,14 @@ export class SourceFile {
     if (!edited) this.dropTree(); // the tree no longer matches any text we know
     if (!envelope && this.state) envelope = diffEnvelope(prevText, text);
     if (envelope) envelope.lineDelta = countLines(text, envelope.lo, envelope.newHi) - countLines(prevText, envelope.lo, envelope.oldHi);
-    const prevLines = envelope ? this.lineIndex : null;
+    const oldLines = envelope ? this.lines : null;
     this._text = text;
-    this.lineIndex = prevLines && envelope ? LineIndex.edited(prevLines, text, envelope.lo, envelope.oldHi, envelope.newHi) : null;
-    this._facts = this.run(text, edited ? this._tree ?? undefined : undefined, envelope ?? undefined);
+    this.lineIndex = oldLines && envelope ? LineIndex.edited(oldLines, text, envelope.lo, envelope.oldHi, envelope.newHi) : null;
+    this._facts = this.run(text, edited ? this._tree ?? undefined : undefined, envelope && oldLines ? { envelope, oldLines } : undefined);
     return this._facts;
   }
 
-  private run(text: string, oldTree: Tree | undefined, envelope: TextEnvelope | undefined): FileFacts {
+  private run(text: string, oldTree: Tree | undefined, edit: { envelope: TextEnvelope; oldLines: LineIndex } | undefined): FileFacts {
     const reason = skipReason(text);
     if (reason) {
       this.dropTree();
@@ -145,9 +144,9 @@ export class SourceFile {
     try {
       const lines = this.lineIndex ?? new LineIndex(text);
       const parser = getParser();
-      if (oldTree && previous && envelope) {
+      if (oldTree && previous && edit) {
         // The function alone; the file's tree (already edited) is re-parsed by a later edit.
-        const local = reextractInside(this.file, text, lines, previous, envelope, (s, e) =>
+        const local = reextractInside(this.file, text, lines, edit.oldLines, previous, edit.envelope, (s, e) =>
           parser.parse(text, null, { includedRanges: [{ startIndex: s, endIndex: e, startPosition: toPoint(lines.pos(s)), endPosition: toPoint(lines.pos(e)) }] }),
         );
         if (local) {
@@ -163,7 +162,7 @@ export class SourceFile {
       }
       this.dropTree();
       this._tree = tree;
-      const out = extractWithState(this.file, text, tree, lines, previous && envelope ? { state: previous, edit: envelope } : undefined);
+      const out = extractWithState(this.file, text, tree, lines, previous && edit ? { state: previous, edit: edit.envelope, oldLines: edit.oldLines } : undefined);
       this.state = out.state;
       this.lineIndex = lines;
       return out.facts;

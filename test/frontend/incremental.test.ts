@@ -6,7 +6,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initFrontend, parseAndExtract, reusedFrom, SourceFile } from '../../server/frontend/index';
+import { initFrontend, parseAndExtract, SourceFile } from '../../server/frontend/index';
 import type { Range } from '../../server/frontend/facts';
 
 beforeAll(async () => {
@@ -126,39 +126,54 @@ describe('SourceFile incremental updates equal a fresh extraction', () => {
   });
 });
 
-describe('reusedFrom tells which facts are shifted copies of the previous version', () => {
+describe('an update keeps the facts of the functions it did not touch (moved in place)', () => {
   const byName = (sf: SourceFile, name: string) => sf.facts.functions.find((f) => f.name === name)!;
 
-  it('an edit inside one body: that function is re-extracted, the ones below are shifted', () => {
+  it('an edit inside one body: that function is re-extracted, the ones below keep their facts, moved', () => {
     const sf = new SourceFile('t.c', SOURCE);
     const before = { early: byName(sf, 'early'), user: byName(sf, 'user'), last: byName(sf, 'last') };
+    const lastLine = before.last.range.start.line;
     const { next, ch } = change(SOURCE, SOURCE.indexOf('\tspin_unlock(&inner_lock);'), 0, '\tfoo();\n\tbar();\n');
     sf.update(next, [ch]);
-    expect(reusedFrom(byName(sf, 'user'))).toBeUndefined();
-    expect(reusedFrom(byName(sf, 'last'))).toEqual({ prev: before.last, lineDelta: 2 });
-    expect(reusedFrom(byName(sf, 'last'))!.prev).toBe(before.last);
-    expect(byName(sf, 'last').range.start.line).toBe(before.last.range.start.line + 2);
-    expect(reusedFrom(byName(sf, 'early'))).toEqual({ prev: before.early, lineDelta: 0 });
+    expect(byName(sf, 'user')).not.toBe(before.user);
+    expect(byName(sf, 'last')).toBe(before.last);
+    expect(byName(sf, 'last').range.start.line).toBe(lastLine + 2);
+    expect(byName(sf, 'early')).toBe(before.early);
     sf.dispose();
   });
 
-  it('an edit between functions (whole-file re-parse): the functions below are shifted', () => {
+  it('an edit inside one body: the new facts take over the ranges of the old version that did not change place', () => {
+    const sf = new SourceFile('t.c', SOURCE);
+    const user = byName(sf, 'user');
+    const opsBefore = user.blocks.flatMap((b) => b.ops);
+    const unlockAt = SOURCE.indexOf('\tspin_unlock(&inner_lock);');
+    const unlock = opsBefore.find((o) => o.k === 'release' && o.api === 'spin_unlock')!;
+    const unlockLine = unlock.range.start.line;
+    const { next, ch } = change(SOURCE, unlockAt, 0, '\tfoo();\n');
+    sf.update(next, [ch]);
+    const opsAfter = byName(sf, 'user').blocks.flatMap((b) => b.ops);
+    // The unlock moved one line down: same Range object, new line (a caller's chain keeps it).
+    const unlockAfter = opsAfter.find((o) => o.k === 'release' && o.api === 'spin_unlock')!;
+    expect(unlockAfter.range).toBe(unlock.range);
+    expect(unlockAfter.range.start.line).toBe(unlockLine + 1);
+    // The new call has a range of its own.
+    const foo = opsAfter.find((o) => o.k === 'call' && o.callee === 'foo')!;
+    expect(opsBefore.some((o) => o.range === foo.range)).toBe(false);
+    sf.dispose();
+  });
+
+  it('an edit between functions (whole-file re-parse): the functions below keep their facts, moved', () => {
     const sf = new SourceFile('t.c', SOURCE);
     const last = byName(sf, 'last');
+    const line = last.range.start.line;
     const at = SOURCE.indexOf('static struct kvm_x86_ops');
     const { next, ch } = change(SOURCE, at, 0, 'int added(void);\n\n\n');
     sf.update(next, [ch]);
-    expect(reusedFrom(byName(sf, 'last'))).toEqual({ prev: last, lineDelta: 3 });
-    expect(reusedFrom(byName(sf, 'last'))!.prev).toBe(last);
+    expect(byName(sf, 'last')).toBe(last);
+    expect(last.range.start.line).toBe(line + 3);
     sf.dispose();
   });
 
-  it('one-shot extraction and fresh files have none', () => {
-    expect(parseAndExtract('t.c', SOURCE).functions.map(reusedFrom)).toEqual(parseAndExtract('t.c', SOURCE).functions.map(() => undefined));
-    const sf = new SourceFile('t.c', SOURCE);
-    expect(sf.facts.functions.every((f) => reusedFrom(f) === undefined)).toBe(true);
-    sf.dispose();
-  });
 });
 
 const KERNEL = path.resolve(__dirname, '../../../kernel');
