@@ -11,9 +11,8 @@
  * as `empty` (with the signature '') to the callees it reaches, and the entry records that, so
  * a reused entry equals what a fresh computation in the same order gives.
  */
-import { sameFlowContent, type PositionMap } from '../analysis/rebase';
+import { sameFlowContent } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
-import type { ChainStep } from '../analysis/types';
 import type { CheckContext } from './check';
 
 /**
@@ -30,7 +29,7 @@ interface Node<V> {
   sig: string;
   /** Bumped whenever the value says something else: what per-function check results compare. */
   version: number;
-  /** Bumped whenever the signature changes (moved positions included); 0 without a value. */
+  /** Bumped whenever the signature changes; 0 without a value. */
   sv: number;
   /** Nodes read while deriving this value, and the `sv` each had then (-1: a recursion cut). */
   deps: Node<V>[];
@@ -75,7 +74,7 @@ export class DerivedCache<V> {
   private nodes = new Map<string, Node<V>>();
   /** Entries to re-derive before anything is read in this analysis (in the order marked). */
   private stale = new Set<Node<V>>();
-  /** Nodes being derived or moved, innermost last (reset if an exception abandoned an analysis). */
+  /** Nodes being derived, innermost last (reset if an exception abandoned an analysis). */
   private busyNodes: Node<V>[] = [];
   /** The reads of the value being derived (undefined: not recording). */
   private recDeps: Node<V>[] | undefined;
@@ -89,15 +88,11 @@ export class DerivedCache<V> {
   private generation = 0;
   /** Names whose version changed (or that vanished) in this analysis; null: everything may have. */
   private changedNames: Set<string> | null = null;
-  /** Signature versions before this analysis moved them (node -> old sv). */
-  private movedFrom = new Map<Node<V>, number>();
 
   constructor(
     readonly empty: V,
     private readonly signature: (v: V) => string,
     private readonly flowOf: (ctx: CheckContext, name: string) => FunctionFlow | undefined,
-    /** Moves a value's positions over an edit (null: a position does not map); absent: re-derive. */
-    private readonly move?: (v: V, moved: PositionMap) => V | null,
   ) {}
 
   private node(name: string): Node<V> {
@@ -127,52 +122,6 @@ export class DerivedCache<V> {
     return n;
   }
 
-  /**
-   * A stale entry that only moved: its flow is the same or rebased, and every value it read is
-   * the same or only moved. Its value is then moved too (same version: what it says is equal).
-   */
-  private tryMove(n: Node<V>, flow: FunctionFlow): boolean {
-    const moved = this.ctx?.moved;
-    if (!this.move || !moved || (n.flow !== flow && moved.predecessor(flow) !== n.flow)) return false;
-    const recDeps = this.recDeps;
-    this.recDeps = undefined;
-    let depSv = n.depSv;
-    try {
-      for (let i = 0; i < n.deps.length; i++) {
-        const was = depSv[i];
-        if (was === -1) continue; // a recursion cut
-        const d = n.deps[i];
-        // A value that is neither stale nor being derived is valid as it stands, and a name
-        // without one that did not appear still has none (invalidation is pushed: `begin` marks
-        // every changed flow stale), so neither needs resolving here.
-        let sv: number;
-        if (!d.busy && d.at !== this.generation && !this.stale.has(d) && (d.has || !this.appeared.has(d))) sv = d.has ? d.sv : 0;
-        else {
-          const cur = this.resolve(d);
-          sv = cur ? cur.sv : 0;
-        }
-        if (sv === was) continue;
-        if (this.movedFrom.get(d) !== was) return false;
-        if (depSv === n.depSv) depSv = depSv.slice();
-        depSv[i] = sv;
-      }
-    } finally {
-      this.recDeps = recDeps;
-    }
-    const value = this.move(n.value, moved);
-    if (value === null) return false;
-    const sig = value === n.value ? n.sig : this.signature(value);
-    if (sig !== n.sig) {
-      this.movedFrom.set(n, n.sv);
-      n.sv = nextSv++;
-    }
-    n.flow = flow;
-    n.value = value;
-    n.sig = sig;
-    n.depSv = depSv;
-    return true;
-  }
-
   /** Derives a value from a flow (reading callee values through `get`); set per analysis. */
   private derive: (flow: FunctionFlow) => V = () => this.empty;
 
@@ -188,8 +137,6 @@ export class DerivedCache<V> {
     this.recDeps = undefined;
     const leftover = this.stale.size > 0;
     this.stale.clear();
-    this.movedFrom = new Map();
-    this.appeared = new Set();
     if (config !== this.config) {
       this.chosenSource = undefined;
       this.changedNames = null;
@@ -217,13 +164,9 @@ export class DerivedCache<V> {
       }
       // Names read while absent that now have a flow: their readers read '' and must look again.
       if (!flow) continue;
-      this.appeared.add(n);
       this.forLiveReaders(n, (r) => this.stale.add(r));
     }
   }
-
-  /** Nodes without a value whose name got a flow in this analysis (see tryMove). */
-  private appeared = new Set<Node<V>>();
 
   /** The solve whose flow changes this cache last looked at (ctx.chosenChanges). */
   private chosenSource: object | undefined;
@@ -353,7 +296,7 @@ export class DerivedCache<V> {
     return this.resolve(n ?? this.newNode(name));
   }
 
-  /** Brings a node to this analysis (validated, moved or derived); undefined: no value. */
+  /** Brings a node to this analysis (validated or derived); undefined: no value. */
   private resolve(n: Node<V>): Node<V> | undefined {
     if (n.at === this.generation) {
       if (this.recDeps) this.record(n, n.has ? n.sv : 0);
@@ -382,22 +325,8 @@ export class DerivedCache<V> {
       if (this.recDeps) this.record(n, 0);
       return undefined;
     }
-    let ok = n.has && !this.stale.has(n) && sameFlowContent(n.flow, flow);
-    if (ok) n.flow = flow;
-    else if (n.has) {
-      const oldSv = n.sv;
-      this.markBusy(n);
-      try {
-        ok = this.tryMove(n, flow);
-      } finally {
-        this.unbusy(n);
-      }
-      if (ok) {
-        this.stale.delete(n);
-        if (n.sv !== oldSv) this.invalidateReaders(n);
-      }
-    }
-    if (!ok) {
+    if (n.has && !this.stale.has(n) && sameFlowContent(n.flow, flow)) n.flow = flow;
+    else {
       const recDeps = this.recDeps;
       const recSv = this.recSv;
       const recId = this.recId;
@@ -509,74 +438,4 @@ export function idOf(o: object): number {
   let id = ids.get(o);
   if (id === undefined) ids.set(o, (id = nextId++));
   return id;
-}
-
-interface MovableLink {
-  step: ChainStep;
-  next?: MovableLink;
-  length: number;
-}
-
-/** A witness chain with its positions moved (shared tails stay shared), or null. */
-export function moveLink<L extends MovableLink>(l: L, moved: PositionMap): L | null {
-  const memo = moved.memo;
-  const stack: L[] = [];
-  let c: L | undefined = l;
-  let tail: L | null | undefined;
-  while (c) {
-    const m = memo.get(c) as L | null | undefined;
-    if (m !== undefined) {
-      tail = m;
-      break;
-    }
-    stack.push(c);
-    c = c.next as L | undefined;
-  }
-  if (tail === null) {
-    for (const x of stack) memo.set(x, null);
-    return null;
-  }
-  let next: L | null | undefined = tail;
-  for (let i = stack.length - 1; i >= 0; i--) {
-    const x = stack[i];
-    const range = next === null ? null : moved.range(x.step.file, x.step.range);
-    if (!range) {
-      for (let j = i; j >= 0; j--) memo.set(stack[j], null);
-      return null;
-    }
-    const out: L = range === x.step.range && next === x.next ? x : ({ ...x, step: range === x.step.range ? x.step : { ...x.step, range }, next: next ?? undefined } as L);
-    memo.set(x, out);
-    next = out;
-  }
-  return next ?? null;
-}
-
-/**
- * Moves derived values made of records with a witness `chain` and optionally an `origin`
- * position (the shape of the checks' derived values): arrays of them, one, or null.
- */
-export function moveChained<V>(v: V, moved: PositionMap): V | null {
-  type Rec = { chain?: MovableLink; origin?: { file: string; range: ChainStep['range'] } };
-  const one = (r: Rec): Rec | null => {
-    const chain = r.chain ? moveLink(r.chain, moved) : undefined;
-    if (chain === null) return null;
-    let origin = r.origin;
-    if (origin) {
-      const range = moved.range(origin.file, origin.range);
-      if (!range) return null;
-      if (range !== origin.range) origin = { ...origin, range };
-    }
-    return chain === r.chain && origin === r.origin ? r : { ...r, chain, origin };
-  };
-  if (v === null || v === undefined) return v;
-  if (Array.isArray(v)) {
-    let out: Rec[] | undefined;
-    for (let i = 0; i < v.length; i++) {
-      const m = one(v[i] as Rec);
-      if (!m) return null;
-      if (m !== v[i]) (out ??= [...(v as Rec[])])[i] = m;
-    }
-    return (out ?? v) as V;
-  }
-  return one(v as Rec) as V | null;
 }

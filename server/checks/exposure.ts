@@ -9,7 +9,6 @@
  * passed on to its callers, so one bug gives one finding.
  */
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
-import type { PositionMap } from '../analysis/rebase';
 import type { Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
@@ -92,18 +91,6 @@ function eventsSig(list: ExposedEvent[]): string {
   return s;
 }
 
-/** A value with its steps moved over an edit (null when one does not map). */
-function moveEvents(list: ExposedEvent[], moved: PositionMap): ExposedEvent[] | null {
-  let out: ExposedEvent[] | undefined;
-  for (let i = 0; i < list.length; i++) {
-    const e = list[i];
-    const range = moved.range(e.step.file, e.step.range);
-    if (!range) return null;
-    if (range !== e.step.range) (out ??= [...list])[i] = { ...e, step: { ...e.step, range } };
-  }
-  return out ?? list;
-}
-
 export class ExposureSolver {
   private events = new Map<FunctionFlow, EventAt[]>();
   /** Whether some op of a flow causes an event by itself (this analysis: the spec may change). */
@@ -125,7 +112,7 @@ export class ExposureSolver {
       ctx,
       key,
       `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${config}`,
-      () => new DerivedCache<ExposedEvent[]>(NO_EVENTS, eventsSig, (c, name) => chosenFlows(c).get(name), moveEvents),
+      () => new DerivedCache<ExposedEvent[]>(NO_EVENTS, eventsSig, (c, name) => chosenFlows(c).get(name)),
       (flow) => this.derive(flow),
     );
   }

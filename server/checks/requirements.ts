@@ -14,7 +14,7 @@ import { mapThroughArgs } from '../analysis/dataflow';
 import type { FunctionFlow } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
-import { moveChained, derivedCache, idOf, DerivedCache } from './derived';
+import { derivedCache, idOf, DerivedCache } from './derived';
 import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
 import { callSites, UNCONDITIONAL } from './callSites';
 
@@ -59,7 +59,7 @@ export class RequirementSolver {
   private cache: DerivedCache<Need[]>;
 
   constructor(private readonly ctx: CheckContext) {
-    this.cache = derivedCache<Need[]>(ctx, 'requirements', `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}`, () => new DerivedCache<Need[]>([], needsSig, (c, name) => chosenFlows(c).get(name), moveChained),
+    this.cache = derivedCache<Need[]>(ctx, 'requirements', `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}`, () => new DerivedCache<Need[]>([], needsSig, (c, name) => chosenFlows(c).get(name)),
       (flow) => this.derive(flow),
     );
     for (const rule of ctx.rules.mustAlsoHold) {

@@ -16,7 +16,7 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { moveChained, derivedCache, DerivedCache, idOf } from './derived';
+import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, linkSig, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, step, type Link } from './lockSupport';
 import { callSites, UNCONDITIONAL } from './callSites';
 import { ruleMeta } from './registry';
@@ -94,7 +94,7 @@ class SrcuNeeds {
       ctx,
       'srcu-required',
       `${idOf(ctx.rules)}:${idOf(ctx.names)}:${idOf(ctx.resolver)}:${[...protectors].join(',')}`,
-      () => new DerivedCache<Need | null>(null, needSig, (c, name) => (SRCU_ACCESSORS.has(name) ? undefined : chosenFlows(c).get(name)), moveChained),
+      () => new DerivedCache<Need | null>(null, needSig, (c, name) => (SRCU_ACCESSORS.has(name) ? undefined : chosenFlows(c).get(name))),
       (flow) => this.derive(flow),
     );
   }
