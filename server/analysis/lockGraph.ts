@@ -12,7 +12,6 @@
 import type { Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { nestingPairs, type NestingPair, type Taken } from './observed';
-import type { PositionMap } from './rebase';
 import type { FunctionFlow, HeldLock, Summary } from './types';
 
 export interface ObservedEdge {
@@ -68,31 +67,19 @@ function edgeKey(from: string, to: string): string {
   return `${from}\u0000${to}`;
 }
 
-/**
- * A flow's contribution. A flow rebased by an edit above it (same body, same callee summaries)
- * makes the same class edges at the same depths as the one it replaces.
- */
-function contributionOf(
-  flow: FunctionFlow,
-  resolver: ClassResolver,
-  summaryOf: (name: string) => Summary | undefined,
-  moved: PositionMap | undefined,
-): Contribution {
+/** A flow's contribution (kept per flow object). */
+function contributionOf(flow: FunctionFlow, resolver: ClassResolver, summaryOf: (name: string) => Summary | undefined): Contribution {
   let c = contributions.get(flow);
   if (c) return c;
-  const prev = moved?.predecessor(flow);
-  c = prev && contributions.get(prev);
-  if (!c) {
-    const m = new Map<string, number>();
-    for (const p of nestingPairs(flow, resolver, summaryOf)) {
-      if (!isEdge(p)) continue;
-      const k = edgeKey(p.held.cls, p.taken.cls);
-      const d = p.taken.witness.depth;
-      const cur = m.get(k);
-      if (cur === undefined || d < cur) m.set(k, d);
-    }
-    c = m.size ? m : NO_EDGES;
+  const m = new Map<string, number>();
+  for (const p of nestingPairs(flow, resolver, summaryOf)) {
+    if (!isEdge(p)) continue;
+    const k = edgeKey(p.held.cls, p.taken.cls);
+    const d = p.taken.witness.depth;
+    const cur = m.get(k);
+    if (cur === undefined || d < cur) m.set(k, d);
   }
+  c = m.size ? m : NO_EDGES;
   contributions.set(flow, c);
   return c;
 }
@@ -101,7 +88,6 @@ export interface GraphInputs {
   flows: readonly FunctionFlow[];
   resolver: ClassResolver;
   summaryOf: (name: string) => Summary | undefined;
-  moved?: PositionMap;
 }
 
 /**
@@ -157,9 +143,8 @@ export class ObservedGraph {
 
   /** Applies the flows added and removed since the last update. */
   apply(inputs: GraphInputs, added: readonly FunctionFlow[], removed: readonly FunctionFlow[]): void {
-    const { resolver, summaryOf, moved } = inputs;
-    // Added first: a rebased flow takes its predecessor's contribution before that one goes.
-    const contribs = added.map((f) => contributionOf(f, resolver, summaryOf, moved));
+    const { resolver, summaryOf } = inputs;
+    const contribs = added.map((f) => contributionOf(f, resolver, summaryOf));
     for (const f of removed) {
       const c = contributions.get(f);
       if (c) this.remove(f, c);
@@ -169,7 +154,7 @@ export class ObservedGraph {
 
   rebuild(inputs: GraphInputs): void {
     this.clear();
-    for (const f of inputs.flows) this.add(f, contributionOf(f, inputs.resolver, inputs.summaryOf, inputs.moved));
+    for (const f of inputs.flows) this.add(f, contributionOf(f, inputs.resolver, inputs.summaryOf));
   }
 
   /** Classes taken while `from` is held, sorted. */
@@ -197,7 +182,7 @@ export class ObservedGraph {
     let bestDepth = Infinity;
     let bestPos = Infinity;
     for (const f of flows) {
-      const d = contributionOf(f, inputs.resolver, inputs.summaryOf, inputs.moved).get(edgeKey(from, to))!;
+      const d = contributionOf(f, inputs.resolver, inputs.summaryOf).get(edgeKey(from, to))!;
       const pos = order.get(f) ?? Infinity;
       if (d < bestDepth || (d === bestDepth && pos < bestPos)) {
         best = f;

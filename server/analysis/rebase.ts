@@ -1,7 +1,7 @@
 /**
  * Flows kept across an analysis. A flow that the solver keeps for the same facts but rebuilds the
  * summary of (callee summaries changed only in what its dataflow does not read) is a copy
- * (`copyFlow`); caches compare contents with `sameFlowContent`. `PositionMap` tells caches which
+ * (`copyFlow`); caches compare contents with `sameFlowContent`. `ValidPositions` tells caches which
  * positions of the previous analysis are still valid: those of functions whose flow is the same
  * object. (Positions themselves move in place, see frontend/moves.ts.)
  */
@@ -30,47 +30,48 @@ export function sameFlowContent(a: FunctionFlow | undefined, b: FunctionFlow | u
   return (copyOf.get(a) ?? a) === (copyOf.get(b) ?? b);
 }
 
-/** Lines [start, end] of the previous text that moved by `delta` unchanged. */
-interface Segment {
+/** Lines [start, end] of a function whose flow is kept (the same object as before the edit). */
+interface Span {
   start: number;
   end: number;
-  delta: number;
+}
+
+/** What `ValidPositions.holdsAll` looks at: a finding's place and its related places. */
+export interface Placed {
+  file: string;
+  range: Range;
+  related: readonly { file: string; range: Range }[];
 }
 
 /**
- * How positions of the previous analysis map onto the current one, for caches that keep results
- * across an edit: a position in a changed file maps only when it lies in a function whose flow
- * is the same object or a rebase of it (moved whole lines, same analysis). Anything else in a
- * changed file (an edited function, a re-analysed one, text between functions) does not map, and
- * a cached result that refers to it must be recomputed.
+ * Which positions of the previous analysis are still valid, for caches that keep results across
+ * an edit. Positions move in place (frontend/moves.ts), so a kept result reads the current lines;
+ * what it must not do is point into code that was analysed again. A position in a changed file
+ * is valid only when it lies in a function whose flow is the same object as before the edit;
+ * anything else in a changed file (an edited function, a re-analysed one, text between
+ * functions) is not, and a cached result that refers to it must be recomputed. Positions in
+ * files that did not change are valid.
  */
-export class PositionMap {
-  private readonly files = new Map<string, Segment[]>();
+export class ValidPositions {
+  private readonly files = new Map<string, Span[]>();
   private sorted = true;
-  /** Moved objects by original (null: does not map), shared by every cache moved in one analysis. */
-  readonly memo = new WeakMap<object, object | null>();
 
-  /** Records that the function `prev` (previous flow) now lives as `next` (same or rebased). */
+  /** Records that the function of `prev` (its flow before the edit) still has that flow (`next`). */
   addFunction(prev: FunctionFlow, next: FunctionFlow): boolean {
     if (next !== prev) return false;
-    const delta = 0;
     let list = this.files.get(prev.fn.file);
     if (!list) this.files.set(prev.fn.file, (list = []));
-    list.push({ start: prev.fn.range.start.line, end: prev.fn.range.end.line, delta });
+    list.push({ start: prev.fn.range.start.line, end: prev.fn.range.end.line });
     this.sorted = false;
     return true;
   }
 
-  /** A changed file with no mapped function (every position in it is stale). */
+  /** A changed file (every position in it is stale unless a kept function holds it). */
   addFile(file: string): void {
     if (!this.files.has(file)) this.files.set(file, []);
   }
 
-  /** The flow `flow` was rebased from in this analysis, if any. */
-  predecessor(_flow: FunctionFlow): FunctionFlow | undefined {
-    return undefined;
-  }
-
+  /** Is `file` one of the changed files? */
   touches(file: string): boolean {
     return this.files.has(file);
   }
@@ -85,10 +86,10 @@ export class PositionMap {
     this.sorted = true;
   }
 
-  /** Line delta for a range of `file`: 0 for an unchanged file, null when it does not map. */
-  deltaOf(file: string, r: Range): number | null {
+  /** Is a range of `file` still valid (an unchanged file, or inside a kept function)? */
+  holds(file: string, r: Range): boolean {
     const list = this.files.get(file);
-    if (!list) return 0;
+    if (!list) return true;
     this.sort();
     let lo = 0;
     let hi = list.length - 1;
@@ -98,15 +99,17 @@ export class PositionMap {
       const s = list[mid];
       if (line < s.start) hi = mid - 1;
       else if (line > s.end) lo = mid + 1;
-      else return r.end.line <= s.end ? s.delta : null;
+      else return r.end.line <= s.end;
     }
-    return null;
+    return false;
   }
 
-  /** The range moved onto the current text (the same object when it did not move), or null. */
-  range(file: string, r: Range): Range | null {
-    const d = this.deltaOf(file, r);
-    if (d === null) return null;
-    return d === 0 ? r : null;
+  /** Are all places of these findings (their ranges and related locations) still valid? */
+  holdsAll(list: readonly Placed[]): boolean {
+    for (const f of list) {
+      if (!this.holds(f.file, f.range)) return false;
+      for (const r of f.related) if (!this.holds(r.file, r.range)) return false;
+    }
+    return true;
   }
 }

@@ -1,8 +1,7 @@
 /**
  * callee name -> the flows that call it (every analysed body, other definitions and recursion
  * included, through any resolved target), kept across analyses and updated from the flows that
- * were added or removed (./flowDelta.ts), with the names whose callers changed in the last update
- * (a caller merely rebased by an edit above it, same calls and lock ops, does not count).
+ * were added or removed (./flowDelta.ts), with the names whose callers changed in the last update.
  */
 import type { FunctionFlow } from '../analysis/types';
 import type { CheckContext } from './check';
@@ -12,8 +11,8 @@ export interface CallerFlows {
   /** The flows calling `name`, each once, in no particular order (do not modify). */
   of(name: string): readonly FunctionFlow[] | undefined;
   /**
-   * Names whose callers changed, or whose own flow was added or removed (rebases aside), in the
-   * last update (null: rebuilt, anything may have changed); `generation` is that of the flow delta.
+   * Names whose callers changed, or whose own flow was added or removed, in the last update
+   * (null: rebuilt, anything may have changed); `generation` is that of the flow delta.
    */
   changed: ReadonlySet<string> | null;
   generation: number;
@@ -59,41 +58,15 @@ class CallerIndex implements CallerFlows {
     }
   }
 
-  /** A flow rebased by an edit above it calls the same names and makes the same lock ops: swapped in place. */
-  private swap(prev: FunctionFlow, next: FunctionFlow): void {
-    for (const ts of prev.targets.values()) {
-      for (const t of ts) {
-        const list = this.callers.get(t);
-        const i = list ? list.indexOf(prev) : -1;
-        if (i >= 0) list![i] = next;
-      }
-    }
-  }
-
   update(ctx: CheckContext): void {
     const delta = flowDelta(ctx);
     if (this.generation === delta.from && this.generation > 0) {
       const changed = (this.changed = new Set<string>());
-      const successor = new Map<FunctionFlow, FunctionFlow>();
-      if (ctx.moved) {
-        for (const f of delta.added) {
-          const p = ctx.moved.predecessor(f);
-          if (p) successor.set(p, f);
-        }
-      }
-      const swapped = new Set<FunctionFlow>();
       for (const f of delta.removed) {
-        const next = successor.get(f);
-        if (next) {
-          this.swap(f, next);
-          swapped.add(next);
-          continue;
-        }
         this.remove(f);
         changed.add(f.fn.name);
       }
       for (const f of delta.added) {
-        if (swapped.has(f)) continue;
         this.add(f);
         changed.add(f.fn.name);
       }

@@ -3,7 +3,7 @@
  * context and returns findings. Severity, enablement and suppression are applied afterwards, in
  * one place (./policy.ts), so a check just uses its rule's default severity.
  */
-import type { PositionMap } from '../analysis/rebase';
+import type { ValidPositions } from '../analysis/rebase';
 import type { RuleModel } from '../../model/rules/types';
 import type { ClassResolver, DocNames } from '../analysis/classes';
 import type { WorkspaceIndex } from '../analysis/index';
@@ -42,11 +42,12 @@ export interface CheckContext {
    */
   store?: Map<string, unknown>;
   /**
-   * How positions of the previous analysis map onto this one (set by the engine with `store`):
-   * results kept across an edit are moved with it instead of being recomputed. Absent: a changed
-   * file invalidates everything that points into it.
+   * Which positions of the previous analysis are still valid (set by the engine with `store`):
+   * a result kept across an edit that points into a changed file is kept when every place it
+   * names lies in a function whose flow is kept (positions move in place, frontend/moves.ts).
+   * Absent: a changed file invalidates everything that points into it.
    */
-  moved?: PositionMap;
+  valid?: ValidPositions;
 }
 
 export interface Check {

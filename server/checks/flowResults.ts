@@ -4,12 +4,11 @@
  * (The engine's FunctionCheckCache does the same for `runFunction` but still visits every flow
  * of every check each analysis.)
  *
- * A flow's findings are reused while it is the same object; a flow rebased by an edit above it
- * (same body, same callee summaries) has its predecessor's findings moved with the edit, or none
- * when that had none. Findings of kept flows that point into an edited file are moved too, or
- * recomputed when a position does not map. A check whose verdict on a flow reads more than the
- * flow and its callee summaries names what it reads (`watch`), and a flow watching a name whose
- * `changedNames` lists it is recomputed.
+ * A flow's findings are reused while it is the same object (positions move in place with the
+ * code, frontend/moves.ts); findings of kept flows that point into an edited file are recomputed
+ * when a place they name is no longer valid (ctx.valid). A check whose verdict on a flow reads
+ * more than the flow and its callee summaries names what it reads (`watch`), and a flow watching
+ * a name whose `changedNames` lists it is recomputed.
  *
  * Findings come out grouped by flow, not in `ctx.flows` order: fine for checks whose findings
  * lie inside the flow's own function (the engine sorts them by position per file).
@@ -18,13 +17,12 @@ import type { FunctionFlow } from '../analysis/types';
 import type { CheckContext } from './check';
 import type { Finding } from './finding';
 import { flowDelta } from './flowDelta';
-import { moveFindingList } from './movedFindings';
 
 export interface FlowResultsSpec {
   /** Key of the state in ctx.store. */
   key: string;
   compute(flow: FunctionFlow, ctx: CheckContext): Finding[];
-  /** Do the messages hold positions (`at line 12`)? Then findings are recomputed, not moved. */
+  /** Do the messages hold positions (`at line 12`)? Then findings pointing into an edited file are recomputed. */
   positionsInMessages: boolean;
   /**
    * Recompute every flow with findings in each analysis (their witness chains are read through
@@ -54,7 +52,7 @@ export function flowResults(ctx: CheckContext, spec: FlowResultsSpec): Finding[]
   const delta = flowDelta(ctx);
   let st = ctx.store?.get(spec.key) as State | undefined;
   const changedNames = spec.changedNames?.(ctx);
-  const incremental = !!st && st.generation === delta.from && !!ctx.moved && (!spec.watch || changedNames !== null);
+  const incremental = !!st && st.generation === delta.from && !!ctx.valid && (!spec.watch || changedNames !== null);
   if (!st || !incremental) {
     st = { generation: delta.to, findings: new Map(), watchers: new Map(), watched: new Map() };
     ctx.store?.set(spec.key, st);
@@ -62,35 +60,19 @@ export function flowResults(ctx: CheckContext, spec: FlowResultsSpec): Finding[]
     return collect(st);
   }
   st.generation = delta.to;
-  const moved = ctx.moved!;
+  const valid = ctx.valid!;
   const dirty = new Set<FunctionFlow>();
-  // Kept flows whose findings point into an edited file: moved, or recomputed.
+  // Kept flows whose findings point into an edited file: kept while every place is valid, else recomputed.
   for (const [flow, list] of st.findings) {
     if (spec.rerunWithFindings) {
       dirty.add(flow);
       continue;
     }
-    if (!list.some((f) => moved.touches(f.file) || f.related.some((r) => moved.touches(r.file)))) continue;
-    const m = spec.positionsInMessages ? null : moveFindingList(list, moved);
-    if (m) st.findings.set(flow, m);
-    else dirty.add(flow);
-  }
-  const carried = new Map<FunctionFlow, Finding[] | undefined>();
-  for (const flow of delta.added) {
-    const prev = moved.predecessor(flow);
-    if (!prev) continue;
-    const list = st.findings.get(prev);
-    if (!list) carried.set(flow, undefined);
-    else if (!dirty.has(prev) && !spec.positionsInMessages && !spec.rerunWithFindings) {
-      const m = moveFindingList(list, moved);
-      if (m) carried.set(flow, m);
-    }
+    if (!list.some((f) => valid.touches(f.file) || f.related.some((r) => valid.touches(r.file)))) continue;
+    if (spec.positionsInMessages || !valid.holdsAll(list)) dirty.add(flow);
   }
   for (const flow of delta.removed) remove(st, flow);
-  for (const flow of delta.added) {
-    if (carried.has(flow)) add(st, flow, ctx, spec, carried.get(flow) ?? []);
-    else add(st, flow, ctx, spec, spec.compute(flow, ctx));
-  }
+  for (const flow of delta.added) add(st, flow, ctx, spec, spec.compute(flow, ctx));
   if (changedNames) {
     for (const name of changedNames) for (const flow of st.watchers.get(name) ?? []) dirty.add(flow);
   }

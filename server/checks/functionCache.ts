@@ -11,11 +11,10 @@
  * (a check that skipped an analysis, unknown changes, a key that must be computed for every flow)
  * falls back to a walk over every flow, which is what a fresh computation would do.
  */
-import type { PositionMap } from '../analysis/rebase';
+import type { ValidPositions } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
 import type { Check, CheckContext, FunctionDepsDelta } from './check';
 import type { Finding } from './finding';
-import { moveFindingList } from './movedFindings';
 
 interface Entry {
   findings: Finding[];
@@ -60,18 +59,9 @@ interface FlowIndex {
   namesOf: (flow: FunctionFlow) => readonly string[];
   /** The analysis whose flows it lists. */
   serial: number;
-  byName: Map<string, Set<Slot>>;
-  /** The slot of each listed flow. */
-  slots: Map<FunctionFlow, Slot>;
-}
-
-/**
- * A listed flow with the names it was indexed under. A rebased flow takes over its
- * predecessor's slot (same names), so the ~150 flows an edit moves cost no set updates.
- */
-interface Slot {
-  flow: FunctionFlow;
-  names: readonly string[];
+  byName: Map<string, Set<FunctionFlow>>;
+  /** The names each listed flow was indexed under. */
+  names: Map<FunctionFlow, readonly string[]>;
 }
 
 const EMPTY_FILES: ReadonlySet<string> = new Set();
@@ -85,11 +75,12 @@ function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (numb
 
 const POSITION_IN_TEXT = /:\d|line \d/;
 
-/** Findings with their positions moved onto the current text, or null when one does not map. */
-function moveFindings(list: readonly Finding[], moved: PositionMap): Finding[] | null {
-  // A position written into the message (`mmu.c:120`, `at line 120`) cannot be moved: re-run.
-  for (const f of list) if (POSITION_IN_TEXT.test(f.message)) return null;
-  return moveFindingList(list, moved);
+/** Can findings be kept over an edit: every place they name still valid, none written into a message? */
+function stillValid(list: readonly Finding[], valid: ValidPositions): boolean {
+  // A position written into the message (`mmu.c:120`, `at line 120`) does not move with the code
+  // (places.ts markers do): re-run.
+  for (const f of list) if (POSITION_IN_TEXT.test(f.message)) return false;
+  return valid.holdsAll(list);
 }
 
 function filesOf(findings: readonly Finding[]): ReadonlySet<string> {
@@ -117,8 +108,6 @@ export class FunctionCheckCache {
   /** A flow was listed twice: every check walks every flow (the walk reports it twice). */
   private duplicates = false;
   private indexes = new Map<(flow: FunctionFlow) => readonly string[], FlowIndex>();
-  /** Flows rebased in this analysis (new -> previous): same names, see `index`. */
-  private rebased = new Map<FunctionFlow, FunctionFlow>();
   /** Position of each current flow in `flows` (made when first needed, then kept over in-place replacements). */
   private positions: Map<FunctionFlow, number> | undefined;
 
@@ -127,7 +116,6 @@ export class FunctionCheckCache {
     if (flows === this.flows) return;
     // Indexes are brought to the analysis that ends here while its changes are known.
     for (const [namesOf, idx] of this.indexes) if (!this.bringUp(idx)) this.indexes.delete(namesOf);
-    this.rebased = new Map();
     const prev = this.flows;
     this.serial++;
     this.flows = flows;
@@ -181,36 +169,16 @@ export class FunctionCheckCache {
   }
 
   /**
-   * Brings entries over an edit: an entry whose findings point into a changed file is moved
-   * with `moved` when every such position maps (an entry of a rebased flow is re-keyed to the
-   * new flow), else forgotten. Without `moved`, every entry pointing into a changed file goes.
-   * Only entries with findings point anywhere: the cost is that of the flows that came and
-   * went and of the findings, not of every entry.
+   * Drops the entries an edit made stale: an entry whose findings point into a changed file is
+   * kept when every such place is still `valid` (positions move in place), else forgotten.
+   * Without `valid`, every entry pointing into a changed file goes. Only entries with findings
+   * point anywhere: the cost is that of the flows that came and went and of the findings, not
+   * of every entry.
    */
-  invalidateFiles(changed: ReadonlySet<string>, moved?: PositionMap, flows?: readonly FunctionFlow[]): void {
+  invalidateFiles(changed: ReadonlySet<string>, valid?: ValidPositions, flows?: readonly FunctionFlow[]): void {
     if (changed.size === 0) return;
     if (flows) this.advance(flows);
-    if (moved && flows) {
-      if (this.states.size > 0) {
-        const rebased: [FunctionFlow, FunctionFlow][] = [];
-        for (const flow of this.diffKnown ? this.added : flows) {
-          const prev = moved.predecessor(flow);
-          if (prev) {
-            rebased.push([prev, flow]);
-            this.rebased.set(flow, prev);
-          }
-        }
-        for (const s of this.states.values()) {
-          for (const [prev, flow] of rebased) {
-            const e = s.byFlow.get(prev);
-            if (!e) continue;
-            s.byFlow.delete(prev);
-            s.byFlow.set(flow, e);
-            if (s.withFindings.delete(prev)) s.withFindings.add(flow);
-            if (s.dirty.delete(prev)) s.dirty.add(flow);
-          }
-        }
-      }
+    if (valid && flows) {
       for (const s of this.states.values()) {
         for (const flow of [...s.withFindings]) {
           const e = s.byFlow.get(flow);
@@ -219,11 +187,8 @@ export class FunctionCheckCache {
             continue;
           }
           let touches = false;
-          for (const f of e.files) if (moved.touches(f)) touches = true;
-          if (!touches) continue;
-          const findings = moveFindings(e.findings, moved);
-          if (findings) e.findings = findings;
-          else this.drop(s, flow);
+          for (const f of e.files) if (valid.touches(f)) touches = true;
+          if (touches && !stillValid(e.findings, valid)) this.drop(s, flow);
         }
       }
       return;
@@ -301,10 +266,8 @@ export class FunctionCheckCache {
       s.byFlow.delete(flow);
       s.withFindings.delete(flow);
     }
-    // A rebased flow whose entry was carried over (invalidateFiles) is the flow it was: it needs
-    // a look only for the reasons below, like any flow that stayed.
     const todo = new Set<FunctionFlow>();
-    for (const flow of this.added) if (!this.rebased.has(flow) || !s.byFlow.has(flow)) todo.add(flow);
+    for (const flow of this.added) todo.add(flow);
     for (const flow of s.dirty) todo.add(flow);
     s.dirty.clear();
     if (check.rerunEntriesWithFindings === true) for (const flow of s.withFindings) todo.add(flow);
@@ -313,14 +276,14 @@ export class FunctionCheckCache {
         const idx = this.checkIndex(s, delta.names);
         for (const name of changed) {
           const readers = idx.byName.get(name);
-          if (readers) for (const slot of readers) todo.add(slot.flow);
+          if (readers) for (const flow of readers) todo.add(flow);
         }
       }
       if (keyChanges && keyChanges.size > 0) {
         const idx = this.index(ownName);
         for (const name of keyChanges) {
-          const slots = idx.byName.get(name);
-          if (slots) for (const slot of slots) todo.add(slot.flow);
+          const flows = idx.byName.get(name);
+          if (flows) for (const flow of flows) todo.add(flow);
         }
       }
     }
@@ -429,12 +392,12 @@ export class FunctionCheckCache {
 
   /**
    * The index of flows by `namesOf`, brought to this analysis: made over every flow once, then
-   * updated with the flows that came and went (a rebased flow takes its predecessor's names).
+   * updated with the flows that came and went.
    */
   private index(namesOf: (flow: FunctionFlow) => readonly string[]): FlowIndex {
     let idx = this.indexes.get(namesOf);
     if (idx && this.bringUp(idx)) return idx;
-    idx = { namesOf, serial: this.serial, byName: new Map(), slots: new Map() };
+    idx = { namesOf, serial: this.serial, byName: new Map(), names: new Map() };
     for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
     this.indexes.set(namesOf, idx);
     return idx;
@@ -443,7 +406,7 @@ export class FunctionCheckCache {
   /** The check's index of flows by `names` (made over every flow when it has none). */
   private checkIndex(s: CheckState, namesOf: (flow: FunctionFlow) => readonly string[]): FlowIndex {
     if (s.index && s.index.serial === this.serial) return s.index;
-    const idx: FlowIndex = { namesOf, serial: this.serial, byName: new Map(), slots: new Map() };
+    const idx: FlowIndex = { namesOf, serial: this.serial, byName: new Map(), names: new Map() };
     for (const flow of this.flows!) addToIndex(idx, flow, namesOf(flow));
     return (s.index = idx);
   }
@@ -452,16 +415,7 @@ export class FunctionCheckCache {
   private bringUp(idx: FlowIndex): boolean {
     if (idx.serial === this.serial) return true;
     if (idx.serial !== this.serial - 1 || !this.diffKnown) return false;
-    let removed: Set<FunctionFlow> | undefined;
-    for (const flow of this.added) {
-      const prev = this.rebased.get(flow);
-      const slot = prev && idx.slots.get(prev);
-      if (slot && !idx.slots.has(flow) && (removed ??= new Set(this.removed)).has(prev)) {
-        idx.slots.delete(prev);
-        slot.flow = flow;
-        idx.slots.set(flow, slot);
-      } else addToIndex(idx, flow, (slot && slot.names) || idx.namesOf(flow));
-    }
+    for (const flow of this.added) addToIndex(idx, flow, idx.namesOf(flow));
     for (const flow of this.removed) removeFromIndex(idx, flow);
     idx.serial = this.serial;
     return true;
@@ -469,22 +423,21 @@ export class FunctionCheckCache {
 }
 
 function addToIndex(idx: FlowIndex, flow: FunctionFlow, names: readonly string[]): void {
-  if (idx.slots.has(flow)) removeFromIndex(idx, flow);
-  const slot: Slot = { flow, names };
-  idx.slots.set(flow, slot);
+  if (idx.names.has(flow)) removeFromIndex(idx, flow);
+  idx.names.set(flow, names);
   for (const name of names) {
     const set = idx.byName.get(name);
-    if (set) set.add(slot);
-    else idx.byName.set(name, new Set([slot]));
+    if (set) set.add(flow);
+    else idx.byName.set(name, new Set([flow]));
   }
 }
 
 function removeFromIndex(idx: FlowIndex, flow: FunctionFlow): void {
-  const slot = idx.slots.get(flow);
-  if (!slot) return;
-  idx.slots.delete(flow);
-  for (const name of slot.names) {
+  const names = idx.names.get(flow);
+  if (!names) return;
+  idx.names.delete(flow);
+  for (const name of names) {
     const set = idx.byName.get(name);
-    if (set?.delete(slot) && set.size === 0) idx.byName.delete(name);
+    if (set?.delete(flow) && set.size === 0) idx.byName.delete(name);
   }
 }

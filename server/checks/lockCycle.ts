@@ -87,7 +87,7 @@ const STORE_KEY = 'lockCycle:graph';
 
 /** The cycles of the observed graph, the graph brought up to date from the flows that changed. */
 function currentCycles(ctx: CheckContext): { graph: ObservedGraph; cycles: string[][] } {
-  const inputs = { flows: ctx.flows, resolver: ctx.resolver, summaryOf: ctx.summaryOf, moved: ctx.moved };
+  const inputs = { flows: ctx.flows, resolver: ctx.resolver, summaryOf: ctx.summaryOf };
   let st = ctx.store?.get(STORE_KEY) as CycleState | undefined;
   const delta = flowDelta(ctx);
   if (st && st.generation === delta.from) st.graph.apply(inputs, delta.added, delta.removed);
@@ -113,7 +113,7 @@ export const lockCycleCheck: Check = {
     const out: Finding[] = [];
     if (!cycles.length) return out;
     const severity = ruleMeta('lock-cycle').defaultSeverity;
-    const inputs = { flows: ctx.flows, resolver: ctx.resolver, summaryOf: ctx.summaryOf, moved: ctx.moved };
+    const inputs = { flows: ctx.flows, resolver: ctx.resolver, summaryOf: ctx.summaryOf };
     const order = new Map<FunctionFlow, number>();
     ctx.flows.forEach((f, i) => order.has(f) || order.set(f, i));
     for (const c of cycles) {

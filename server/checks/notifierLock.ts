@@ -18,7 +18,6 @@ import { chainToRelated, rangeKey, type Check, type CheckContext } from './check
 import type { Finding } from './finding';
 import { flowDelta } from './flowDelta';
 import { chosenFlows, classOfName, MAX_CHAIN, step } from './lockSupport';
-import { moveFindingList } from './movedFindings';
 import { ruleMeta } from './registry';
 
 const NOTIFIER_OPS = 'mmu_notifier_ops';
@@ -228,7 +227,8 @@ const STORE_KEY = 'notifierLock:result';
 /**
  * The previous findings brought onto this analysis, or null when they may differ: a function
  * name appeared or vanished (what calls resolve to and bindings store may change), or a walked
- * function's flow changed other than by being moved or copied, or its own bindings changed.
+ * function's flow changed other than by being copied, or its own bindings changed, or a finding
+ * names a place that is no longer valid (in code of an edited file that was analysed again).
  */
 function carried(st: State, ctx: CheckContext): Finding[] | null {
   const delta = flowDelta(ctx);
@@ -246,16 +246,14 @@ function carried(st: State, ctx: CheckContext): Finding[] | null {
     if (!removedNames.has(name)) return null;
     const prev = st.visited.get(name);
     if (!prev) continue;
-    if (!sameFlowContent(prev, f) && ctx.moved?.predecessor(f) !== prev) return null;
+    if (!sameFlowContent(prev, f)) return null;
     if (bindingsKey(localBindings(ctx, f.fn)) !== st.localKeys.get(name)) return null;
     updates.push([name, f]);
   }
   if (!updates.length) return st.findings;
-  const findings = ctx.moved ? moveFindingList(st.findings, ctx.moved) : st.findings;
-  if (!findings) return null;
+  if (ctx.valid && !ctx.valid.holdsAll(st.findings)) return null;
   for (const [name, f] of updates) st.visited.set(name, f);
-  st.findings = findings;
-  return findings;
+  return st.findings;
 }
 
 export const notifierLockCheck: Check = {

@@ -33,15 +33,6 @@ export function opPositions(fn: FunctionFacts): Map<Op, OpPos> {
   return m;
 }
 
-/**
- * The op of `to` at the place `op` has in `from`, for a function that merely moved (same body):
- * per-op verdicts of the old body carry over.
- */
-export function sameOpIn(from: FunctionFacts, to: FunctionFacts, op: Op): Op | undefined {
-  const p = opPositions(from).get(op);
-  return p ? to.blocks[p.block]?.ops[p.index] : undefined;
-}
-
 const SPTE_OPS = new WeakMap<FunctionFacts, SpteOp[]>();
 
 export function spteOps(fn: FunctionFacts): SpteOp[] {

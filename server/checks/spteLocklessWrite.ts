@@ -9,8 +9,7 @@
 import type { Check, CheckContext } from './check';
 import type { Finding } from './finding';
 import { ruleMeta } from './registry';
-import { citeSection, definesPlainPrimitive, isFrozenByThisThread, isOutParamStore, isUnlinkedTableEntry, sameOpIn, spteOps } from './spteContext';
-import type { FunctionFlow } from '../analysis/types';
+import { citeSection, definesPlainPrimitive, isFrozenByThisThread, isOutParamStore, isUnlinkedTableEntry, spteOps } from './spteContext';
 import type { FunctionFacts, SpteOp } from '../frontend/facts';
 import { sharedContexts, type SharedContexts } from './spteShared';
 import { spteWorkspace } from './spteWorkspace';
@@ -21,28 +20,9 @@ const lowerFirst = (t: string): string => t.charAt(0).toLowerCase() + t.slice(1)
 /** The non-atomic writes of a function that are reported when they are in shared context (kept per function). */
 const CANDIDATES = new WeakMap<FunctionFacts, { op: SpteOp; kind: WriteKind }[]>();
 
-function candidates(flow: FunctionFlow, ctx: CheckContext): { op: SpteOp; kind: WriteKind }[] {
-  const fn = flow.fn;
+function candidates(fn: FunctionFacts): { op: SpteOp; kind: WriteKind }[] {
   let out = CANDIDATES.get(fn);
   if (out) return out;
-  // A function that merely moved: the same writes, at their new places.
-  const pred = ctx.moved?.predecessor(flow);
-  const before = pred && CANDIDATES.get(pred.fn);
-  if (before) {
-    out = [];
-    for (const c of before) {
-      const op = sameOpIn(pred.fn, fn, c.op);
-      if (op?.k !== 'spte') {
-        out = undefined;
-        break;
-      }
-      out.push({ op, kind: c.kind });
-    }
-    if (out) {
-      CANDIDATES.set(fn, out);
-      return out;
-    }
-  }
   out = [];
   if (!definesPlainPrimitive(fn)) {
     for (const op of spteOps(fn)) {
@@ -65,7 +45,7 @@ export const spteLocklessWriteCheck: Check = {
     let shared: SharedContexts | undefined;
     for (const flow of ws.spteFlows) {
       const fn = flow.fn;
-      for (const { op, kind } of candidates(flow, ctx)) {
+      for (const { op, kind } of candidates(fn)) {
         const why = (shared ??= sharedContexts(ctx)).reasonAt(fn, op);
         if (!why) continue;
         const cite = citeSection(ctx, why.kind === 'lockless-walk' ? 'fast-page-fault' : 'dirty-bit');

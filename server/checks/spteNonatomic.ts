@@ -21,7 +21,6 @@ import {
   isFrozenByThisThread,
   isOutParamStore,
   isUnlinkedTableEntry,
-  sameOpIn,
   spteOps,
 } from './spteContext';
 import { sharedContexts, type SharedContexts } from './spteShared';
@@ -43,27 +42,9 @@ interface Candidate {
 /** The plain writes of a flow that are reported unless they are in shared context (kept per flow). */
 const CANDIDATES = new WeakMap<FunctionFlow, Candidate[]>();
 
-function candidates(flow: FunctionFlow, ctx: CheckContext): Candidate[] {
+function candidates(flow: FunctionFlow): Candidate[] {
   let out = CANDIDATES.get(flow);
   if (out) return out;
-  // A function that merely moved: the same writes, at their new places.
-  const pred = ctx.moved?.predecessor(flow);
-  const before = pred && CANDIDATES.get(pred);
-  if (before) {
-    out = [];
-    for (const c of before) {
-      const op = sameOpIn(pred.fn, flow.fn, c.op);
-      if (op?.k !== 'spte') {
-        out = undefined;
-        break;
-      }
-      out.push({ ...c, op });
-    }
-    if (out) {
-      CANDIDATES.set(flow, out);
-      return out;
-    }
-  }
   out = [];
   const fn = flow.fn;
   if (!definesPlainPrimitive(fn)) {
@@ -91,7 +72,7 @@ export const spteNonatomicCheck: Check = {
     const cite = citeSection(ctx, 'dirty-bit');
     for (const flow of ws.spteFlows) {
       const fn = flow.fn;
-      for (const { op, c, need, writeLocked } of candidates(flow, ctx)) {
+      for (const { op, c, need, writeLocked } of candidates(flow)) {
         if ((shared ??= sharedContexts(ctx)).reasonAt(fn, op)) continue;
         const lock = writeLocked ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
         let message: string;

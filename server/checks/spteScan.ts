@@ -187,7 +187,7 @@ export function scanFlow(flow: FunctionFlow): FlowScan {
   return s;
 }
 
-/** `cur` has the body, calls and targets of `old` (a copy, or the same function moved by whole lines). */
+/** `cur` has the body, calls and targets of `old` (the same facts under a new flow: a copy, mostly). */
 export function adoptScan(old: FunctionFlow, cur: FunctionFlow): void {
   const s = SCANS.get(old);
   if (s && !SCANS.has(cur)) SCANS.set(cur, s);

@@ -97,9 +97,7 @@ const LOCAL = new WeakMap<FunctionFlow, Map<Op, SharedReason> | null>();
 function localOf(flow: FunctionFlow, ctx: CheckContext): Map<Op, SharedReason> | null {
   let local = LOCAL.get(flow);
   if (local === undefined) {
-    // A function that merely moved has a source of shared context iff it had one (most have none).
-    const pred = ctx.moved?.predecessor(flow);
-    local = pred && LOCAL.get(pred) === null ? null : localReasons(flow, ctx);
+    local = localReasons(flow, ctx);
     LOCAL.set(flow, local);
   }
   return local;

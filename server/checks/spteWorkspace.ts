@@ -81,7 +81,7 @@ export class SpteWorkspace {
     let wrappersDirty = false;
     const touched = new Set<string>();
     const candidatesTouched = new Set<string>();
-    /** Changes that are not the same body and calls under a new object (those are swapped in place). */
+    /** Changes that are not the same facts under a new flow object (those are swapped in place). */
     const general: Change[] = [];
     const oldDist = this.dist;
     for (const change of changes) {
@@ -89,8 +89,8 @@ export class SpteWorkspace {
       const name = (cur ?? old)!.fn.name;
       touched.add(name);
       if (oldDist.has(name)) sharedChanged = true;
-      if (old && cur && old.fn.name === name && (old.fn === cur.fn || ctx.moved?.predecessor(cur) === old)) {
-        // A copy or a move: same SPTE ops, calls and targets, other positions.
+      if (old && cur && old.fn.name === name && old.fn === cur.fn) {
+        // The same facts under a new flow (a copy, mostly): same SPTE ops, calls and targets.
         adoptScan(old, cur);
         if (this.spteFlows.delete(old)) this.spteFlows.add(cur);
         if (this.candidates.has(name)) candidatesTouched.add(name);

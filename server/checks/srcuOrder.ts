@@ -66,11 +66,6 @@ const contentCache = new WeakMap<FunctionFlow['contexts'], { domains: string; ho
 function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
   const cached = flowSrcuCache.get(flow);
   if (cached && cached.domains === domainsKey) return cached;
-  const moved = movedFromPredecessor(ctx, flow, domainsKey);
-  if (moved) {
-    flowSrcuCache.set(flow, moved);
-    return moved;
-  }
   // A domain is held only after an acquire op of it or a call of a function that may leave it
   // held, and nothing synchronizes without a sync op or a call of a syncer: most flows stop here.
   const own = domainOpsOf(flow, domains, domainsKey);
@@ -132,27 +127,6 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
   contentCache.set(flow.contexts, { domains: domainsKey, holdsDomain });
   flowSrcuCache.set(flow, out);
   return out;
-}
-
-/**
- * The facts of the flow this one was rebased from, with positions moved. A flow is rebased as
- * a mere move only when nothing it reads changed, callees' summaries included
- * (analysis/summaries.ts), so its facts are the same. Saves the scan of every function below an
- * edit in its file.
- */
-function movedFromPredecessor(ctx: CheckContext, flow: FunctionFlow, domainsKey: string): FlowSrcu | undefined {
-  const map = ctx.moved;
-  const prev = map?.predecessor(flow);
-  const p = prev && flowSrcuCache.get(prev);
-  if (!map || !p || p.domains !== domainsKey) return undefined;
-  if (p.syncUnder.length === 0) return p;
-  const syncUnder: SyncUnder[] = [];
-  for (const u of p.syncUnder) {
-    const range = map.range(u.file, u.range);
-    if (!range) return undefined;
-    syncUnder.push(range === u.range ? u : { ...u, range });
-  }
-  return { ...p, syncUnder };
 }
 
 /** What calling a function may do to the domains, read from its summary. */

@@ -11,7 +11,7 @@ import { expandChain } from '../analysis/chains';
 import { observedEdges, type ObservedEdge } from '../analysis/lockGraph';
 import { OrderRules } from '../analysis/orders';
 import { SummarySolver } from '../analysis/summaries';
-import { PositionMap } from '../analysis/rebase';
+import { ValidPositions } from '../analysis/rebase';
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, type CheckContext } from '../checks/check';
 import type { Finding, RelatedLocation } from '../checks/finding';
@@ -142,11 +142,11 @@ export class WorkspaceImpl implements Workspace {
     }
     this.index = index;
     if (!this.solver) this.solver = new SummarySolver(index, this.resolver);
-    // The flows of changed files before the solve: the ones kept or rebased map old positions.
+    // The flows of changed files before the solve: positions in the ones it keeps stay valid.
     const before = layoutChanged ? [] : this.flowsOfFiles(this.changedFiles);
     const solved = this.solver.solve(index, this.resolver, layoutChanged);
     phase('summaries');
-    const moved = layoutChanged ? undefined : this.positionMap(before);
+    const valid = layoutChanged ? undefined : this.validPositions(before);
 
     const solver = this.solver;
     const names = this.names!;
@@ -164,14 +164,14 @@ export class WorkspaceImpl implements Workspace {
       display: (cls) => names.display(cls),
       ruleRef: this.ruleRef,
       store: this.checkStore,
-      moved,
+      valid,
     };
     this.lastCtx = ctx;
     const raw: Finding[] = [];
     if (layoutChanged) this.functionChecks.clear();
-    else this.functionChecks.invalidateFiles(this.changedFiles, moved, ctx.flows);
+    else this.functionChecks.invalidateFiles(this.changedFiles, valid, ctx.flows);
     this.changedFiles = new Set();
-    // The position map and the per-function cache's invalidation: not any one check's work.
+    // The valid positions and the per-function cache's invalidation: not any one check's work.
     phase('positions');
     const enabled = (code: Finding['code']): boolean => isEnabled(code, this.opts.codes);
     for (const check of CHECKS) {
@@ -222,18 +222,18 @@ export class WorkspaceImpl implements Workspace {
     return out;
   }
 
-  /** How the positions of the changed files moved (functions kept or rebased by the solve). */
-  private positionMap(before: readonly FunctionFlow[]): PositionMap {
-    const map = new PositionMap();
-    for (const f of this.changedFiles) map.addFile(f);
+  /** Which positions of the changed files are still valid (those of functions whose flow the solve kept). */
+  private validPositions(before: readonly FunctionFlow[]): ValidPositions {
+    const valid = new ValidPositions();
+    for (const f of this.changedFiles) valid.addFile(f);
     const s = this.solver!;
     for (const prev of before) {
       const cur = s.flows.get(prev.fn.name);
-      if (cur && map.addFunction(prev, cur)) continue;
+      if (cur && valid.addFunction(prev, cur)) continue;
       const extra = s.extraFlows.get(prev.fn);
-      if (extra) map.addFunction(prev, extra);
+      if (extra) valid.addFunction(prev, extra);
     }
-    return map;
+    return valid;
   }
 
   /** The flow of the function that `fn` is (chosen definition or another one). */
