@@ -130,7 +130,7 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
       if (!flow) continue;
       const now = chosen.get(name);
       if (now === flow) continue;
-      // A flow that calls the same names (a moved or copied body, mostly) changes no caller set.
+      // A flow that calls the same names (a copied or re-analysed body, mostly) changes no caller set.
       if (now && sameNames(targetList(flow), targetList(now))) {
         flows.set(name, now);
         continue;

@@ -170,7 +170,7 @@ export function scanFlow(flow: FunctionFlow): FlowScan {
     }
   }
   // The call edges, from the flow's call targets: one entry per call op, in op order (dataflow.ts
-  // analyzeFunction, rebase.ts), so the same edges in the same order as a walk over the ops.
+  // analyzeFunction; a copyFlow shares them), so the same edges in the same order as a walk over the ops.
   let edges: string[] | undefined;
   for (const [op, ts] of flow.targets) {
     if (op.k !== 'call' || ts.length === 0 || judgedAtCallSite(op.callee)) continue;
