@@ -203,6 +203,23 @@ describe.skipIf(!ENGINE_READY)('kvm-locklint-lsp --stdio', () => {
     await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
   });
 
+  it('moves a diagnostic and the line its message names when lines are inserted above it', async () => {
+    const uri = pathToFileURL(path.join(dir, 'kvm/leaky.c')).href;
+    const text = `#include "kvm_host.h"\n\nint kvm_leaky(struct kvm *kvm, int err)\n{\n\tmutex_lock(&kvm->lock);\n\tif (err)\n\t\treturn err;\n\tmutex_unlock(&kvm->lock);\n\treturn 0;\n}\n`;
+    await client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+    const leak = (d: { code?: string }) => d.code === 'lock-imbalance';
+    const before = (await client.until('lock-imbalance', () => client.diagnostics.get(uri)?.find(leak)))!;
+    expect(before.range.start.line).toBe(6);
+    expect(before.message).toContain('taken at line 5');
+    // Two lines above the function, in one incremental change: the function only moves.
+    await client.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'int kvm_other;\n\n' }],
+    });
+    const after = await client.until('lock-imbalance moved', () => client.diagnostics.get(uri)?.find((d) => leak(d) && d.range.start.line === 8));
+    expect(after.message).toContain('taken at line 7');
+  });
+
   it('survives garbage: bad params, unknown methods, binary and foreign documents', async () => {
     await expect(client.conn.sendRequest('textDocument/hover', { nonsense: true })).resolves.toBeNull();
     await expect(client.conn.sendRequest('kvmLocklint/noSuchThing', {})).rejects.toThrow();
