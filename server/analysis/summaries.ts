@@ -527,6 +527,8 @@ export class SummarySolver {
   readonly summaries = new Map<string, Summary>();
   /** Flows of the definitions calls do not resolve to (stubs, 32-bit twins): checked, not summarised. */
   readonly extraFlows = new Map<FunctionFacts, FunctionFlow>();
+  /** The callee list each extra flow was analysed with (an ops-table binding can change it). */
+  private readonly extraCallees = new WeakMap<FunctionFacts, readonly string[]>();
   private callees = new Map<string, string[]>();
   private callers = new Map<string, Set<string>>();
   private sccs: string[][] | undefined;
@@ -646,7 +648,8 @@ export class SummarySolver {
         if (cs.length !== old.length || cs.some((c, i) => c !== old[i])) dirty.add(name);
       }
     }
-    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, sigChanged, flowSigChanged) };
+    const bindingsChanged = index.bindings !== prevIndex.bindings;
+    if (dirty.size === 0) return { recomputed: this.updateExtraFlows(index, forceAll, bindingsChanged, sigChanged, flowSigChanged) };
     let graphChanged = namesChanged || !this.sccs;
     let plans: Map<FunctionFacts, CallPlan> | undefined;
     if (namesChanged) {
@@ -776,11 +779,17 @@ export class SummarySolver {
       }
       for (const name of comp) dirty.delete(name);
     }
-    return { recomputed: recomputed + this.updateExtraFlows(index, forceAll || namesChanged, sigChanged, flowSigChanged) };
+    return { recomputed: recomputed + this.updateExtraFlows(index, forceAll || namesChanged, bindingsChanged, sigChanged, flowSigChanged) };
   }
 
   /** Brings the flows of the other definitions up to date (new ones, and those calling a changed summary). */
-  private updateExtraFlows(index: WorkspaceIndex, forceAll: boolean, sigChanged: ReadonlySet<string>, flowSigChanged: ReadonlySet<string>): number {
+  private updateExtraFlows(
+    index: WorkspaceIndex,
+    forceAll: boolean,
+    bindingsChanged: boolean,
+    sigChanged: ReadonlySet<string>,
+    flowSigChanged: ReadonlySet<string>,
+  ): number {
     const keep = new Set<FunctionFacts>();
     let n = 0;
     for (const name of index.multiDefined ?? index.allFunctions.keys()) {
@@ -792,16 +801,22 @@ export class SummarySolver {
         keep.add(d);
         const prev = this.extraFlows.get(d);
         if (!forceAll && prev) {
-          if (sigChanged.size === 0) continue;
+          if (sigChanged.size === 0 && !bindingsChanged) continue;
           const cs = this.calleesOf(d, index);
-          if (!cs.some((c) => sigChanged.has(c))) continue;
-          if (!cs.some((c) => flowSigChanged.has(c))) {
-            // Same flow, callee summaries read by the checks changed: a new object for their caches.
-            this.extraFlows.set(d, copyFlow(prev));
-            continue;
+          const old = this.extraCallees.get(d);
+          // Indirect calls resolve to other functions when a binding came or went.
+          const sameCalls = !bindingsChanged || (old !== undefined && old.length === cs.length && old.every((c, i) => c === cs[i]));
+          if (sameCalls) {
+            if (!cs.some((c) => sigChanged.has(c))) continue;
+            if (!cs.some((c) => flowSigChanged.has(c))) {
+              // Same flow, callee summaries read by the checks changed: a new object for their caches.
+              this.extraFlows.set(d, copyFlow(prev));
+              continue;
+            }
           }
         }
         this.extraFlows.set(d, analyzeFunction(d, this.flowEnv()));
+        this.extraCallees.set(d, this.calleesOf(d, index));
         n++;
       }
     }

@@ -65,4 +65,22 @@ describe('an ops-table binding that comes and goes', () => {
     ws.setFile('arch/x86/kvm/vmx.c', impl(false));
     expect(findings(ws)).toEqual(before);
   });
+
+  it('reaches the other definitions of a name too (a second static caller of the same name)', async () => {
+    const second = CALLER.replace('long demo_vcpu_ioctl', 'static long demo_vcpu_ioctl');
+    const files = { 'arch/x86/kvm/vcpu.c': CALLER, 'arch/x86/kvm/vcpu_compat.c': second, 'arch/x86/kvm/vmx.c': impl(false) };
+    const ws = await workspace(files);
+    const before = findings(ws);
+    expect(before.filter((f) => f.includes('"lock-order"'))).toEqual([]);
+
+    ws.setFile('arch/x86/kvm/vmx.c', impl(true));
+    const bound = findings(ws);
+    const fresh = findings(await workspace({ ...files, 'arch/x86/kvm/vmx.c': impl(true) }));
+    expect(fresh.filter((f) => f.includes('"lock-order"') && f.includes('vcpu_compat.c'))).toHaveLength(1);
+    expect(bound).toEqual(fresh);
+
+    ws.setFile('arch/x86/kvm/vmx.c', impl(false));
+    expect(findings(ws)).toEqual(before);
+  });
 });
+
