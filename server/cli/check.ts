@@ -9,7 +9,7 @@ import type { CodeSetting, Workspace, WorkspaceOptions } from '../engine/api';
 import { ArchWorkspaces } from '../engine/archWorkspaces';
 import { treeRootOfDoc } from '../engine/configurations';
 import { RulesResolver, type RulesChoice } from '../engine/rulesDiscovery';
-import { initFrontend, parseAndExtract } from '../frontend';
+import { extractFromFlat, initFrontend, parseAndExtract } from '../frontend';
 import { FrontendPool, largestFirst, workerScript, type ExtractResult } from './frontendPool';
 import { DEFAULT_MAX_FILE_BYTES, readSource, walkSources } from './files';
 
@@ -59,7 +59,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   const threads = Math.min(jobs, walk.files.length);
   // The front end starts before the rules are read: the workers and this thread load the
   // parser meanwhile. With N threads wanted, N - 1 workers plus this thread do the parsing.
-  const pool = threads > 1 && script && walk.files.length >= MIN_FILES_FOR_WORKERS ? new FrontendPool(script, threads - 1, maxBytes) : null;
+  const pool = threads > 1 && script && walk.files.length >= MIN_FILES_FOR_WORKERS ? new FrontendPool(script, threads - 1, maxBytes, true) : null;
   // The workers start on the files at once (they queue the requests until their parser is
   // loaded); results wait in the pool until the workspaces are made.
   const order = largestFirst(walk.files);
@@ -98,19 +98,26 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
       }
     }
 
+    timing('rules and workspaces', started);
+    const initError = await frontendReady;
     const accept = (r: ExtractResult): void => {
-      if (!r.facts) {
-        notes.push({ file: r.file, message: r.skipped ?? r.error ?? 'not analysed' });
+      // A worker's flattened parse is extracted here, with this thread's front end.
+      let facts = r.facts;
+      let error = r.error;
+      if (!facts && r.flat && r.text !== undefined) {
+        if (initError === null) facts = extractFromFlat(r.file, r.text, r.flat);
+        else error = `front end failed: ${initError}`;
+      }
+      if (!facts) {
+        notes.push({ file: r.file, message: r.skipped ?? error ?? 'not analysed' });
         return;
       }
       try {
-        groupOf.get(r.file)!.setFacts(r.file, r.facts);
+        groupOf.get(r.file)!.setFacts(r.file, facts);
       } catch (err) {
         notes.push({ file: r.file, message: `analysis failed: ${err instanceof Error ? err.message : String(err)}` });
       }
     };
-    timing('rules and workspaces', started);
-    const initError = await frontendReady;
     // The same front end as the workers, in this thread. Facts only: the command line needs
     // neither hovers nor incremental re-parses, so no syntax tree is kept.
     const local = (file: string): ExtractResult => {

@@ -1,5 +1,6 @@
 /** Messages between the front-end worker threads (worker.ts) and their pool (frontendPool.ts). */
 import type { FileFacts } from '../frontend/facts';
+import type { FlatTree } from '../frontend/flatTree';
 
 export interface WorkerRequest {
   id: number;
@@ -7,6 +8,8 @@ export interface WorkerRequest {
   file: string;
   text?: string;
   maxBytes?: number;
+  /** Answer with the flattened parse (and the text) instead of the facts: the caller extracts. */
+  flat?: boolean;
 }
 
 /**
@@ -17,6 +20,9 @@ export interface WorkerReply {
   id: number;
   facts?: FileFacts;
   json?: string;
+  /** With `text`: the flattened parse (its array is transferred, not copied). */
+  flat?: FlatTree;
+  text?: string;
   skipped?: string;
   error?: string;
 }

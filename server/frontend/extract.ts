@@ -50,7 +50,9 @@ import type {
 } from './facts';
 import { guardType, lockApi, spteAtomicArg, spteHelperArg, type LockApi } from './lockApi';
 import { STATEMENT_TYPES, skeletonAt, type SNode } from './skeleton';
-import { FastCursor } from './fastCursor';
+import { FastCursor, typeNamesOf, type WalkCursor } from './fastCursor';
+import { FlatCursor, type FlatTree } from './flatTree';
+import { getLanguage } from './parser';
 import { adoptRanges, shiftItem, type PositionMapping } from './moves';
 
 // ------------------------------------------------------------------------------------------------
@@ -1415,7 +1417,24 @@ export function contentHash(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
 
-export function extractFacts(file: string, text: string, tree: Tree): FileFacts {
+/** A cursor over a tree or a flat tree (flatTree.ts), and what ends the walk. */
+function walkOf(tree: Tree | FlatTree): { cursor: WalkCursor; close: () => void } {
+  if ('nodes' in tree) {
+    const language = getLanguage();
+    return { cursor: new FlatCursor(tree, typeNamesOf(language), language.fields), close: () => {} };
+  }
+  const c = tree.walk();
+  const cursor = FastCursor.wrap(c, tree);
+  return {
+    cursor,
+    close: () => {
+      cursor.sync();
+      c.delete();
+    },
+  };
+}
+
+export function extractFacts(file: string, text: string, tree: Tree | FlatTree): FileFacts {
   return extractWithState(file, text, tree, new LineIndex(text)).facts;
 }
 
@@ -1438,7 +1457,7 @@ function headerPrevText(text: string, prev: SNode | undefined): string {
 export function extractWithState(
   file: string,
   text: string,
-  tree: Tree,
+  tree: Tree | FlatTree,
   lines: LineIndex,
   reuse?: { state: ExtractState; edit: TextEnvelope; oldLines: LineIndex },
 ): { facts: FileFacts; state: ExtractState } {
@@ -1493,9 +1512,8 @@ export function extractWithState(
 
   // > 0 inside a file-scope ERROR node: error recovery decided those items' extents.
   let inError = 0;
-  const treeCursor = tree.walk();
   // Raw wasm calls from here to the end of the walk: no other web-tree-sitter call in between.
-  const cursor = FastCursor.wrap(treeCursor, tree);
+  const { cursor, close } = walkOf(tree);
   const functionItem = (s: number, e: number, prev: SNode | undefined): void => {
     const key = currentGlobalsKey();
     const col = lines.pos(s).column;
@@ -1579,8 +1597,7 @@ export function extractWithState(
     };
     visitLevel();
   } finally {
-    cursor.sync();
-    treeCursor.delete();
+    close();
   }
   if (reuse) {
     const replaced: FunctionFacts[] = [];

@@ -93,7 +93,7 @@ function intern(s: string): string {
 }
 
 /** `types[id] || 'ERROR'` for every id, interned (cached per language). */
-function typeNamesOf(language: Language): readonly string[] {
+export function typeNamesOf(language: Language): readonly string[] {
   const types = language.types as readonly (string | null | undefined)[];
   let t = typeNameTables.get(types);
   if (!t) {

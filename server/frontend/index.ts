@@ -5,6 +5,8 @@ import type { Edit, Tree } from 'web-tree-sitter';
 import type { AccessPath, FileFacts, FunctionFacts, Pos, Range } from './facts';
 import { contentHash, extractFacts, extractWithState, LineIndex, reextractInside, type ExtractState, type TextEnvelope } from './extract';
 import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from './parser';
+import { flattenTree, type FlatTree } from './flatTree';
+export type { FlatTree };
 import { isSpteHelperName, lockApi } from './lockApi';
 
 export { initFrontend, isFrontendReady };
@@ -51,6 +53,34 @@ export function parseAndExtract(file: string, text: string): FileFacts {
     return skippedFacts(file, text, `front end failed: ${describe(err)}`);
   } finally {
     tree?.delete();
+  }
+}
+
+/**
+ * The first half of `parseAndExtract`, for a worker thread: the parse, flattened (flatTree.ts),
+ * or the skipped file's facts. `extractFromFlat` on the thread that receives it does the rest.
+ */
+export function parseToFlat(file: string, text: string): { flat: FlatTree } | { facts: FileFacts } {
+  const reason = skipReason(text);
+  if (reason) return { facts: skippedFacts(file, text, reason) };
+  let tree: Tree | null = null;
+  try {
+    tree = getParser().parse(text);
+    if (!tree) return { facts: skippedFacts(file, text, 'the parser returned no tree') };
+    return { flat: flattenTree(tree) };
+  } catch (err) {
+    return { facts: skippedFacts(file, text, `front end failed: ${describe(err)}`) };
+  } finally {
+    tree?.delete();
+  }
+}
+
+/** The second half: the facts of `text` from its flattened parse (the same as `parseAndExtract`). Never throws. */
+export function extractFromFlat(file: string, text: string, flat: FlatTree): FileFacts {
+  try {
+    return extractFacts(file, text, flat);
+  } catch (err) {
+    return skippedFacts(file, text, `front end failed: ${describe(err)}`);
   }
 }
 

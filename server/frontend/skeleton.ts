@@ -20,7 +20,7 @@ export interface SNode {
 }
 
 /** Node types whose children are needed (inside function bodies and at file scope). */
-const CONTAINERS = new Set([
+export const CONTAINERS = new Set([
   'translation_unit',
   'function_definition',
   'compound_statement',
