@@ -118,7 +118,9 @@ export class FrontendPool {
     if (opts.local || this.slots.length === 0) {
       const local = opts.local ?? ((file: string) => ({ file, error: 'no front end worker available' }));
       while (this.queue.length > 0) {
-        const file = this.queue.shift()!;
+        // The smallest file left (the workers take the largest): this thread has other work
+        // too (a flat pool's results to extract), and must not end on a big file.
+        const file = this.queue.pop()!;
         let result: ExtractResult;
         try {
           result = local(file);
