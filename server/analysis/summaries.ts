@@ -13,7 +13,7 @@ import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
 import { resolveIndirect, type WorkspaceIndex } from './index';
-import { copyFlow } from './rebase';
+import { copyFlow } from './keptFlows';
 import { flowSignatureOf, signatureOf } from './signatures';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
 

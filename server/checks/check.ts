@@ -3,7 +3,7 @@
  * context and returns findings. Severity, enablement and suppression are applied afterwards, in
  * one place (./policy.ts), so a check just uses its rule's default severity.
  */
-import type { ValidPositions } from '../analysis/rebase';
+import type { ValidPositions } from '../analysis/keptFlows';
 import type { RuleModel } from '../../model/rules/types';
 import type { ClassResolver, DocNames } from '../analysis/classes';
 import type { WorkspaceIndex } from '../analysis/index';

@@ -11,7 +11,7 @@
  * as `empty` (with the signature '') to the callees it reaches, and the entry records that, so
  * a reused entry equals what a fresh computation in the same order gives.
  */
-import { sameFlowContent } from '../analysis/rebase';
+import { sameFlowContent } from '../analysis/keptFlows';
 import type { FunctionFlow } from '../analysis/types';
 import type { CheckContext } from './check';
 

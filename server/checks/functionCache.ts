@@ -11,7 +11,7 @@
  * (a check that skipped an analysis, unknown changes, a key that must be computed for every flow)
  * falls back to a walk over every flow, which is what a fresh computation would do.
  */
-import type { ValidPositions } from '../analysis/rebase';
+import type { ValidPositions } from '../analysis/keptFlows';
 import type { FunctionFlow } from '../analysis/types';
 import type { Check, CheckContext, FunctionDepsDelta } from './check';
 import type { Finding } from './finding';

@@ -38,7 +38,7 @@ export function calleeNames(flow: FunctionFlow, op: CallOp): string[] {
 const calleeListCache = new WeakMap<FunctionFlow['contexts'], string[]>();
 /**
  * Every name the flow's calls may reach (calleeNames of each call op, no duplicates, not
- * itself), cached per flow content: copies of a flow (rebase.ts, copyFlow) share its maps.
+ * itself), cached per flow content: copies of a flow (keptFlows.ts, copyFlow) share its maps.
  */
 export function calleeList(flow: FunctionFlow): string[] {
   return memo(calleeListCache, flow.contexts, () => {

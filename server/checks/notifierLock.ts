@@ -11,7 +11,7 @@
  * memory-attributes ioctl binds its own handlers and holds slots_lock itself) is not blamed on
  * the notifier.
  */
-import { sameFlowContent } from '../analysis/rebase';
+import { sameFlowContent } from '../analysis/keptFlows';
 import type { ChainStep, FunctionFlow } from '../analysis/types';
 import type { CallOp, FunctionFacts, Op, Pos, Range } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';

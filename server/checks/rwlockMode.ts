@@ -28,7 +28,7 @@ function holdsAny(contexts: readonly OpContext[]): boolean {
   return false;
 }
 
-/** Per flow content: copies of a flow (rebase.ts copyFlow) share its maps, and so this list. */
+/** Per flow content: copies of a flow (keptFlows.ts copyFlow) share its maps, and so this list. */
 const heldCalleeCache = new WeakMap<FunctionFlow['contexts'], string[]>();
 /**
  * The callees called with some lock held: only their requirements can be held in the wrong

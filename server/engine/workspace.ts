@@ -11,7 +11,7 @@ import { expandChain } from '../analysis/chains';
 import { observedEdges, type ObservedEdge } from '../analysis/lockGraph';
 import { OrderRules } from '../analysis/orders';
 import { SummarySolver } from '../analysis/summaries';
-import { ValidPositions } from '../analysis/rebase';
+import { ValidPositions } from '../analysis/keptFlows';
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, type CheckContext } from '../checks/check';
 import type { Finding, RelatedLocation } from '../checks/finding';

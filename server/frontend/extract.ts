@@ -1450,9 +1450,10 @@ function headerPrevText(text: string, prev: SNode | undefined): string {
 }
 
 /**
- * Extracts a whole file from its tree. With `reuse` (the previous run's state and where the text
- * changed since), items outside the changed part are not extracted again: their facts are
- * rebased to their new lines, provided what they depend on is the same.
+ * Extracts a whole file from its tree (or its flattened parse, flatTree.ts). With `reuse` (the
+ * previous run's state and where the text changed since), items outside the changed part are
+ * not extracted again: their facts are kept and moved to their new lines in place (moves.ts),
+ * provided what they depend on is the same.
  */
 export function extractWithState(
   file: string,
