@@ -48,6 +48,11 @@ export interface CheckContext {
    * Absent: a changed file invalidates everything that points into it.
    */
   valid?: ValidPositions;
+  /**
+   * Nothing of this analysis is reused (WorkspaceOptions.oneShot): caches need not record what
+   * their values read, nor index flows for the next analysis.
+   */
+  oneShot?: boolean;
 }
 
 export interface Check {

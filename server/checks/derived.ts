@@ -130,6 +130,7 @@ export class DerivedCache<V> {
     if (this.ctx === ctx) return;
     this.derive = derive;
     this.ctx = ctx;
+    this.keepReads = !ctx.oneShot;
     this.generation++;
     this.changedNames = new Set();
     for (const n of this.busyNodes) n.busy = false;
@@ -279,7 +280,11 @@ export class DerivedCache<V> {
   }
 
   /** Records a read of `n` (with its signature version, or -1 for a recursion cut). */
+  /** Whether reads are recorded (for re-checks; not in a one-shot analysis). */
+  private keepReads = true;
+
   private record(n: Node<V>, sv: number): void {
+    if (!this.keepReads) return;
     if (n.mark === this.recId) return;
     n.mark = this.recId;
     this.recDeps!.push(n);
@@ -358,7 +363,7 @@ export class DerivedCache<V> {
       }
       n.has = true;
       n.flow = flow;
-      this.setDeps(n, deps, depSv);
+      if (this.keepReads) this.setDeps(n, deps, depSv);
       this.stale.delete(n);
       if (!sameSig) this.invalidateReaders(n);
     }

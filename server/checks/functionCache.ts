@@ -232,6 +232,19 @@ export class FunctionCheckCache {
   run(check: Check, ctx: CheckContext): Finding[] {
     const fnCheck = check.runFunction;
     if (!fnCheck) return [];
+    if (ctx.oneShot) {
+      // Nothing is kept for a next analysis: every flow in order, asked what a first walk asks
+      // (key, deps, findings), so that derived values are computed in the same order.
+      const delta = check.functionDeps ? check.functionDepsDelta?.(ctx) : undefined;
+      const constKey = delta && delta.key.length === 0 ? delta.key(undefined as unknown as FunctionFlow) : undefined;
+      const out: Finding[] = [];
+      for (const flow of ctx.flows) {
+        if (constKey === undefined) delta?.key(flow);
+        check.functionDeps?.call(check, flow, ctx);
+        for (const f of fnCheck.call(check, flow, ctx)) out.push(f);
+      }
+      return out;
+    }
     this.advance(ctx.flows);
     const s = this.state(check);
     const delta = check.functionDeps ? check.functionDepsDelta?.(ctx) : undefined;

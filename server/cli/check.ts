@@ -90,6 +90,8 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
         codes: opts.codes,
         create: opts.createWorkspace,
         root: treeRootOfDoc(group.choice.docPath),
+        // The command line analyses once: nothing needs recording for a re-check.
+        oneShot: true,
       });
       workspaces.set(key, ws);
       for (const file of group.files) {

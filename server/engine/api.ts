@@ -19,6 +19,11 @@ export interface WorkspaceOptions {
   rules: RuleModel;
   /** Per-code enable and severity; codes not listed use their defaults. */
   codes?: Partial<Record<RuleCode, CodeSetting>>;
+  /**
+   * Analysed once (the command line): the caches keep no record of what their values read,
+   * which only re-checks need. An analyze() after a change then starts from scratch.
+   */
+  oneShot?: boolean;
 }
 
 /** An LSP-style incremental change: replace `range` (in the previous text) by `text`. */

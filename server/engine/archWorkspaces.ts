@@ -66,7 +66,7 @@ export class ArchWorkspaces implements Workspace {
   }
 
   static async create(opts: ArchWorkspacesOptions): Promise<ArchWorkspaces> {
-    return new ArchWorkspaces(opts, await opts.create({ rules: opts.rules, codes: opts.codes }));
+    return new ArchWorkspaces(opts, await opts.create({ rules: opts.rules, codes: opts.codes, oneShot: opts.oneShot }));
   }
 
   archOf(file: string): string {
@@ -97,7 +97,7 @@ export class ArchWorkspaces implements Workspace {
   }
 
   private async split(arch: string): Promise<void> {
-    const ws = await this.opts.create({ rules: this.opts.rules, codes: this.opts.codes });
+    const ws = await this.opts.create({ rules: this.opts.rules, codes: this.opts.codes, oneShot: this.opts.oneShot });
     if (this.find(arch)) return;
     for (const [file, facts] of this.genericFacts) ws.setFacts(file, facts);
     for (const [file, open] of this.genericOpen) ws.setFacts(file, this.sharedTree(file, open).facts);

@@ -122,6 +122,13 @@ export class WorkspaceImpl implements Workspace {
   analyze(): AnalysisResult {
     const t0 = performance.now();
     if (!this.changed && this.last) return { ...this.last, stats: { ...this.last.stats, ms: performance.now() - t0, phases: {}, recomputed: 0 } };
+    if (this.opts.oneShot && this.last) {
+      // Nothing was recorded for a re-check: everything afresh.
+      this.checkStore.clear();
+      this.functionChecks.clear();
+      this.solver = undefined;
+      this.index = undefined;
+    }
     const facts = [...this.files.values()].map((e) => e.facts).filter((f) => !f.skipped);
     const phases: Record<string, number> = {};
     let tp = performance.now();
@@ -165,6 +172,7 @@ export class WorkspaceImpl implements Workspace {
       ruleRef: this.ruleRef,
       store: this.checkStore,
       valid,
+      oneShot: this.opts.oneShot,
     };
     this.lastCtx = ctx;
     const raw: Finding[] = [];
