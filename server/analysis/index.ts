@@ -301,8 +301,11 @@ export class IndexBuilder {
         else fresh.set(fn.name, [fn]);
       }
       for (const [name, mine] of fresh) {
+        const before = allFunctions.get(name)!;
+        // Functions an edit only moved are the same objects (positions move in place).
+        if (mine.length === 1 && before.length === 1 && before[0] === mine[0]) continue;
         let k = 0;
-        const defs = allFunctions.get(name)!.map((d) => (d.file === ff.file ? mine[k++] : d));
+        const defs = before.map((d) => (d.file === ff.file ? mine[k++] : d));
         allFunctions.set(name, defs);
         const chosen = chooseDefinition(defs);
         if (functions.get(name) !== chosen) names.add(name);

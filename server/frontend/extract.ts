@@ -76,9 +76,10 @@ export class LineIndex {
   /** The index of a text whose [lo, newHi) replaced [lo, oldHi) of the text `prev` indexes. */
   static edited(prev: LineIndex, text: string, lo: number, oldHi: number, newHi: number): LineIndex {
     const a = prev.starts;
-    const starts: number[] = [];
     let k = 0;
-    while (k < a.length && a[k] <= lo) starts.push(a[k++]);
+    while (k < a.length && a[k] <= lo) k++;
+    // The lines before the edit as they are (one copy, not a push per line), then the new ones.
+    const starts = a.slice(0, k);
     for (let i = text.indexOf('\n', lo); i >= 0 && i < newHi; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
     while (k < a.length && a[k] <= oldHi) k++;
     const d = newHi - oldHi;
