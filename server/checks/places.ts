@@ -7,6 +7,7 @@
  * The registry holds ranges weakly; a finding, once rendered, holds the ranges its text names.
  */
 import type { Range } from '../frontend/facts';
+import { idOf as objectId } from './derived';
 import type { Finding } from './finding';
 
 const OPEN = '\u0001';
@@ -20,16 +21,12 @@ interface Place {
   range: WeakRef<Range>;
 }
 
-const ids = new WeakMap<Range, number>();
 const places = new Map<number, Place>();
-let nextId = 1;
 let sweepAt = 4096;
 
 function idOf(file: string, range: Range): number {
-  let id = ids.get(range);
-  if (id === undefined) {
-    id = nextId++;
-    ids.set(range, id);
+  const id = objectId(range);
+  if (!places.has(id)) {
     places.set(id, { file, range: new WeakRef(range) });
     if (places.size >= sweepAt) sweep();
   }

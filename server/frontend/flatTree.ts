@@ -13,7 +13,7 @@
  */
 import type { Tree } from 'web-tree-sitter';
 import { FastCursor, type WalkCursor } from './fastCursor';
-import { CONTAINERS } from './skeleton';
+import { containerFlags } from './skeleton';
 
 /** Ints per node: type id, start, end, first child (-1), next sibling (-1), field id, flags. */
 const STRIDE = 7;
@@ -42,8 +42,7 @@ export function flattenTree(tree: Tree): FlatTree {
   let count = 0;
   try {
     const names = cursor.typeNames();
-    const container = new Uint8Array(names.length);
-    for (let i = 0; i < names.length; i++) if (CONTAINERS.has(names[i])) container[i] = 1;
+    const container = containerFlags(names);
     const functionId = names.indexOf('function_definition');
     const forId = names.indexOf('for_statement');
     const fieldIds = new Map<string, number>();

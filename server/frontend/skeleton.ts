@@ -20,7 +20,7 @@ export interface SNode {
 }
 
 /** Node types whose children are needed (inside function bodies and at file scope). */
-export const CONTAINERS = new Set([
+const CONTAINERS = new Set([
   'translation_unit',
   'function_definition',
   'compound_statement',
@@ -46,7 +46,7 @@ export const CONTAINERS = new Set([
 /** Per type id: 1 when the type is in CONTAINERS (cached per type-name table). */
 const containerTables = new WeakMap<readonly string[], Uint8Array>();
 
-function containerFlags(names: readonly string[]): Uint8Array {
+export function containerFlags(names: readonly string[]): Uint8Array {
   let f = containerTables.get(names);
   if (!f) {
     f = new Uint8Array(names.length);
