@@ -22,8 +22,6 @@ export interface FlowResultsSpec {
   /** Key of the state in ctx.store. */
   key: string;
   compute(flow: FunctionFlow, ctx: CheckContext): Finding[];
-  /** Do the messages hold positions (`at line 12`)? Then findings pointing into an edited file are recomputed. */
-  positionsInMessages: boolean;
   /**
    * Recompute every flow with findings in each analysis (their witness chains are read through
    * callee summaries deeper than the flow's identity covers); flows without findings are kept.
@@ -69,7 +67,7 @@ export function flowResults(ctx: CheckContext, spec: FlowResultsSpec): Finding[]
       continue;
     }
     if (!list.some((f) => valid.touches(f.file) || f.related.some((r) => valid.touches(r.file)))) continue;
-    if (spec.positionsInMessages || !valid.holdsAll(list)) dirty.add(flow);
+    if (!valid.holdsAll(list)) dirty.add(flow);
   }
   for (const flow of delta.removed) remove(st, flow);
   for (const flow of delta.added) add(st, flow, ctx, spec, spec.compute(flow, ctx));

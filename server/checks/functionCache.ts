@@ -73,16 +73,6 @@ function sameDeps(a: readonly (number | string)[] | undefined, b: readonly (numb
   return true;
 }
 
-const POSITION_IN_TEXT = /:\d|line \d/;
-
-/** Can findings be kept over an edit: every place they name still valid, none written into a message? */
-function stillValid(list: readonly Finding[], valid: ValidPositions): boolean {
-  // A position written into the message (`mmu.c:120`, `at line 120`) does not move with the code
-  // (places.ts markers do): re-run.
-  for (const f of list) if (POSITION_IN_TEXT.test(f.message)) return false;
-  return valid.holdsAll(list);
-}
-
 function filesOf(findings: readonly Finding[]): ReadonlySet<string> {
   if (findings.length === 0) return EMPTY_FILES;
   const files = new Set<string>();
@@ -188,7 +178,7 @@ export class FunctionCheckCache {
           }
           let touches = false;
           for (const f of e.files) if (valid.touches(f)) touches = true;
-          if (touches && !stillValid(e.findings, valid)) this.drop(s, flow);
+          if (touches && !valid.holdsAll(e.findings)) this.drop(s, flow);
         }
       }
       return;

@@ -51,7 +51,6 @@ export const lockImbalanceCheck: Check = {
     return flowResults(ctx, {
       key: 'lockImbalance:results',
       compute: judge,
-      positionsInMessages: true,
       watch: (flow) => (needsCallers(flow) || readsChosenSummary(flow, ctx) ? [flow.fn.name] : NO_NAMES),
       changedNames: () => callerFlows(ctx).changed,
     });

@@ -36,7 +36,7 @@ export const lockOrderCheck: Check = {
   codes: ['lock-order'],
   /** Per flow, kept across analyses; flows with findings are re-judged each time (their chains). */
   run(ctx: CheckContext): Finding[] {
-    return flowResults(ctx, { key: 'lockOrder:results', compute: judge, positionsInMessages: false, rerunWithFindings: true });
+    return flowResults(ctx, { key: 'lockOrder:results', compute: judge, rerunWithFindings: true });
   },
 };
 
