@@ -3,7 +3,9 @@
  * thread, printing the front-end and analysis times and the analysis phases of each run (the
  * first runs warm the JIT).
  *
- *   (bundle like scripts/prof-edit.ts)   RUNS=4 node [--cpu-prof] /tmp/prof/prof-cold.js [KERNEL_DIR]
+ *   (bundle like scripts/prof-edit.ts)   RUNS=4 [ONESHOT=1] node [--cpu-prof] /tmp/prof/prof-cold.js [KERNEL_DIR]
+ *
+ * ONESHOT=1 makes one-shot workspaces, as the command line does (WorkspaceOptions.oneShot).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +22,7 @@ async function main() {
   for (let i = 0; i < Number(process.env.RUNS ?? 3); i++) await coldRun(files, rules);
 }
 async function coldRun(files: any[], rules: any) {
-  const ws = await createWorkspace({ rules });
+  const ws = await createWorkspace({ rules, oneShot: process.env.ONESHOT === "1" });
   const t0 = performance.now();
   for (const f of files) ws.setFile(f.path, f.text);
   const t1 = performance.now();

@@ -101,8 +101,18 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     }
 
     timing('rules and workspaces', started);
+    // For KVM_LOCKLINT_TIMING: how this thread's front-end time splits.
+    const busy = { local: 0, localFiles: 0, accept: 0 };
     const initError = await frontendReady;
     const accept = (r: ExtractResult): void => {
+      const t0 = performance.now();
+      try {
+        acceptResult(r);
+      } finally {
+        busy.accept += performance.now() - t0;
+      }
+    };
+    const acceptResult = (r: ExtractResult): void => {
       // A worker's flattened parse is extracted here, with this thread's front end.
       let facts = r.facts;
       let error = r.error;
@@ -123,6 +133,15 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     // The same front end as the workers, in this thread. Facts only: the command line needs
     // neither hovers nor incremental re-parses, so no syntax tree is kept.
     const local = (file: string): ExtractResult => {
+      const t0 = performance.now();
+      try {
+        return localResult(file);
+      } finally {
+        busy.local += performance.now() - t0;
+        busy.localFiles++;
+      }
+    };
+    const localResult = (file: string): ExtractResult => {
       if (initError !== null) return { file, error: `front end failed: ${initError}` };
       try {
         const read = readSource(file, maxBytes);
@@ -141,16 +160,26 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     }
 
     timing('front end', started);
+    if (process.env.KVM_LOCKLINT_TIMING)
+      process.stderr.write(
+        `kvm-locklint: timing: this thread parsed and extracted ${busy.localFiles} files in ${busy.local.toFixed(0)} ms, extracted the workers' files in ${busy.accept.toFixed(0)} ms\n`,
+      );
     const findings: Finding[] = [];
     let functions = 0;
     let lockEvents = 0;
+    const phases: Record<string, number> = {};
     for (const ws of workspaces.values()) {
       const result = ws.analyze();
+      for (const [k, v] of Object.entries(result.stats.phases ?? {})) phases[k] = (phases[k] ?? 0) + v;
       for (const list of result.findings.values()) findings.push(...list);
       functions += result.stats.functions;
       lockEvents += result.stats.lockEvents;
     }
     timing('analysis', started);
+    if (process.env.KVM_LOCKLINT_TIMING) {
+      const list = Object.entries(phases).filter(([, v]) => v >= 1);
+      process.stderr.write(`kvm-locklint: timing: analysis phases (ms): ${list.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}\n`);
+    }
     findings.sort(compareFindings);
     notes.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     return {
