@@ -22,7 +22,7 @@ async function main() {
   for (let i = 0; i < Number(process.env.RUNS ?? 3); i++) await coldRun(files, rules);
 }
 async function coldRun(files: any[], rules: any) {
-  const ws = await createWorkspace({ rules, oneShot: process.env.ONESHOT === "1" });
+  const ws = await createWorkspace({ rules, oneShot: process.env.ONESHOT === '1' });
   const t0 = performance.now();
   for (const f of files) ws.setFile(f.path, f.text);
   const t1 = performance.now();
