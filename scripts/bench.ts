@@ -7,8 +7,8 @@
  * tree-sitter alone needs to parse them; an edit of a ~7k-line file re-checked, with the
  * cross-file update, under 50 ms; memory under 400 MB for all of KVM's arches.
  *
- * Every phase runs in this one process, one after the other, so the numbers compare like with
- * like. Parse-only and the CLI pipeline run alternately, five times each after two uncounted
+ * The in-process phases run one after the other, so the numbers compare like with like.
+ * Parse-only and the CLI pipeline run alternately, five times each after two uncounted
  * rounds, and each figure is the best of its runs. The cold analysis on one thread (best of
  * three) and fresh processes (node started anew, best of three each) are also compared with
  * 1.5x; the project measures the budget on the pipeline line (docs/ARCHITECTURE.md,
