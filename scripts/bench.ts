@@ -98,10 +98,12 @@ function editTimings(ws: Workspace, file: { path: string; text: string }, pairs:
     ws.setFile(file.path, edited, [{ range: { start: { line: at, column: 0 }, end: { line: at, column: 0 } }, text: inserted + '\n' }]);
     ws.analyze();
     times.push(performance.now() - t0);
+    if (process.env.BENCH_VERBOSE === 'edits') console.log(`edit: ${times[times.length - 1].toFixed(1)} ms`);
     const t1 = performance.now();
     ws.setFile(file.path, file.text, [{ range: { start: { line: at, column: 0 }, end: { line: at + 1, column: 0 } }, text: '' }]);
     ws.analyze();
     times.push(performance.now() - t1);
+    if (process.env.BENCH_VERBOSE === 'edits') console.log(`undo: ${times[times.length - 1].toFixed(1)} ms`);
   }
   return times;
 }
@@ -115,7 +117,7 @@ function verdict(ratio: number): string {
   return `${ratio.toFixed(2)}x parse (budget 1.5x) ${ratio <= 1.5 ? 'OK' : 'OVER'}`;
 }
 
-/** BENCH_VERBOSE=1: every run's time. */
+/** BENCH_VERBOSE=1 (or =edits, which also prints every edit re-check): every run's time. */
 function verbose(runs: number[]): string {
   return process.env.BENCH_VERBOSE ? ` [runs: ${runs.map((t) => t.toFixed(0)).join(' ')}]` : '';
 }
