@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initFrontend, parseAndExtract } from '../../server/frontend/index';
+import { initFrontend, parseAndExtract, SourceFile } from '../../server/frontend/index';
 import { extractFacts } from '../../server/frontend/extract';
 import { getParser } from '../../server/frontend/parser';
 import { parserText, widenToWords } from '../../server/frontend/annotations';
@@ -101,6 +101,21 @@ describe('tracepoint headers', () => {
     expect(isTracepointHeader(TRACE_HEADER.replace('/* SPDX', '/* kvm-locklint: ignore lock-order */ /* SPDX'))).toBe(false);
     // Half-typed: an event whose parentheses are not closed yet.
     expect(isTracepointHeader(TRACE_HEADER.replace('TP_ARGS(gfn));', 'TP_ARGS(gfn);'))).toBe(false);
+  });
+
+  it('in an open editor: a helper typed into one is found, and gone again when deleted', () => {
+    const sf = new SourceFile('trace.h', TRACE_HEADER);
+    expect(sf.facts.functions).toEqual([]);
+    const at = TRACE_HEADER.indexOf('#endif /* _TRACE_DEMO_H */');
+    const helper = 'static inline void demo_lock(struct kvm *kvm) { mutex_lock(&kvm->lock); }\n';
+    const line = TRACE_HEADER.slice(0, at).split('\n').length - 1;
+    const withHelper = TRACE_HEADER.slice(0, at) + helper + TRACE_HEADER.slice(at);
+    sf.update(withHelper, [{ range: { start: { line, column: 0 }, end: { line, column: 0 } }, text: helper }]);
+    expect(sf.facts).toEqual(parseAndExtract('trace.h', withHelper));
+    expect(sf.facts.functions.map((f) => f.name)).toEqual(['demo_lock']);
+    sf.update(TRACE_HEADER, [{ range: { start: { line, column: 0 }, end: { line: line + 1, column: 0 } }, text: '' }]);
+    expect(sf.facts.functions).toEqual([]);
+    sf.dispose();
   });
 
   it.skipIf(!fs.existsSync(path.join(KERNEL, 'arch/x86/kvm')))('in the kernel: every KVM trace header is one, and a parse finds nothing in it', () => {
