@@ -50,7 +50,8 @@ for (let c = 0; c < 128; c++) {
 function isIdStart(c: number): boolean {
   return c < 128 && ID_CLASS[c] === 1;
 }
-function isIdPart(c: number): boolean {
+/** A character of an identifier (letters, digits, `_`, `$`), by char code. */
+export function isIdPart(c: number): boolean {
   return c < 128 && ID_CLASS[c] !== 0;
 }
 

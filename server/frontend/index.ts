@@ -26,6 +26,13 @@ function skippedFacts(file: string, text: string, reason: string): FileFacts {
   return { ...emptyFacts(file, text), skipped: reason };
 }
 
+/** The facts of a text that is not parsed (too large, binary, a tracepoint header), or null. */
+function unparsedFacts(file: string, text: string): FileFacts | null {
+  const reason = skipReason(text);
+  if (reason) return skippedFacts(file, text, reason);
+  return isTracepointHeader(text) ? emptyFacts(file, text) : null;
+}
+
 /** Why a text is not analysed, or null. */
 function skipReason(text: string): string | null {
   if (text.length > MAX_FILE_CHARS) return `file is larger than ${MAX_FILE_CHARS / (1024 * 1024)} MB`;
@@ -39,9 +46,8 @@ function describe(err: unknown): string {
 
 /** Parses and extracts in one go (synchronous once initFrontend() has completed). Never throws. */
 export function parseAndExtract(file: string, text: string): FileFacts {
-  const reason = skipReason(text);
-  if (reason) return skippedFacts(file, text, reason);
-  if (isTracepointHeader(text)) return emptyFacts(file, text);
+  const unparsed = unparsedFacts(file, text);
+  if (unparsed) return unparsed;
   let tree: Tree | null = null;
   try {
     tree = getParser().parse(parserText(text));
@@ -59,9 +65,8 @@ export function parseAndExtract(file: string, text: string): FileFacts {
  * or the skipped file's facts. `extractFromFlat` on the thread that receives it does the rest.
  */
 export function parseToFlat(file: string, text: string): { flat: FlatTree } | { facts: FileFacts } {
-  const reason = skipReason(text);
-  if (reason) return { facts: skippedFacts(file, text, reason) };
-  if (isTracepointHeader(text)) return { facts: emptyFacts(file, text) };
+  const unparsed = unparsedFacts(file, text);
+  if (unparsed) return { facts: unparsed };
   let tree: Tree | null = null;
   try {
     tree = getParser().parse(parserText(text));
@@ -165,16 +170,11 @@ export class SourceFile {
   }
 
   private run(text: string, oldTree: Tree | undefined, edit: { envelope: TextEnvelope; oldLines: LineIndex } | undefined): FileFacts {
-    const reason = skipReason(text);
-    if (reason) {
+    const unparsed = unparsedFacts(this.file, text);
+    if (unparsed) {
       this.dropTree();
       this.state = null;
-      return skippedFacts(this.file, text, reason);
-    }
-    if (isTracepointHeader(text)) {
-      this.dropTree();
-      this.state = null;
-      return emptyFacts(this.file, text);
+      return unparsed;
     }
     const previous = this.state;
     this.state = null;
