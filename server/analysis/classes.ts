@@ -115,6 +115,29 @@ export class ClassResolver {
     }
   }
 
+  /**
+   * The struct type an access path designates (`ctxt->ops` -> `x86_emulate_ops`), through the
+   * struct layouts known here. null: the walk passes through a struct whose layout is not known
+   * (the type is not ours to say); undefined: the path's base has no type at all.
+   */
+  structTypeOf(path: AccessPath): string | null | undefined {
+    const t = this.walkType(this.baseType(path), path.fields);
+    if (t || !path.alias?.type) return t;
+    return this.walkType(path.alias.type, path.alias.fields) ?? t;
+  }
+
+  private walkType(start: string | undefined, fields: readonly string[]): string | null | undefined {
+    if (!start) return undefined;
+    let cur: Cursor = { named: start };
+    for (const f of fields) {
+      if ('named' in cur && !this.knowsStruct(cur.named)) return null;
+      const ft = this.fieldOf(cur, f);
+      if (!ft || (!ft.inline && !ft.type)) return null;
+      cur = ft.inline ? { inline: ft.inline } : { named: ft.type };
+    }
+    return 'named' in cur ? cur.named : null;
+  }
+
   private static cacheKey(path: AccessPath): string {
     const b = path.base;
     let bk: string;

@@ -376,7 +376,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         } else if (op.k === 'sync') {
           locks.set(op, lockRefOf(env.resolver, op.domain));
         } else if (op.k === 'call') {
-          call(op, plan ? plan.targets[nextCall++] : callTargets(env.index, op));
+          call(op, plan ? plan.targets[nextCall++] : callTargets(env.index, env.resolver, op));
         } else if (op.k !== 'spte' && op.k !== 'assign') {
           stateless = false;
         }

@@ -4,6 +4,7 @@
  * definitions, and which functions are stored in which struct fields (for indirect calls).
  */
 import type {
+  AccessPath,
   CallOp,
   FieldFunctionBinding,
   FileFacts,
@@ -354,32 +355,54 @@ export class IndexBuilder {
   }
 }
 
+/** What resolving an indirect call needs besides the index: the type of the struct read from. */
+export interface PathTyper {
+  structTypeOf(path: AccessPath): string | null | undefined;
+}
+
 /**
  * The functions an indirect call may reach: every function stored in field `field` of struct
- * `table` (or of any struct when the table is unknown). Nothing when nothing is bound: an
- * unresolvable call is skipped, never guessed.
+ * `table`, the struct type of the object it is read from when the workspace can type it
+ * (ClassResolver.structTypeOf), or else of any struct; in every case only functions that can
+ * take the call's arguments (no fewer arguments than parameters: `cc->read(cc)` is not a
+ * `file_operations.read`). A call through a function-pointer parameter reaches what callers
+ * pass (summaries: function arguments), not the bindings of a field named like it. Nothing when
+ * nothing is bound: an unresolvable call is skipped, never guessed.
  */
-export function resolveIndirect(index: WorkspaceIndex, ind: NonNullable<CallOp['indirect']>): string[] {
+export function resolveIndirect(index: WorkspaceIndex, typer: PathTyper, op: CallOp): string[] {
+  const ind = op.indirect;
+  if (!ind || ind.param) return [];
   const byType = index.bindings.get(ind.field);
   if (!byType) return [];
   const out = new Set<string>();
+  const addAll = (set: ReadonlySet<string> | undefined): void => {
+    if (set) for (const fn of set) out.add(fn);
+  };
   if (ind.field === '[]') {
     // `handlers[i](vcpu)`: the functions in that array's initializer, nothing else.
-    for (const fn of (ind.table && byType.get(ind.table)) || []) out.add(fn);
-  } else if (ind.table) {
-    const set = byType.get(ind.table);
-    if (set) for (const fn of set) out.add(fn);
-    // Bindings whose struct type the front end could not see (a macro-made initializer).
-    const unknown = byType.get('');
-    if (unknown && out.size === 0) for (const fn of unknown) out.add(fn);
+    if (ind.table) addAll(byType.get(ind.table));
   } else {
-    for (const set of byType.values()) for (const fn of set) out.add(fn);
+    const table = ind.table ?? (ind.obj ? typer.structTypeOf(ind.obj) ?? undefined : undefined);
+    if (table) {
+      addAll(byType.get(table));
+      // Bindings whose struct type the front end could not see (a macro-made initializer).
+      if (out.size === 0) addAll(byType.get(''));
+    } else {
+      for (const set of byType.values()) addAll(set);
+    }
   }
-  return [...out].filter((n) => index.functions.has(n));
+  const argc = op.args.length;
+  const targets: string[] = [];
+  for (const name of out) {
+    const fn = index.functions.get(name);
+    // (Variadic parameters are not listed, so more arguments than parameters may still fit.)
+    if (fn && fn.params.length <= argc) targets.push(name);
+  }
+  return targets;
 }
 
 /** Call targets of a call op that have a definition in the workspace. */
-export function callTargets(index: WorkspaceIndex, op: CallOp): string[] {
-  if (op.indirect) return resolveIndirect(index, op.indirect);
+export function callTargets(index: WorkspaceIndex, typer: PathTyper, op: CallOp): string[] {
+  if (op.indirect) return resolveIndirect(index, typer, op);
   return index.functions.has(op.callee) ? [op.callee] : [];
 }

@@ -12,7 +12,7 @@ import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTOR
 import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
-import { resolveIndirect, type WorkspaceIndex } from './index';
+import { resolveIndirect, type PathTyper, type WorkspaceIndex } from './index';
 import { copyFlow } from './keptFlows';
 import { flowSignatureOf, signatureOf } from './signatures';
 import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
@@ -271,7 +271,7 @@ function uniqueNames(): { out: string[]; add: (name: string) => void } {
 }
 
 /** Call-graph edges of a function: the names it may call that have definitions. */
-function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
+function computeCallees(fn: FunctionFacts, index: WorkspaceIndex, typer: PathTyper): string[] {
   const { out, add } = uniqueNames();
   for (const b of fn.blocks) {
     for (const op of b.ops) {
@@ -279,7 +279,7 @@ function computeCallees(fn: FunctionFacts, index: WorkspaceIndex): string[] {
       if (!op.indirect) {
         if (index.functions.has(op.callee)) add(op.callee);
       } else {
-        for (const t of resolveIndirect(index, op.indirect)) add(t);
+        for (const t of resolveIndirect(index, typer, op)) add(t);
       }
       // A function passed as an argument may be called by the callee.
       for (const a of op.args) {
@@ -297,7 +297,7 @@ const NO_TARGETS: string[] = [];
  * computeCallees, and on the same walk the call plan the dataflow would otherwise work out again
  * (dataflow.ts CallPlan: the targets of each call, as callTargets gives them).
  */
-function planCalls(fn: FunctionFacts, index: WorkspaceIndex): { callees: string[]; plan: CallPlan } {
+function planCalls(fn: FunctionFacts, index: WorkspaceIndex, typer: PathTyper): { callees: string[]; plan: CallPlan } {
   const { out, add } = uniqueNames();
   const calls: CallOp[] = [];
   const targets: string[][] = [];
@@ -318,7 +318,7 @@ function planCalls(fn: FunctionFacts, index: WorkspaceIndex): { callees: string[
           t = NO_TARGETS;
         }
       } else {
-        t = resolveIndirect(index, op.indirect);
+        t = resolveIndirect(index, typer, op);
         for (const x of t) add(x);
       }
       calls.push(op);
@@ -539,8 +539,9 @@ export class SummarySolver {
   /** The index of the last solve (what an index's `delta` must refer to for it to be used). */
   private solvedIndexId: number | undefined;
   /**
-   * Callee lists by definition, valid while the set of defined names and the bindings stay the
-   * same (what call resolution reads besides the body).
+   * Callee lists by definition, valid while the set of defined names, the bindings and the
+   * struct layouts stay the same (what call resolution reads besides the body; a layout change
+   * solves everything afresh).
    */
   private calleeCache = new WeakMap<FunctionFacts, string[]>();
   private calleeCacheBindings: WorkspaceIndex['bindings'] | undefined;
@@ -548,7 +549,7 @@ export class SummarySolver {
   private calleesOf(fn: FunctionFacts, index: WorkspaceIndex): string[] {
     let cs = this.calleeCache.get(fn);
     if (!cs) {
-      cs = computeCallees(fn, index);
+      cs = computeCallees(fn, index, this.resolver);
       this.calleeCache.set(fn, cs);
     }
     return cs;
@@ -659,7 +660,7 @@ export class SummarySolver {
       // The call plans serve this solve's dataflow of those functions.
       plans = new Map();
       for (const [name, fn] of index.functions) {
-        const p = planCalls(fn, index);
+        const p = planCalls(fn, index, resolver);
         this.callees.set(name, p.callees);
         plans.set(fn, p.plan);
       }

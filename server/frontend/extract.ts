@@ -1119,7 +1119,9 @@ export class FunctionBuilder {
     const p = this.params.get(name);
     const l = this.locals.get(name);
     if ((p && p.fnptr) || (l && l.fnptr)) {
-      this.emit({ k: 'call', range, api: name, callee: name, indirect: { field: name, text: name }, args: this.argPaths(e.args) });
+      const indirect: NonNullable<CallOp['indirect']> = { field: name, text: name };
+      if (p?.fnptr && !l) indirect.param = true;
+      this.emit({ k: 'call', range, api: name, callee: name, indirect, args: this.argPaths(e.args) });
       return;
     }
     const call: CallOp = { k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) };
@@ -1144,7 +1146,7 @@ export class FunctionBuilder {
         range,
         api: text,
         callee: `${table ?? obj.text}.${f.field}`,
-        indirect: { table, field: f.field, text },
+        indirect: table ? { table, field: f.field, text } : { field: f.field, text, obj },
         args: this.argPaths(e.args),
       });
       return;

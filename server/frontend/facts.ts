@@ -134,8 +134,12 @@ export interface CallOp extends OpBase {
    * Calls through an array, `handlers[i](vcpu)` / `(*handlers[i])(vcpu)`, have callee
    * `handlers[]` and { table: 'handlers' (the array variable's name), field: '[]' }: they resolve
    * to the array bindings of that variable only (see FieldFunctionBinding).
+   * Without a table, `obj` is the path of the struct the field is read from
+   * (`vcpu->arch.mmu` in `vcpu->arch.mmu->page_fault(...)`): the workspace types it through
+   * the struct layouts it knows. `param`: the call is through a function-pointer parameter,
+   * whose targets are the functions callers pass, not the bindings of a field.
    */
-  indirect?: { table?: string; field: string; text: string };
+  indirect?: { table?: string; field: string; text: string; obj?: AccessPath; param?: true };
   /** Arguments reduced to access paths where possible (null where not), for mapping callee summaries onto the caller. */
   args: (AccessPath | null)[];
   /** Set when the call is an expression statement whose result is thrown away (`f(x);`). */

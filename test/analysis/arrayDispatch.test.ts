@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ClassResolver } from '../../server/analysis/classes';
 import { buildIndex, callTargets } from '../../server/analysis/index';
 import type { CallOp, FieldFunctionBinding } from '../../server/frontend/facts';
 import { ALL_CODES, HEADER, REPO, addFile, discoverFixtures, loadEngine, runCase } from '../fixtures/harness';
@@ -64,12 +65,12 @@ describe('index: an array call reaches that array only', () => {
     const index = buildIndex([f]);
     const targets = (name: string) => {
       const c = f.functions.find((x) => x.name === name)!.blocks.flatMap((b) => b.ops).find((o): o is CallOp => o.k === 'call' && !!o.indirect)!;
-      return callTargets(index, c).sort();
+      return callTargets(index, new ClassResolver(index), c).sort();
     };
     expect(targets('demo_handle_exit')).toEqual(['handle_demo_hlt', 'handle_demo_io', 'handle_demo_reset']);
     expect(targets('demo_handle_fast_exit')).toEqual(['demo_fast_nop', 'handle_demo_io']);
     const unknown: CallOp = { k: 'call', api: 'x', callee: 'other[]', args: [], range: f.functions[0].range, indirect: { table: 'other', field: '[]', text: 'other[i]' } };
-    expect(callTargets(index, unknown)).toEqual([]);
+    expect(callTargets(index, new ClassResolver(index), unknown)).toEqual([]);
   });
 });
 

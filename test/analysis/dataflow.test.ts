@@ -78,7 +78,7 @@ describe('lockset dataflow', () => {
 
   it('resolves indirect calls through struct field bindings, never guessing', () => {
     const impl = fnLinear('svm_vcpu_load', 'svm.c', [param('vcpu', 'kvm_vcpu')], [acq(path('vcpu->kvm->lock', T)), rel(path('vcpu->kvm->lock', T))]);
-    const ind = call('kvm_x86_call(vcpu_load)', [], { table: 'kvm_x86_ops', field: 'vcpu_load' });
+    const ind = call('kvm_x86_call(vcpu_load)', [path('vcpu', T)], { table: 'kvm_x86_ops', field: 'vcpu_load' });
     const unknown = call('ops->frob', [], { field: 'frob' });
     const caller = fnLinear('load', 'x86.c', [param('vcpu', 'kvm_vcpu')], [ind, unknown]);
     const svm = fileFacts('svm.c', [impl], [], {
@@ -89,6 +89,32 @@ describe('lockset dataflow', () => {
     expect(flow.targets.get(ind)).toEqual(['svm_vcpu_load']);
     expect(flow.targets.get(unknown)).toEqual([]);
     expect([...solver.summaries.get('load')!.takes.keys()]).toEqual(['kvm.lock']);
+  });
+
+  it('types the object of an indirect call, checks its arguments, and leaves parameter calls to the callers', () => {
+    const bind = (structType: string | undefined, field: string, func: string) => ({ structType, variable: 'v', field, func, range: { start: { line: 0, column: 0 }, end: { line: 0, column: 1 } } });
+    // Two ops tables with a field of the same name, and a file operation with a different arity.
+    const emuSetGdt = fnLinear('emulator_set_gdt', 'x86.c', [param('ctxt', 'x86_emulate_ctxt'), param('dt', 'desc_ptr')], []);
+    const vmxSetGdt = fnLinear('vmx_set_gdt', 'vmx.c', [param('vcpu', 'kvm_vcpu'), param('dt', 'desc_ptr')], [acq(path('vcpu->kvm->lock', T)), rel(path('vcpu->kvm->lock', T))]);
+    const statsRead = fnLinear('demo_stats_read', 'stats.c', [param('file', 'file'), param('buf', 'char'), param('size', 'size_t'), param('pos', 'loff_t')], [acq(path('kvm->lock', T)), rel(path('kvm->lock', T))]);
+    const ctxtPath = path('ctxt->ops', { ctxt: 'x86_emulate_ctxt' });
+    const typed = call('ctxt->ops->set_gdt', [path('ctxt'), null], { field: 'set_gdt', obj: ctxtPath });
+    // `timecounter->cc` goes through a struct this workspace has no layout of.
+    const outside = call('timecounter->cc->read', [path('timecounter->cc')], { field: 'read', obj: { text: 'timecounter->cc', base: { kind: 'global', name: 'timecounter', type: 'timecounter' }, fields: ['cc'] } });
+    const viaParam = call('get', [path('ctxt'), null], { field: 'set_gdt', param: true });
+    const caller = fnLinear('em_lgdt', 'emulate.c', [param('ctxt', 'x86_emulate_ctxt')], [typed, outside, viaParam]);
+    const files = [
+      fileFacts('x86.c', [emuSetGdt], [], { bindings: [bind('x86_emulate_ops', 'set_gdt', 'emulator_set_gdt')] }),
+      fileFacts('vmx.c', [vmxSetGdt], [], { bindings: [bind('kvm_x86_ops', 'set_gdt', 'vmx_set_gdt')] }),
+      fileFacts('stats.c', [statsRead], [], { bindings: [bind('file_operations', 'read', 'demo_stats_read')] }),
+      fileFacts('emulate.c', [caller], [{ name: 'x86_emulate_ctxt', file: 'emulate.c', fields: [{ name: 'ops', type: 'x86_emulate_ops', pointer: true }] }]),
+    ];
+    const { solver } = solve(files);
+    const flow = solver.flows.get('em_lgdt')!;
+    expect(flow.targets.get(typed)).toEqual(['emulator_set_gdt']);
+    expect(flow.targets.get(outside)).toEqual([]);
+    expect(flow.targets.get(viaParam)).toEqual([]);
+    expect(solver.summaries.get('em_lgdt')!.takes.size).toBe(0);
   });
 
   it('prefers non-weak, non-stub definitions', () => {

@@ -47,7 +47,7 @@ export function acq(p: AccessPath, kind: LockKind = 'mutex', extra: Partial<Op &
 export function rel(p: AccessPath, kind: LockKind = 'mutex', extra: Partial<Op & { k: 'release' }> = {}): Op {
   return { k: 'release', api: kindApi[kind]?.[1] ?? 'unlock', range: r(), lock: p, kind, mode: (kind === 'srcu' ? 'read' : 'write') as LockMode, ...extra } as Op;
 }
-export function call(callee: string, args: (AccessPath | null)[] = [], indirect?: { table?: string; field: string }): Op {
+export function call(callee: string, args: (AccessPath | null)[] = [], indirect?: { table?: string; field: string; obj?: AccessPath; param?: true }): Op {
   return { k: 'call', api: callee, range: r(), callee, args, indirect: indirect ? { ...indirect, text: callee } : undefined };
 }
 export function assertHeld(p: AccessPath, mode: 'any' | LockMode = 'any'): Op {
