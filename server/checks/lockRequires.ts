@@ -13,7 +13,7 @@
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
-import { calledFromOutside, calleeList, chainOf, chosenFlows, chosenOrCallersChanged, hasCallers, holds } from './lockSupport';
+import { calledFromOutside, calleeList, chainOf, chosenFlows, chosenOrCallersChanged, hasCallers, holds, notCompiledHere } from './lockSupport';
 import { ruleMeta } from './registry';
 import { needRef, requirementSolver, type Need } from './requirements';
 
@@ -24,10 +24,10 @@ function requirementText(ctx: CheckContext, n: Need): string {
   return `${n.origin.function}() requires ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
 }
 
-/** Only the chosen definitions of functions nobody in the workspace (or outside it) calls are judged. */
+/** Only the chosen definitions of functions nobody in the workspace (or outside it) calls, compiled in this configuration, are judged. */
 function judged(ctx: CheckContext, flow: FunctionFlow): boolean {
   const fn = flow.fn;
-  return chosenFlows(ctx).get(fn.name) === flow && !hasCallers(ctx, fn.name) && !calledFromOutside(fn);
+  return chosenFlows(ctx).get(fn.name) === flow && !hasCallers(ctx, fn.name) && !calledFromOutside(fn) && !notCompiledHere(ctx, fn);
 }
 
 export const lockRequiresCheck: Check = {

@@ -166,12 +166,73 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
 
 /**
  * Names whose chosen flow, or whether they have callers, may differ from the previous analysis
- * (null: anything may): what a `judged` key built from chosenFlows, hasCallers and the function
- * itself depends on.
+ * (null: anything may): what a `judged` key built from chosenFlows, hasCallers, notCompiledHere
+ * and the function itself depends on.
  */
 export function chosenOrCallersChanged(ctx: CheckContext): ReadonlySet<string> | null {
   callersOf(ctx);
+  if (shadowedChanged(ctx)) return null;
   return (ctx.store?.get('lockSupport:callers') as CallerIndex | undefined)?.changed ?? null;
+}
+
+const shadowedChangedCache = new WeakMap<CheckContext, { changed: boolean }>();
+/** Do the shadowed callees differ from the previous analysis's (once per analysis: it records them)? */
+function shadowedChanged(ctx: CheckContext): boolean {
+  return memo(shadowedChangedCache, ctx, () => {
+    const shadowed = shadowedCallees(ctx);
+    const prev = ctx.store?.get('lockSupport:shadowed') as Map<string, Set<string>> | undefined;
+    ctx.store?.set('lockSupport:shadowed', shadowed);
+    return { changed: !prev || !sameShadowed(prev, shadowed) };
+  }).changed;
+}
+
+function sameShadowed(a: ReadonlyMap<string, ReadonlySet<string>>, b: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [k, files] of a) {
+    const other = b.get(k);
+    if (!other || other.size !== files.size) return false;
+    for (const f of files) if (!other.has(f)) return false;
+  }
+  return true;
+}
+
+const shadowedCache = new WeakMap<CheckContext, Map<string, Set<string>>>();
+/**
+ * Names called directly by definitions this configuration does not choose (another definition
+ * of the same name is compiled instead), with the files of those definitions.
+ */
+function shadowedCallees(ctx: CheckContext): Map<string, Set<string>> {
+  return memo(shadowedCache, ctx, () => {
+    const out = new Map<string, Set<string>>();
+    const index = ctx.index;
+    for (const name of index.multiDefined ?? []) {
+      const chosen = index.functions.get(name);
+      for (const def of index.allFunctions.get(name) ?? []) {
+        if (def === chosen) continue;
+        for (const b of def.blocks) {
+          for (const op of b.ops) {
+            if (op.k !== 'call' || op.indirect || op.callee === name || !index.functions.has(op.callee)) continue;
+            let files = out.get(op.callee);
+            if (!files) out.set(op.callee, (files = new Set()));
+            files.add(def.file);
+          }
+        }
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * A static function that only definitions this configuration does not choose call is not
+ * compiled here either: the `#ifdef` alternative of an architecture-specific definition (the
+ * generic kvm_vm_ioctl_get_dirty_log and its static helper kvm_get_dirty_log_protect, where
+ * s390 and powerpc define their own). Such a function is not an entry point to judge.
+ */
+export function notCompiledHere(ctx: CheckContext, fn: FunctionFacts): boolean {
+  if (!fn.isStatic || hasCallers(ctx, fn.name)) return false;
+  return shadowedCallees(ctx).get(fn.name)?.has(fn.file) ?? false;
 }
 
 export function hasCallers(ctx: CheckContext, name: string): boolean {

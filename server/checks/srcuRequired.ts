@@ -17,7 +17,7 @@ import type { FunctionFacts } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import type { Finding } from './finding';
 import { derivedCache, DerivedCache, idOf } from './derived';
-import { calleeList, linkSig, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, step, type Link } from './lockSupport';
+import { calleeList, linkSig, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, notCompiledHere, step, type Link } from './lockSupport';
 import { callSites, UNCONDITIONAL } from './callSites';
 import { ruleMeta } from './registry';
 
@@ -212,7 +212,7 @@ function boundFunctions(ctx: CheckContext): Set<string> {
 
 function isEntryPoint(ctx: CheckContext, fn: FunctionFacts): boolean {
   if (vfsEntryPoints(ctx).has(fn.name)) return true;
-  if (hasCallers(ctx, fn.name) || calledFromOutside(fn)) return false;
+  if (hasCallers(ctx, fn.name) || calledFromOutside(fn) || notCompiledHere(ctx, fn)) return false;
   return !fn.isStatic || boundFunctions(ctx).has(fn.name);
 }
 

@@ -67,6 +67,58 @@ describe('incremental re-checks of root functions', () => {
     expect(requires(ws.analyze().findings)).toEqual([]);
   });
 
+  it('follows a definition that the configuration does not choose as it starts or stops calling a static helper', async () => {
+    // virt/kvm's generic ioctl loses to the architecture's own definition of the same name; the
+    // static helper only it calls is not compiled with it, so it is not an entry point.
+    const generic = (callsHelper: boolean) => `
+void frob_flush(struct kvm *kvm)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+	kvm->frobbed++;
+}
+
+static int frob_get_log_protect(struct kvm *kvm)
+{
+	frob_flush(kvm);
+	return 0;
+}
+
+static int frob_get_log(struct kvm *kvm)
+{
+	int r = 0;
+
+	mutex_lock(&kvm->slots_lock);
+	${callsHelper ? 'r = frob_get_log_protect(kvm);' : ''}
+	mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+`;
+    const arch = `
+int frob_get_log(struct kvm *kvm)
+{
+	mutex_lock(&kvm->slots_lock);
+	kvm->frobbed--;
+	mutex_unlock(&kvm->slots_lock);
+	return 0;
+}
+`;
+    const ws = await createWorkspace({ rules });
+    ws.setFile('virt/kvm/frob.c', generic(true));
+    ws.setFile('arch/s390/kvm/frob.c', arch);
+    expect(requires(ws.analyze().findings)).toEqual([]);
+
+    ws.setFile('virt/kvm/frob.c', generic(false));
+    const without = requires(ws.analyze().findings);
+    expect(without).toEqual(['virt/kvm/frob.c:9 frob_get_log_protect']);
+    const fresh = await createWorkspace({ rules });
+    fresh.setFile('virt/kvm/frob.c', generic(false));
+    fresh.setFile('arch/s390/kvm/frob.c', arch);
+    expect(requires(fresh.analyze().findings)).toEqual(without);
+
+    ws.setFile('virt/kvm/frob.c', generic(true));
+    expect(requires(ws.analyze().findings)).toEqual([]);
+  });
+
   it('follows an ops table that starts or stops naming a static function into srcu-required', async () => {
     const user = `
 static int frob_init(struct kvm *kvm)
