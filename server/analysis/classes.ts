@@ -117,25 +117,23 @@ export class ClassResolver {
 
   /**
    * The struct type an access path designates (`ctxt->ops` -> `x86_emulate_ops`), through the
-   * struct layouts known here. null: the walk passes through a struct whose layout is not known
-   * (the type is not ours to say); undefined: the path's base has no type at all.
+   * struct layouts known here; undefined when the base has no type or a struct on the way has no
+   * known layout.
    */
-  structTypeOf(path: AccessPath): string | null | undefined {
-    const t = this.walkType(this.baseType(path), path.fields);
-    if (t || !path.alias?.type) return t;
-    return this.walkType(path.alias.type, path.alias.fields) ?? t;
+  structTypeOf(path: AccessPath): string | undefined {
+    return this.walkType(this.baseType(path), path.fields) ?? (path.alias?.type ? this.walkType(path.alias.type, path.alias.fields) : undefined);
   }
 
-  private walkType(start: string | undefined, fields: readonly string[]): string | null | undefined {
+  private walkType(start: string | undefined, fields: readonly string[]): string | undefined {
     if (!start) return undefined;
     let cur: Cursor = { named: start };
     for (const f of fields) {
-      if ('named' in cur && !this.knowsStruct(cur.named)) return null;
+      if ('named' in cur && !this.knowsStruct(cur.named)) return undefined;
       const ft = this.fieldOf(cur, f);
-      if (!ft || (!ft.inline && !ft.type)) return null;
+      if (!ft || (!ft.inline && !ft.type)) return undefined;
       cur = ft.inline ? { inline: ft.inline } : { named: ft.type };
     }
-    return 'named' in cur ? cur.named : null;
+    return 'named' in cur ? cur.named : undefined;
   }
 
   private static cacheKey(path: AccessPath): string {

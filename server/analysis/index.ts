@@ -357,7 +357,7 @@ export class IndexBuilder {
 
 /** What resolving an indirect call needs besides the index: the type of the struct read from. */
 export interface PathTyper {
-  structTypeOf(path: AccessPath): string | null | undefined;
+  structTypeOf(path: AccessPath): string | undefined;
 }
 
 /**
@@ -382,7 +382,7 @@ export function resolveIndirect(index: WorkspaceIndex, typer: PathTyper, op: Cal
     // `handlers[i](vcpu)`: the functions in that array's initializer, nothing else.
     if (ind.table) addAll(byType.get(ind.table));
   } else {
-    const table = ind.table ?? (ind.obj ? typer.structTypeOf(ind.obj) ?? undefined : undefined);
+    const table = ind.table ?? (ind.obj && typer.structTypeOf(ind.obj));
     if (table) {
       addAll(byType.get(table));
       // Bindings whose struct type the front end could not see (a macro-made initializer).
