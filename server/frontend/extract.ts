@@ -150,6 +150,8 @@ interface GuardRelease {
   kind: LockKind;
   mode: LockMode;
   api: string;
+  /** The guard disabled interrupts (`_irq`/`_irqsave` types): its end restores them. */
+  irqsOff?: true;
 }
 
 interface Scope {
@@ -326,7 +328,7 @@ export class FunctionBuilder {
       const g = scopes[i].guards;
       for (let j = g.length - 1; j >= 0; j--) {
         const r = g[j];
-        this.emit({ k: 'release', range, api: r.api, lock: r.lock, kind: r.kind, mode: r.mode, scoped: true });
+        this.emit({ k: 'release', range, api: r.api, lock: r.lock, kind: r.kind, mode: r.mode, scoped: true, ...(r.irqsOff ? { irqsRestore: true } : {}) });
       }
     }
   }
@@ -1265,7 +1267,7 @@ export class FunctionBuilder {
     if (g.nested) op.nested = true;
     this.emit(op);
     const sc = this.scopes[this.scopes.length - 1];
-    if (sc) sc.guards.push({ lock, kind: g.kind, mode: g.mode, api });
+    if (sc) sc.guards.push({ lock, kind: g.kind, mode: g.mode, api, ...(g.irqsOff ? { irqsOff: true as const } : {}) });
   }
 
   // ---- SPTE heuristics
