@@ -268,14 +268,14 @@ function blocksInLoops(fn: FunctionFacts): number[] {
  * The flow of a stateless function: the same walk as the general analysis (depth-first, blocks
  * in the same order, so the exit's range is the same) with the single entry state.
  */
-function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>): FunctionFlow {
+function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>, handlerHeld: FunctionFlow['handlerHeld']): FunctionFlow {
   const contexts = new Map<Op, OpContext[]>();
   const exits: ExitState[] = [];
   // Every stateless flow shares the entry state and its one context list (nothing writes them).
   const initial = ENTRY_STATE;
   if (fn.entry === fn.exit) {
     exits.push({ state: initial, range: { start: fn.range.end, end: fn.range.end } });
-    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false };
+    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerHeld };
   }
   const blocks = fn.blocks;
   const nBlocks = blocks.length;
@@ -301,7 +301,7 @@ function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<
     for (const e of block.succ) arrive(e.to, b);
   }
   if (exitFrom >= 0) exits.push({ state: initial, range: blocks[exitFrom]?.returnRange ?? { start: fn.range.end, end: fn.range.end } });
-  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false };
+  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerHeld };
 }
 
 /** The state on entry of every stateless flow, and the context list of all its ops (shared, never written). */
@@ -345,6 +345,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   let takesOrReleases = false;
   /** The calls whose callee has a net effect, with its summary (the walk reads no other). */
   let effectCalls: Map<Op, Summary> | undefined;
+  let handlerHeld: FunctionFlow['handlerHeld'];
   const call = (op: CallOp, t: string[]): void => {
     // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
     if (!op.indirect && t.length === 1) {
@@ -354,9 +355,16 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         (effectCalls ??= new Map()).set(op, sum);
       }
       const pc = sum?.paramCalls;
-      if (pc) for (const k of pc) {
-        const h = functionArgument(env.index, op.args[k]);
-        if (h && !t.includes(h)) t.push(h);
+      if (pc) for (let j = 0; j < pc.length; j++) {
+        const h = functionArgument(env.index, op.args[pc[j]]);
+        if (!h || t.includes(h)) continue;
+        t.push(h);
+        const held = sum!.paramHeld?.[j];
+        if (held?.length) {
+          let m = (handlerHeld ??= new Map()).get(op);
+          if (!m) handlerHeld.set(op, (m = new Map()));
+          m.set(h, held);
+        }
       }
     }
     targets.set(op, t);
@@ -384,7 +392,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     }
   }
 
-  if (stateless) return statelessFlow(fn, locks, targets);
+  if (stateless) return statelessFlow(fn, locks, targets, handlerHeld);
 
   const relevant = relevantVariables(fn, takesOrReleases || effectCalls !== undefined);
 
@@ -772,5 +780,5 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     else for (const s of many) leave(b, s, block.succ);
   }
 
-  return { fn, contexts, locks, targets, exits, events, truncated };
+  return { fn, contexts, locks, targets, exits, events, truncated, handlerHeld };
 }

@@ -9,7 +9,8 @@ const flowSignatures = new WeakMap<Summary, string>();
 const signatures = new WeakMap<Summary, string>();
 
 /**
- * The part of a summary the dataflow of callers reads (see dataflow.ts: effects, paramCalls):
+ * The part of a summary the dataflow of callers reads (see dataflow.ts: effects, paramCalls,
+ * paramHeld):
  * when only the rest changes (witness depths, takes, sleeps), a caller is re-summarised from its
  * flow instead of re-analysed. Computed on demand (a cold solve compares none) and cached.
  */
@@ -19,6 +20,7 @@ export function flowSignatureOf(s: Summary): string {
     const parts: string[] = [];
     for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
     if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
+    if (s.paramHeld) parts.push(`h${s.paramHeld.map((h) => h.join(',')).join(';')}`);
     sig = parts.join('\n');
     flowSignatures.set(s, sig);
   }

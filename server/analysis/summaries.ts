@@ -15,7 +15,7 @@ import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type Call
 import { resolveIndirect, type PathTyper, type WorkspaceIndex } from './index';
 import { copyFlow } from './keptFlows';
 import { flowSignatureOf, signatureOf } from './signatures';
-import type { ChainStep, FunctionFlow, NetEffect, Requirement, Summary, TakeInfo, Witness } from './types';
+import type { ChainStep, FunctionFlow, NetEffect, OpContext, Requirement, Summary, TakeInfo, Witness } from './types';
 
 const MAX_SCC_ITERATIONS = 6;
 const MAX_CHAIN = 32;
@@ -43,6 +43,17 @@ export function externalSummary(name: string): Summary | undefined {
   }
   externalCache.set(name, sum);
   return sum ?? undefined;
+}
+
+/** The resolved locks (`class|mode`) held in every one of `ctxs`, never only because of a join. */
+function heldOnEveryPath(ctxs: readonly OpContext[]): readonly string[] {
+  if (ctxs.length === 0 || ctxs[0].held.length === 0) return NO_CLASSES;
+  const out: string[] = [];
+  for (const h of ctxs[0].held) {
+    if (!h.resolved || h.maybe) continue;
+    if (ctxs.every((c) => c.held.some((x) => x.cls === h.cls && x.mode === h.mode && !x.maybe))) out.push(`${h.cls}|${h.mode}`);
+  }
+  return out.length ? out : NO_CLASSES;
 }
 
 function nonEmpty(a: string[]): string[] | undefined {
@@ -95,12 +106,21 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   };
 
   const paramCalls: number[] = [];
+  /** Aligned with paramCalls: locks held at every call through that parameter so far. */
+  const paramHeld: (readonly string[])[] = [];
   for (const [op, opCtxs] of flow.contexts) {
     if (op.k === 'call' && !op.indirect?.table) {
       const params = fn.params;
       for (let k = 0; k < params.length; k++) {
         if (params[k].name !== op.callee) continue;
-        if (!paramCalls.includes(k)) paramCalls.push(k);
+        const held = heldOnEveryPath(opCtxs);
+        const i = paramCalls.indexOf(k);
+        if (i < 0) {
+          paramCalls.push(k);
+          paramHeld.push(held);
+        } else if (paramHeld[i].length) {
+          paramHeld[i] = paramHeld[i].filter((x) => held.includes(x));
+        }
         break;
       }
     }
@@ -248,7 +268,9 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     }
   }
 
-  return { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
+  const summary: Summary = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
+  if (paramHeld.some((h) => h.length)) summary.paramHeld = paramHeld;
+  return summary;
 }
 
 /** A list of names in first-seen order without duplicates (a scan while short, a set after). */

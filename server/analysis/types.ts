@@ -114,6 +114,12 @@ export interface FunctionFlow {
   events: FlowEvent[];
   /** The state bound was hit somewhere (some path facts were joined). */
   truncated: boolean;
+  /**
+   * Handlers passed to a callee that calls them through its parameter (targets added from the
+   * callee's `paramCalls`), with the locks that callee holds whenever it calls them
+   * (`Summary.paramHeld`): per call op, handler name -> `class|mode` entries.
+   */
+  handlerHeld?: Map<Op, Map<string, readonly string[]>>;
 }
 
 /**
@@ -179,4 +185,10 @@ export interface Summary {
   syncs: Map<string, Witness>;
   /** Parameters (indices) the function calls as function pointers (`do_msr(vcpu, ...)`). */
   paramCalls?: number[];
+  /**
+   * Aligned with `paramCalls`: the resolved locks (`class|mode`) held on every path at every call
+   * through that parameter (`kvm_s2_mmu_iterate_by_vmid` calls its handler under mmu_lock).
+   * Absent when none is held at any.
+   */
+  paramHeld?: (readonly string[])[];
 }

@@ -181,8 +181,11 @@ export class RequirementSolver {
       const rs = this.needs(name);
       if (rs.length === 0) continue;
       const head = step(flow.fn, op.range, `calls ${name}`);
+      // A handler passed to the callee: what the callee holds when it calls it is not ours to hold.
+      const heldByCallee = flow.handlerHeld?.get(op)?.get(name);
       for (const r of rs) {
         if (r.chain.length >= MAX_CHAIN) continue;
+        if (heldByCallee && r.resolved && satisfiedBy(heldByCallee, r)) continue;
         const m = mapThroughArgs(this.ctx.resolver, flow.fn, op, { cls: r.cls, resolved: r.resolved, inst: '', param: r.param, fields: r.fields });
         if (!m.resolved) continue;
         (out ??= []).push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: link(head, r.chain) } });
@@ -239,6 +242,11 @@ export class RequirementSolver {
     }
     return out;
   }
+}
+
+/** Is `need` met by locks held as `class|mode` entries (a write requirement needs the write side)? */
+function satisfiedBy(held: readonly string[], need: Need): boolean {
+  return held.includes(`${need.cls}|write`) || (need.mode !== 'write' && held.includes(`${need.cls}|read`));
 }
 
 /** `lockdep_assert_held_write at tdp_mmu.c:652` / `locking.rst:55`: where a need is written. */

@@ -119,6 +119,45 @@ int frob_get_log(struct kvm *kvm)
     expect(requires(ws.analyze().findings)).toEqual([]);
   });
 
+  it('follows a walker that starts or stops holding the lock its handler asserts', async () => {
+    const handler = `
+static void frob_zap(struct kvm *kvm)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	kvm->frobbed = 0;
+}
+
+long frob_ioctl(struct kvm *kvm)
+{
+	frob_walk(kvm, frob_zap);
+	return 0;
+}
+`;
+    const walker = (locked: boolean) => `
+void frob_walk(struct kvm *kvm, void (*fn)(struct kvm *kvm))
+{
+	${locked ? 'write_lock(&kvm->mmu_lock);' : ''}
+	fn(kvm);
+	${locked ? 'write_unlock(&kvm->mmu_lock);' : ''}
+}
+`;
+    const ws = await createWorkspace({ rules });
+    ws.setFile('arch/x86/kvm/handler.c', handler);
+    ws.setFile('arch/x86/kvm/walker.c', walker(true));
+    expect(requires(ws.analyze().findings)).toEqual([]);
+
+    ws.setFile('arch/x86/kvm/walker.c', walker(false));
+    const without = requires(ws.analyze().findings);
+    expect(without).toEqual(['arch/x86/kvm/handler.c:9 frob_ioctl']);
+    const fresh = await createWorkspace({ rules });
+    fresh.setFile('arch/x86/kvm/handler.c', handler);
+    fresh.setFile('arch/x86/kvm/walker.c', walker(false));
+    expect(requires(fresh.analyze().findings)).toEqual(without);
+
+    ws.setFile('arch/x86/kvm/walker.c', walker(true));
+    expect(requires(ws.analyze().findings)).toEqual([]);
+  });
+
   it('follows an ops table that starts or stops naming a static function into srcu-required', async () => {
     const user = `
 static int frob_init(struct kvm *kvm)
