@@ -94,8 +94,20 @@ for (const [pfx, kind] of [
   rel([`${pfx}_unlock_irq`, `${pfx}_unlock_irqrestore`], { kind, mode: 'write', irqsRestore: true });
 }
 
+// The out-of-line implementations behind those macros, called directly now and then
+// (`_raw_spin_unlock(&irq->irq_lock)`), and the lockdep-less arch and do_raw forms.
+acq(['_raw_spin_lock', '_raw_spin_lock_bh', 'do_raw_spin_lock', 'arch_spin_lock'], { kind: 'raw_spinlock', mode: 'write' });
+acq(['_raw_spin_lock_irq', '_raw_spin_lock_irqsave'], { kind: 'raw_spinlock', mode: 'write', irqsOff: true });
+acq(['_raw_spin_trylock', '_raw_spin_trylock_bh', 'do_raw_spin_trylock', 'arch_spin_trylock'], { kind: 'raw_spinlock', mode: 'write', cond: 'try' });
+rel(['_raw_spin_unlock', '_raw_spin_unlock_bh', 'do_raw_spin_unlock', 'arch_spin_unlock'], { kind: 'raw_spinlock', mode: 'write' });
+rel(['_raw_spin_unlock_irq', '_raw_spin_unlock_irqrestore'], { kind: 'raw_spinlock', mode: 'write', irqsRestore: true });
+
 // --- rwlock
 for (const mode of ['read', 'write'] as const) {
+  acq([`_raw_${mode}_lock`, `_raw_${mode}_lock_bh`], { kind: 'rwlock', mode });
+  acq([`_raw_${mode}_lock_irq`, `_raw_${mode}_lock_irqsave`], { kind: 'rwlock', mode, irqsOff: true });
+  rel([`_raw_${mode}_unlock`, `_raw_${mode}_unlock_bh`], { kind: 'rwlock', mode });
+  rel([`_raw_${mode}_unlock_irq`, `_raw_${mode}_unlock_irqrestore`], { kind: 'rwlock', mode, irqsRestore: true });
   acq([`${mode}_lock`, `${mode}_lock_bh`], { kind: 'rwlock', mode });
   acq([`${mode}_lock_irq`, `${mode}_lock_irqsave`], { kind: 'rwlock', mode, irqsOff: true });
   acq([`${mode}_trylock`], { kind: 'rwlock', mode, cond: 'try' });
