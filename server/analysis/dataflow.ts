@@ -268,14 +268,14 @@ function blocksInLoops(fn: FunctionFacts): number[] {
  * The flow of a stateless function: the same walk as the general analysis (depth-first, blocks
  * in the same order, so the exit's range is the same) with the single entry state.
  */
-function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>, handlerHeld: FunctionFlow['handlerHeld']): FunctionFlow {
+function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>, handlerContexts: FunctionFlow['handlerContexts']): FunctionFlow {
   const contexts = new Map<Op, OpContext[]>();
   const exits: ExitState[] = [];
   // Every stateless flow shares the entry state and its one context list (nothing writes them).
   const initial = ENTRY_STATE;
   if (fn.entry === fn.exit) {
     exits.push({ state: initial, range: { start: fn.range.end, end: fn.range.end } });
-    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerHeld };
+    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerContexts };
   }
   const blocks = fn.blocks;
   const nBlocks = blocks.length;
@@ -301,7 +301,7 @@ function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<
     for (const e of block.succ) arrive(e.to, b);
   }
   if (exitFrom >= 0) exits.push({ state: initial, range: blocks[exitFrom]?.returnRange ?? { start: fn.range.end, end: fn.range.end } });
-  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerHeld };
+  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerContexts };
 }
 
 /** The state on entry of every stateless flow, and the context list of all its ops (shared, never written). */
@@ -345,7 +345,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   let takesOrReleases = false;
   /** The calls whose callee has a net effect, with its summary (the walk reads no other). */
   let effectCalls: Map<Op, Summary> | undefined;
-  let handlerHeld: FunctionFlow['handlerHeld'];
+  let handlerContexts: FunctionFlow['handlerContexts'];
   const call = (op: CallOp, t: string[]): void => {
     // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
     if (!op.indirect && t.length === 1) {
@@ -359,11 +359,11 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         const h = functionArgument(env.index, op.args[pc[j]]);
         if (!h || t.includes(h)) continue;
         t.push(h);
-        const held = sum!.paramHeld?.[j];
-        if (held?.length) {
-          let m = (handlerHeld ??= new Map()).get(op);
-          if (!m) handlerHeld.set(op, (m = new Map()));
-          m.set(h, held);
+        const ctxs = sum!.paramContexts?.[j];
+        if (ctxs) {
+          let m = (handlerContexts ??= new Map()).get(op);
+          if (!m) handlerContexts.set(op, (m = new Map()));
+          m.set(h, ctxs);
         }
       }
     }
@@ -392,7 +392,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     }
   }
 
-  if (stateless) return statelessFlow(fn, locks, targets, handlerHeld);
+  if (stateless) return statelessFlow(fn, locks, targets, handlerContexts);
 
   const relevant = relevantVariables(fn, takesOrReleases || effectCalls !== undefined);
 
@@ -780,5 +780,5 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     else for (const s of many) leave(b, s, block.succ);
   }
 
-  return { fn, contexts, locks, targets, exits, events, truncated, handlerHeld };
+  return { fn, contexts, locks, targets, exits, events, truncated, handlerContexts };
 }

@@ -117,9 +117,25 @@ export interface NestingPair {
   op: Op;
   held: HeldLock;
   taken: Taken;
+  /**
+   * The callee `op` passes the handler `taken.callee` to, when that callee (not this flow) holds
+   * `held` at its call through the parameter (FunctionFlow.handlerContexts).
+   */
+  within?: string;
 }
 
 const pairCache = new WeakMap<FunctionFlow, NestingPair[]>();
+
+/** The distinct lists of held locks with a resolved lock in `contexts` (contexts often share one), in order. */
+function heldLists(contexts: readonly OpContext[]): (readonly HeldLock[])[] | undefined {
+  let helds: (readonly HeldLock[])[] | undefined;
+  for (const c of contexts) {
+    if (!c.held.some((h) => h.resolved)) continue;
+    if (!helds) helds = [c.held];
+    else if (!helds.includes(c.held)) helds.push(c.held);
+  }
+  return helds;
+}
 
 /**
  * The nestings of one function (resolved classes, trylocks excluded, same class excluded), one
@@ -135,32 +151,30 @@ export function nestingPairs(flow: FunctionFlow, resolver: ClassResolver, summar
   const seen = new Map<number, Map<string, Set<string>>>();
   for (const [op, contexts] of flow.contexts) {
     if (op.k !== 'acquire' && op.k !== 'call') continue;
-    // The distinct lists of held locks here (contexts often share one), in order.
-    let helds: (readonly HeldLock[])[] | undefined;
-    for (const c of contexts) {
-      if (!c.held.some((h) => h.resolved)) continue;
-      if (!helds) helds = [c.held];
-      else if (!helds.includes(c.held)) helds.push(c.held);
-    }
-    if (!helds) continue;
+    const helds = heldLists(contexts);
+    const handlers = op.k === 'call' ? flow.handlerContexts?.get(op) : undefined;
+    if (!helds && !handlers) continue;
     const taken = takenAt(flow, op, resolver, summaryOf, true);
     if (!taken.length) continue;
     const pos = op.range.start.line * 100000 + op.range.start.column;
     let atOp = seen.get(pos);
     if (!atOp) seen.set(pos, (atOp = new Map()));
+    const pair = (h: HeldLock, t: Taken, within?: string): void => {
+      if (!h.resolved || h.cls === t.cls) return;
+      // The callee releases this very lock before taking the other one.
+      if (t.witness.callerReleased?.includes(h.cls)) return;
+      let inner = atOp!.get(h.cls);
+      if (!inner) atOp!.set(h.cls, (inner = new Set()));
+      if (inner.has(t.cls)) return;
+      inner.add(t.cls);
+      out.push(within ? { flow, op, held: h, taken: t, within } : { flow, op, held: h, taken: t });
+    };
     for (const t of taken) {
-      for (const held of helds) {
-        for (const h of held) {
-          if (!h.resolved || h.cls === t.cls) continue;
-          // The callee releases this very lock before taking the other one.
-          if (t.witness.callerReleased?.includes(h.cls)) continue;
-          let inner = atOp.get(h.cls);
-          if (!inner) atOp.set(h.cls, (inner = new Set()));
-          if (inner.has(t.cls)) continue;
-          inner.add(t.cls);
-          out.push({ flow, op, held: h, taken: t });
-        }
-      }
+      if (helds) for (const held of helds) for (const h of held) pair(h, t);
+      // A handler runs inside the callee it is passed to, with what that callee holds there.
+      const calleeContexts = t.callee !== undefined ? handlers?.get(t.callee) : undefined;
+      const calleeHelds = calleeContexts && heldLists(calleeContexts);
+      if (calleeHelds) for (const held of calleeHelds) for (const h of held) pair(h, t, (op as CallOp).callee);
     }
   }
   pairCache.set(flow, out);

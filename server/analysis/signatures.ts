@@ -3,14 +3,19 @@
  * The solver compares them to decide which callers to revisit; they are computed on demand (a
  * cold solve compares none) and cached by summary object.
  */
-import type { Summary } from './types';
+import type { OpContext, Summary } from './types';
+
+/** What a caller's checks read of a callee's contexts: held locks (class, mode, kind), irq and preemption state. */
+function contextsSig(list: readonly OpContext[]): string {
+  return list.map((c) => `${c.held.map((h) => `${h.cls}:${h.mode}:${h.kind}:${h.maybe ? 1 : 0}`).join(',')}#${c.irqOff},${c.preemptOff}`).join('|');
+}
 
 const flowSignatures = new WeakMap<Summary, string>();
 const signatures = new WeakMap<Summary, string>();
 
 /**
  * The part of a summary the dataflow of callers reads (see dataflow.ts: effects, paramCalls,
- * paramHeld):
+ * paramContexts):
  * when only the rest changes (witness depths, takes, sleeps), a caller is re-summarised from its
  * flow instead of re-analysed. Computed on demand (a cold solve compares none) and cached.
  */
@@ -20,7 +25,7 @@ export function flowSignatureOf(s: Summary): string {
     const parts: string[] = [];
     for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}`);
     if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
-    if (s.paramHeld) parts.push(`h${s.paramHeld.map((h) => h.join(',')).join(';')}`);
+    if (s.paramContexts) parts.push(`h${s.paramContexts.map(contextsSig).join(';')}`);
     sig = parts.join('\n');
     flowSignatures.set(s, sig);
   }

@@ -45,15 +45,12 @@ export function externalSummary(name: string): Summary | undefined {
   return sum ?? undefined;
 }
 
-/** The resolved locks (`class|mode`) held in every one of `ctxs`, never only because of a join. */
-function heldOnEveryPath(ctxs: readonly OpContext[]): readonly string[] {
-  if (ctxs.length === 0 || ctxs[0].held.length === 0) return NO_CLASSES;
-  const out: string[] = [];
-  for (const h of ctxs[0].held) {
-    if (!h.resolved || h.maybe) continue;
-    if (ctxs.every((c) => c.held.some((x) => x.cls === h.cls && x.mode === h.mode && !x.maybe))) out.push(`${h.cls}|${h.mode}`);
-  }
-  return out.length ? out : NO_CLASSES;
+/** Contexts of a function's calls through one parameter kept in its summary (the dataflow bounds them too). */
+const MAX_PARAM_CONTEXTS = 8;
+
+/** Does a context say anything a handler called in it must know: a lock held, interrupts or preemption off? */
+function constrains(c: OpContext): boolean {
+  return c.held.length > 0 || c.irqOff > 0 || c.preemptOff > 0;
 }
 
 function nonEmpty(a: string[]): string[] | undefined {
@@ -106,21 +103,21 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   };
 
   const paramCalls: number[] = [];
-  /** Aligned with paramCalls: locks held at every call through that parameter so far. */
-  const paramHeld: (readonly string[])[] = [];
+  /** Aligned with paramCalls: the contexts of the calls through that parameter. */
+  const paramContexts: OpContext[][] = [];
   for (const [op, opCtxs] of flow.contexts) {
     if (op.k === 'call' && !op.indirect?.table) {
       const params = fn.params;
       for (let k = 0; k < params.length; k++) {
         if (params[k].name !== op.callee) continue;
-        const held = heldOnEveryPath(opCtxs);
-        const i = paramCalls.indexOf(k);
+        let i = paramCalls.indexOf(k);
         if (i < 0) {
+          i = paramCalls.length;
           paramCalls.push(k);
-          paramHeld.push(held);
-        } else if (paramHeld[i].length) {
-          paramHeld[i] = paramHeld[i].filter((x) => held.includes(x));
+          paramContexts.push([]);
         }
+        const list = paramContexts[i];
+        for (const c of opCtxs) if (list.length < MAX_PARAM_CONTEXTS && !list.includes(c)) list.push(c);
         break;
       }
     }
@@ -269,7 +266,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   }
 
   const summary: Summary = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
-  if (paramHeld.some((h) => h.length)) summary.paramHeld = paramHeld;
+  if (paramContexts.some((list) => list.some(constrains))) summary.paramContexts = paramContexts;
   return summary;
 }
 

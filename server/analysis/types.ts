@@ -116,10 +116,11 @@ export interface FunctionFlow {
   truncated: boolean;
   /**
    * Handlers passed to a callee that calls them through its parameter (targets added from the
-   * callee's `paramCalls`), with the locks that callee holds whenever it calls them
-   * (`Summary.paramHeld`): per call op, handler name -> `class|mode` entries.
+   * callee's `paramCalls`), with the contexts in which that callee calls them
+   * (`Summary.paramContexts`): per call op, handler name -> the callee's contexts. A handler runs
+   * in the caller's context at the op *and* in one of these.
    */
-  handlerHeld?: Map<Op, Map<string, readonly string[]>>;
+  handlerContexts?: Map<Op, Map<string, readonly OpContext[]>>;
 }
 
 /**
@@ -186,9 +187,9 @@ export interface Summary {
   /** Parameters (indices) the function calls as function pointers (`do_msr(vcpu, ...)`). */
   paramCalls?: number[];
   /**
-   * Aligned with `paramCalls`: the resolved locks (`class|mode`) held on every path at every call
-   * through that parameter (`kvm_s2_mmu_iterate_by_vmid` calls its handler under mmu_lock).
-   * Absent when none is held at any.
+   * Aligned with `paramCalls`: the contexts of the calls through that parameter
+   * (`kvm_s2_mmu_iterate_by_vmid` calls its handler under mmu_lock taken for write). Absent when
+   * no lock is held and interrupts and preemption are on at every such call.
    */
-  paramHeld?: (readonly string[])[];
+  paramContexts?: (readonly OpContext[])[];
 }

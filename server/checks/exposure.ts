@@ -9,7 +9,7 @@
  * passed on to its callers, so one bug gives one finding.
  */
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
-import type { Op } from '../frontend/facts';
+import type { CallOp, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBeforeOp, step } from './lockSupport';
@@ -56,6 +56,11 @@ export interface Offence {
   held?: OpContext['held'][number];
   /** `interrupts are disabled`, ... when no lock does. */
   reason?: string;
+  /**
+   * The callee the event's handler was passed to, when the context that makes it a problem is
+   * that callee's at its call through the parameter (FunctionFlow.handlerContexts), not ours.
+   */
+  within?: string;
 }
 
 export interface EventAt {
@@ -230,11 +235,15 @@ export class ExposureSolver {
     for (const [op, contexts] of flow.contexts) {
       let events: ExposedEvent[] | undefined;
       for (const e of this.spec.ownEvents(flow, op)) (events ??= []).push({ key: e.key, released: EMPTY, step: step(fn, op.range, e.what), viaReleased: '', length: 1 });
+      /** Events reached through a handler passed to the callee, with the callee's contexts at its call. */
+      let inCallee: Map<ExposedEvent, readonly OpContext[]> | undefined;
       if (op.k === 'call') {
+        const handlers = flow.handlerContexts?.get(op);
         for (const name of calleeNames(flow, op)) {
           if (name === fn.name) continue;
           const exposed = this.exposed(name);
           if (exposed.length === 0) continue;
+          const calleeContexts = handlers?.get(name);
           let head: ChainStep | undefined;
           const perKey = new Map<string, number>();
           for (const e of exposed) {
@@ -243,7 +252,9 @@ export class ExposureSolver {
             if (n >= MAX_PER_KEY) continue;
             perKey.set(e.key, n + 1);
             head ??= step(fn, op.range, `calls ${name}`);
-            (events ??= []).push({ key: e.key, released: e.released, step: head, via: name, viaReleased: setKey(e.released), length: e.length + 1 });
+            const ev: ExposedEvent = { key: e.key, released: e.released, step: head, via: name, viaReleased: setKey(e.released), length: e.length + 1 };
+            (events ??= []).push(ev);
+            if (calleeContexts) (inCallee ??= new Map()).set(ev, calleeContexts);
           }
         }
       }
@@ -261,6 +272,17 @@ export class ExposureSolver {
           if (o) {
             offence = { context: c, offence: o };
             break;
+          }
+        }
+        const calleeContexts = inCallee?.get(event);
+        if (!offence && calleeContexts) {
+          for (const c of calleeContexts) {
+            if (mayOffend && !mayOffend(c)) continue;
+            const o = this.spec.offends(c, event.key, event.released);
+            if (o) {
+              offence = { context: c, offence: { ...o, within: (op as CallOp).callee } };
+              break;
+            }
           }
         }
         res.push({ op, event, offence });

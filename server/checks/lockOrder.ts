@@ -45,7 +45,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
   const severity = ruleMeta('lock-order').defaultSeverity;
   const fn = flow.fn;
-  for (const { op, held: h, taken: t } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
+  for (const { op, held: h, taken: t, within } of nestingPairs(flow, ctx.resolver, ctx.summaryOf)) {
     const fact = ctx.orders.says(fn.file, t.cls, h.cls);
     if (!fact) continue;
     const rule = ruleSentence(ctx, fact);
@@ -56,7 +56,9 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
       severity,
       file: fn.file,
       range: op.range,
-      message: `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
+      message: within
+        ? `${ctx.display(t.cls)} is taken${through} inside ${ctx.display(h.cls)}, which ${within} holds when it calls ${t.callee}, but ${rule.text}`
+        : `${ctx.display(t.cls)} is taken inside ${ctx.display(h.cls)} here${through}, but ${rule.text}`,
       related: [heldRelated(ctx, h), ...chainToRelated(ctx, chain)],
       ruleRef: rule.ref,
       functionName: fn.name,

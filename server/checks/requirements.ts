@@ -11,7 +11,7 @@
  */
 import type { MustAlsoHoldRule } from '../../model/rules/types';
 import { mapThroughArgs } from '../analysis/dataflow';
-import type { FunctionFlow } from '../analysis/types';
+import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { derivedCache, idOf, DerivedCache } from './derived';
@@ -182,10 +182,10 @@ export class RequirementSolver {
       if (rs.length === 0) continue;
       const head = step(flow.fn, op.range, `calls ${name}`);
       // A handler passed to the callee: what the callee holds when it calls it is not ours to hold.
-      const heldByCallee = flow.handlerHeld?.get(op)?.get(name);
+      const calleeContexts = flow.handlerContexts?.get(op)?.get(name);
       for (const r of rs) {
         if (r.chain.length >= MAX_CHAIN) continue;
-        if (heldByCallee && r.resolved && satisfiedBy(heldByCallee, r)) continue;
+        if (calleeContexts && r.resolved && calleeContexts.every((c) => satisfiedIn(c, r))) continue;
         const m = mapThroughArgs(this.ctx.resolver, flow.fn, op, { cls: r.cls, resolved: r.resolved, inst: '', param: r.param, fields: r.fields });
         if (!m.resolved) continue;
         (out ??= []).push({ callee: name, need: { ...r, cls: m.cls, resolved: m.resolved, param: m.param, fields: m.fields, chain: link(head, r.chain) } });
@@ -244,9 +244,9 @@ export class RequirementSolver {
   }
 }
 
-/** Is `need` met by locks held as `class|mode` entries (a write requirement needs the write side)? */
-function satisfiedBy(held: readonly string[], need: Need): boolean {
-  return held.includes(`${need.cls}|write`) || (need.mode !== 'write' && held.includes(`${need.cls}|read`));
+/** Is `need` met in context `c` (a write requirement needs the write side; a lock held only after a join is not held)? */
+function satisfiedIn(c: OpContext, need: Need): boolean {
+  return c.held.some((h) => h.cls === need.cls && !h.maybe && (need.mode !== 'write' || h.mode === 'write'));
 }
 
 /** `lockdep_assert_held_write at tdp_mmu.c:652` / `locking.rst:55`: where a need is written. */

@@ -139,12 +139,23 @@ const sleepSpec = (ctx: CheckContext): ExposureSpec => ({
 });
 
 function atomicReason(ctx: CheckContext, o: Offence): string {
+  if (o.within) return `${o.within} calls it ${calleeAtomicReason(ctx, o)}`;
   if (!o.held) return o.reason ?? 'the context is atomic';
   const h: HeldLock = o.held;
   const taken = h.via ? `taken through ${h.via} at ${where(h.file, h.range)}` : `taken at ${where(h.file, h.range)}`;
   if (h.kind === 'rcu') return `it is inside an RCU read-side section (rcu_read_lock ${taken.replace(/^taken /, '')})`;
   const mode = h.kind === 'rwlock' ? (h.mode === 'read' ? ' held for read' : ' held for write') : ' held';
   return `${ctx.display(h.cls)} (a ${kindName(h.kind)}) is${mode} here (${taken})`;
+}
+
+/** The atomic context of a callee at its call through a parameter: "with X (a spinlock) held (taken at ...)". */
+function calleeAtomicReason(ctx: CheckContext, o: Offence): string {
+  if (!o.held) return `with ${(o.reason ?? 'the context atomic').replace(/ are disabled here$/, ' disabled').replace(/ is disabled here$/, ' disabled')}`;
+  const h: HeldLock = o.held;
+  const taken = h.via ? `taken through ${h.via} at ${where(h.file, h.range)}` : `taken at ${where(h.file, h.range)}`;
+  if (h.kind === 'rcu') return `inside an RCU read-side section (rcu_read_lock ${taken.replace(/^taken /, '')})`;
+  const mode = h.kind === 'rwlock' ? (h.mode === 'read' ? ' held for read' : ' held for write') : ' held';
+  return `with ${ctx.display(h.cls)} (a ${kindName(h.kind)})${mode} (${taken})`;
 }
 
 /** The document's reference entry that states the lock's type, for the rule reference. */
@@ -193,10 +204,12 @@ export const sleepInAtomicCheck: Check = {
         const chain = solver.chain(ev.event);
         const sleeper = chain[chain.length - 1];
         const direct = chain.length === 1;
-        const what = direct ? `${sleeper.what} may sleep` : `${ev.op.k === 'call' ? ev.op.callee : fn.name} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)})`;
+        // A handler passed to a callee that calls it in atomic context: the handler is the sleeper.
+        const through = o.within ? ev.event.via : ev.op.k === 'call' ? ev.op.callee : fn.name;
+        const what = direct ? `${sleeper.what} may sleep` : `${through} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)})`;
         const ref = lockEntryRef(ctx, o);
         const related = [
-          ...(o.held ? [{ file: o.held.file, range: o.held.range, message: `${ctx.display(o.held.cls)} held here` }] : []),
+          ...(o.held ? [{ file: o.held.file, range: o.held.range, message: o.within ? `${ctx.display(o.held.cls)} held here by ${o.within}, which calls ${through}` : `${ctx.display(o.held.cls)} held here` }] : []),
           ...chainToRelated(ctx, chain.map((s, i) => (i === chain.length - 1 ? { ...s, what: `sleeps: ${s.what}` } : s))),
         ];
         out.push({

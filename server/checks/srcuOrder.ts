@@ -61,6 +61,14 @@ const NO_NAMES: readonly string[] = [];
  * no look at their contexts.
  */
 const flowSrcuCache = new WeakMap<FunctionFlow, FlowSrcu>();
+
+function handlerContextsHold(flow: FunctionFlow, domains: ReadonlySet<string>): boolean {
+  if (!flow.handlerContexts) return false;
+  for (const byHandler of flow.handlerContexts.values()) {
+    for (const ctxs of byHandler.values()) for (const c of ctxs) for (const h of c.held) if (domains.has(h.cls)) return true;
+  }
+  return false;
+}
 /** Whether some context of the flow holds a domain, per flow content (shared by copies). */
 const contentCache = new WeakMap<FunctionFlow['contexts'], { domains: string; holdsDomain: boolean }>();
 function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<string>, domainsKey: string, callees: CalleeKinds): FlowSrcu {
@@ -73,7 +81,9 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
   // copies of a flow share; whether it synchronizes also on callees' syncs, which they may not.
   const content = contentCache.get(flow.contexts);
   const known = content && content.domains === domainsKey ? content : undefined;
-  let mayHoldDomain = known ? known.holdsDomain : own.acquires || callees.mayLeaveDomainHeld(flow.fn.name);
+  // A handler this flow passes may run inside a callee's read-side section.
+  const handlerInDomain = handlerContextsHold(flow, domains);
+  let mayHoldDomain = known ? known.holdsDomain : handlerInDomain || own.acquires || callees.mayLeaveDomainHeld(flow.fn.name);
   let maySync = own.syncs || callees.syncsDomain(flow.fn.name);
   if ((!mayHoldDomain && !known) || !maySync) {
     const wantHold = !mayHoldDomain && !known;
@@ -92,7 +102,7 @@ function flowSrcu(ctx: CheckContext, flow: FunctionFlow, domains: ReadonlySet<st
     return out;
   }
   let list: SyncUnder[] | undefined;
-  let holdsDomain = false;
+  let holdsDomain = handlerInDomain;
   const note = (domain: string, c: OpContext, range: Op['range'], releasedByCallee: readonly string[]): void => {
     for (const h of c.held) {
       if (!h.resolved || h.kind === 'srcu' || h.kind === 'rcu' || h.cls === domain || releasedByCallee.includes(h.cls)) continue;
@@ -358,9 +368,11 @@ export const srcuOrderCheck: Check = {
         if (reported.has(k)) continue;
         reported.add(k);
         const domainName = ctx.display(r.domain);
-        const entered = held.via ? `held since the call of ${held.via} at ${where(held.file, held.range)}` : `entered at ${where(held.file, held.range)}`;
+        const within = ev.offence.offence.within;
+        const enteredAt = held.via ? `held since the call of ${held.via} at ${where(held.file, held.range)}` : `entered at ${where(held.file, held.range)}`;
+        const entered = within ? `${enteredAt} by ${within}, which calls ${ev.event.via}` : enteredAt;
         const chain = solver.chain(ev.event);
-        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${ev.op.callee})` : '';
+        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${within ? ev.event.via : ev.op.callee})` : '';
         const related = [{ file: held.file, range: held.range, message: `${domainName} read-side section entered here` }, ...chainToRelated(ctx, chain)];
         let message: string;
         let ruleRef: string;
