@@ -510,7 +510,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
       }
     }
     if (s.fromCaller.some((c) => c.cls === lock.cls && c.inst === lock.inst)) return { ...s, irqOff };
-    const c: CallerLock = { cls: lock.cls, resolved: lock.resolved, inst: lock.inst, mode, kind, param: lock.param, fields: lock.fields };
+    const c: CallerLock = { cls: lock.cls, resolved: lock.resolved, inst: lock.inst, mode, kind, param: lock.param, fields: lock.fields, irqsRestore: irqsRestore || undefined };
     return { ...s, irqOff, fromCaller: [...s.fromCaller, c] };
   };
 
@@ -604,15 +604,17 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
               conditional: eff.conditional,
               param: m.param,
               fields: m.fields,
+              irqsOff: eff.irqs,
             };
             cur = {
               ...cur,
               held: [...cur.held, h],
+              irqOff: eff.irqs ? clampDepth(cur.irqOff + 1) : cur.irqOff,
               released: cur.released.filter((x) => x !== key),
               calleeReleased: cur.calleeReleased.filter((x) => x !== key),
             };
           } else if (eff.effect === 'release') {
-            cur = releaseLock(cur, m, eff.mode, eff.kind, true, false, op);
+            cur = releaseLock(cur, m, eff.mode, eff.kind, true, eff.irqs === true, op);
           } else {
             const i = findHeld(cur.held, m.cls, m.inst);
             if (i >= 0) {

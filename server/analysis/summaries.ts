@@ -235,7 +235,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         } else {
           heldCount.set(k, {
             count: 1,
-            eff: { effect: 'acquire', cls: h.cls, resolved: h.resolved, inst: h.inst, kind: h.kind, mode: h.mode, conditional: !!(h.conditional || h.fromConditionalOp), param: h.param, fields: h.fields },
+            eff: { effect: 'acquire', cls: h.cls, resolved: h.resolved, inst: h.inst, kind: h.kind, mode: h.mode, conditional: !!(h.conditional || h.fromConditionalOp), param: h.param, fields: h.fields, irqs: h.irqsOff || undefined },
           });
         }
       }
@@ -243,7 +243,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         const k = `${c.cls}|${c.inst}`;
         const cur = relCount.get(k);
         if (cur) cur.count++;
-        else relCount.set(k, { count: 1, eff: { effect: 'release', cls: c.cls, resolved: c.resolved, inst: c.inst, kind: c.kind, mode: c.mode, conditional: false, param: c.param, fields: c.fields } });
+        else relCount.set(k, { count: 1, eff: { effect: 'release', cls: c.cls, resolved: c.resolved, inst: c.inst, kind: c.kind, mode: c.mode, conditional: false, param: c.param, fields: c.fields, irqs: c.irqsRestore || undefined } });
       }
     }
     for (const [k, r] of relCount) {
@@ -251,7 +251,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
       if (held) {
         // Released the caller's lock and took it again: a drop-retake for the caller.
         heldCount.delete(k);
-        effects.push({ ...r.eff, effect: 'retake', conditional: false });
+        effects.push({ ...r.eff, effect: 'retake', conditional: false, irqs: undefined });
       } else {
         effects.push({ ...r.eff, conditional: r.count < n });
       }

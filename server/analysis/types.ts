@@ -58,6 +58,8 @@ export interface CallerLock {
   kind: LockKind;
   param?: number;
   fields: string[];
+  /** Released with an `_irq`/`_irqrestore` form: the caller's interrupts come back on. */
+  irqsRestore?: boolean;
 }
 
 /** What is true just before an op on one (group of) path(s). */
@@ -172,6 +174,11 @@ export interface NetEffect {
   conditional: boolean;
   param?: number;
   fields: string[];
+  /**
+   * An `acquire` that disabled interrupts (`spin_lock_irqsave` in a lock helper), a `release`
+   * that restores them (`spin_unlock_irqrestore` of the caller's lock in an unlock helper).
+   */
+  irqs?: boolean;
 }
 
 export interface Summary {
