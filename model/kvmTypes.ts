@@ -75,7 +75,7 @@ export const KVM_STRUCT_FIELDS: Readonly<Record<string, Readonly<Record<string, 
   vcpu_vmx: { vcpu: f('kvm_vcpu') },
   kvm_vmx: { kvm: f('kvm') },
   kvm_vfio: { lock: f('mutex') },
-  kvm_device: { kvm: f('kvm', true) },
+  kvm_device: { kvm: f('kvm', true), ops: f('kvm_device_ops', true) },
   kvm_kernel_irqfd: { kvm: f('kvm', true) },
   kvm_kernel_irqfd_resampler: { kvm: f('kvm', true) },
 };
