@@ -66,7 +66,6 @@ export const SRCU_ACCESSORS: ReadonlySet<string> = new Set([
   'kvm_io_bus_read',
   'kvm_io_bus_write',
   'kvm_io_bus_write_cookie',
-  'kvm_io_bus_get_dev',
 ]);
 
 const NONE: readonly string[] = [];
