@@ -1,5 +1,14 @@
 /** Expands the witness links kept in summaries into full chains ("calls f" -> ... -> "takes X"). */
+import type { CallOp } from '../frontend/facts';
 import type { ChainStep, Summary, Witness } from './types';
+
+/**
+ * The text of a chain step at a call reaching `target`: `calls f`, or for a handler passed to the
+ * callee (`msr_io(vcpu, argp, do_set_msr)` reaching do_set_msr) `calls msr_io with handler do_set_msr`.
+ */
+export function callStepText(op: CallOp, target: string): string {
+  return !op.indirect && target !== op.callee ? `calls ${op.callee} with handler ${target}` : `calls ${target}`;
+}
 
 const MAX_CHAIN = 32;
 

@@ -9,6 +9,7 @@ import type { ClassResolver } from './classes';
 import { mapThroughArgs } from './dataflow';
 import { externalSummary } from './summaries';
 import type { FunctionFlow, HeldLock, OpContext, Summary, TakeInfo } from './types';
+import { callStepText } from './chains';
 
 export interface Taken {
   cls: string;
@@ -86,7 +87,7 @@ function takenAt(
         param: t.param,
         fields: t.fields,
         depth: t.depth + 1,
-        step: { file: fn.file, range: op.range, function: fn.name, what: `calls ${name}` },
+        step: { file: fn.file, range: op.range, function: fn.name, what: callStepText(op as CallOp, name) },
         next: { fn: name, key },
       };
       taken.push({ cls, resolved, kind: t.kind, mode: t.mode, trylock: !!t.trylock, witness, callee: name });

@@ -16,6 +16,7 @@ import { resolveIndirect, type PathTyper, type WorkspaceIndex } from './index';
 import { copyFlow } from './keptFlows';
 import { flowSignatureOf, signatureOf } from './signatures';
 import type { ChainStep, FunctionFlow, NetEffect, OpContext, Requirement, Summary, TakeInfo, Witness } from './types';
+import { callStepText } from './chains';
 
 const MAX_SCC_ITERATIONS = 6;
 const MAX_CHAIN = 32;
@@ -47,6 +48,41 @@ export function externalSummary(name: string): Summary | undefined {
 
 /** Contexts of a function's calls through one parameter kept in its summary (the dataflow bounds them too). */
 const MAX_PARAM_CONTEXTS = 8;
+
+/**
+ * The parameters of `fn` that the call `op` passes as it is (a bare name) in a position its
+ * single target calls as a function pointer, with that target's contexts at its calls.
+ */
+function forwardedParams(
+  fn: FunctionFacts,
+  op: CallOp,
+  targets: readonly string[] | undefined,
+  summaryOf: (name: string) => Summary | undefined,
+  found: (param: number, contexts: readonly OpContext[] | undefined) => void,
+): void {
+  if (!targets || targets.length !== 1 || targets[0] === fn.name) return;
+  const sum = summaryOf(targets[0]);
+  const pc = sum?.paramCalls;
+  if (!pc) return;
+  for (let j = 0; j < pc.length; j++) {
+    const a = op.args[pc[j]];
+    if (!a || a.fields.length !== 0 || a.base.kind !== 'var') continue;
+    const name = a.base.name;
+    const k = fn.params.findIndex((p) => p.name === name);
+    if (k >= 0) found(k, sum!.paramContexts?.[j]);
+  }
+}
+
+/** Our context at a call, then the callee's at its call through the parameter: both hold. */
+function combineContexts(outer: OpContext, inner: OpContext): OpContext {
+  if (inner.held.length === 0 && inner.irqOff === 0 && inner.preemptOff === 0) return outer;
+  return {
+    held: outer.held.length === 0 ? inner.held : [...outer.held, ...inner.held],
+    callerReleased: outer.callerReleased,
+    irqOff: outer.irqOff + inner.irqOff,
+    preemptOff: outer.preemptOff + inner.preemptOff,
+  };
+}
 
 /** Does a context say anything a handler called in it must know: a lock held, interrupts or preemption off? */
 function constrains(c: OpContext): boolean {
@@ -105,21 +141,36 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   const paramCalls: number[] = [];
   /** Aligned with paramCalls: the contexts of the calls through that parameter. */
   const paramContexts: OpContext[][] = [];
+  const paramCallAt = (k: number): OpContext[] => {
+    let i = paramCalls.indexOf(k);
+    if (i < 0) {
+      i = paramCalls.length;
+      paramCalls.push(k);
+      paramContexts.push([]);
+    }
+    return paramContexts[i];
+  };
   for (const [op, opCtxs] of flow.contexts) {
     if (op.k === 'call' && !op.indirect?.table) {
       const params = fn.params;
       for (let k = 0; k < params.length; k++) {
         if (params[k].name !== op.callee) continue;
-        let i = paramCalls.indexOf(k);
-        if (i < 0) {
-          i = paramCalls.length;
-          paramCalls.push(k);
-          paramContexts.push([]);
-        }
-        const list = paramContexts[i];
+        const list = paramCallAt(k);
         for (const c of opCtxs) if (list.length < MAX_PARAM_CONTEXTS && !list.includes(c)) list.push(c);
         break;
       }
+      // A parameter passed on to a callee that calls it (msr_io -> __msr_io(..., do_msr)): ours
+      // too, in our context at that call combined with the callee's at its own.
+      if (!op.indirect) forwardedParams(fn, op, flow.targets.get(op), summaryOf, (k, contexts) => {
+        const list = paramCallAt(k);
+        for (const c of opCtxs) {
+          for (const d of contexts ?? [undefined]) {
+            if (list.length >= MAX_PARAM_CONTEXTS) break;
+            const combined = d ? combineContexts(c, d) : c;
+            if (!list.includes(combined)) list.push(combined);
+          }
+        }
+      });
     }
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
@@ -155,7 +206,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         if (sum.takes.size === 0 && !sum.maySleep && sum.syncs.size === 0 && sum.requires.length === 0) continue;
         // The call's step, made once and shared by every witness through it (when one is kept).
         let head: ChainStep | undefined;
-        const headStep = (): ChainStep => (head ??= step(fn, op.range, `calls ${name}`));
+        const headStep = (): ChainStep => (head ??= step(fn, op.range, callStepText(op, name)));
         const ours = sum.takes.size ? alwaysReleased(opCtxs) : NO_CLASSES;
         if (!LAST_REFERENCE_DESTRUCTORS.has(name)) {
           // forEach: no entry pair per take (most are skipped, many times over).

@@ -10,6 +10,7 @@
  */
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, Op } from '../frontend/facts';
+import { callStepText } from '../analysis/chains';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBeforeOp, step } from './lockSupport';
@@ -251,7 +252,7 @@ export class ExposureSolver {
             const n = perKey.get(e.key) ?? 0;
             if (n >= MAX_PER_KEY) continue;
             perKey.set(e.key, n + 1);
-            head ??= step(fn, op.range, `calls ${name}`);
+            head ??= step(fn, op.range, callStepText(op as CallOp, name));
             const ev: ExposedEvent = { key: e.key, released: e.released, step: head, via: name, viaReleased: setKey(e.released), length: e.length + 1 };
             (events ??= []).push(ev);
             if (calleeContexts) (inCallee ??= new Map()).set(ev, calleeContexts);

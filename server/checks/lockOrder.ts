@@ -50,7 +50,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     if (!fact) continue;
     const rule = ruleSentence(ctx, fact);
     const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
-    const through = t.callee ? ` (through ${t.callee})` : '';
+    const through = t.callee ? ` (through ${op.k === 'call' && !op.indirect && t.callee !== op.callee && !within ? `${op.callee} with handler ${t.callee}` : t.callee})` : '';
     out.push({
       code: 'lock-order',
       severity,

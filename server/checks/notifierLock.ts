@@ -19,6 +19,7 @@ import type { Finding } from './finding';
 import { flowDelta } from './flowDelta';
 import { chosenFlows, classOfName, MAX_CHAIN, step } from './lockSupport';
 import { ruleMeta } from './registry';
+import { callStepText } from '../analysis/chains';
 
 const NOTIFIER_OPS = 'mmu_notifier_ops';
 
@@ -148,7 +149,7 @@ class NotifierWalker {
           if (t === fn.name) continue;
           for (const [cls, chain] of this.reach(t, b)) {
             if (chain.length >= MAX_CHAIN) continue;
-            out.push({ op, cls, chain: [step(fn, op.range, `calls ${t}`), ...chain], callee: t });
+            out.push({ op, cls, chain: [step(fn, op.range, callStepText(op, t)), ...chain], callee: t });
           }
         }
       }

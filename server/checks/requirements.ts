@@ -17,6 +17,7 @@ import type { CheckContext } from './check';
 import { derivedCache, idOf, DerivedCache } from './derived';
 import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
 import { callSites, UNCONDITIONAL } from './callSites';
+import { callStepText } from '../analysis/chains';
 
 export interface Need {
   cls: string;
@@ -180,7 +181,7 @@ export class RequirementSolver {
       if (name === flow.fn.name) continue;
       const rs = this.needs(name);
       if (rs.length === 0) continue;
-      const head = step(flow.fn, op.range, `calls ${name}`);
+      const head = step(flow.fn, op.range, callStepText(op, name));
       // A handler passed to the callee: what the callee holds when it calls it is not ours to hold.
       const calleeContexts = flow.handlerContexts?.get(op)?.get(name);
       for (const r of rs) {

@@ -11,7 +11,7 @@
  */
 import { KERNEL_SLEEPING_CALLS } from '../../model/kvmTypes';
 import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
-import type { LockKind, Op } from '../frontend/facts';
+import type { CallOp, LockKind, Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec, type Offence } from './exposure';
 import type { Finding } from './finding';
@@ -205,7 +205,9 @@ export const sleepInAtomicCheck: Check = {
         const sleeper = chain[chain.length - 1];
         const direct = chain.length === 1;
         // A handler passed to a callee that calls it in atomic context: the handler is the sleeper.
-        const through = o.within ? ev.event.via : ev.op.k === 'call' ? ev.op.callee : fn.name;
+        const via = ev.event.via;
+        const handler = ev.op.k === 'call' && !ev.op.indirect && via !== undefined && via !== ev.op.callee;
+        const through = o.within ? via : handler ? `${via} (passed to ${(ev.op as CallOp).callee})` : ev.op.k === 'call' ? ev.op.callee : fn.name;
         const what = direct ? `${sleeper.what} may sleep` : `${through} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)})`;
         const ref = lockEntryRef(ctx, o);
         const related = [

@@ -372,7 +372,9 @@ export const srcuOrderCheck: Check = {
         const enteredAt = held.via ? `held since the call of ${held.via} at ${where(held.file, held.range)}` : `entered at ${where(held.file, held.range)}`;
         const entered = within ? `${enteredAt} by ${within}, which calls ${ev.event.via}` : enteredAt;
         const chain = solver.chain(ev.event);
-        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${within ? ev.event.via : ev.op.callee})` : '';
+        const via = ev.event.via;
+        const handler = ev.op.k === 'call' && !ev.op.indirect && via !== undefined && via !== ev.op.callee;
+        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${within ? via : handler ? `${ev.op.callee} with handler ${via}` : ev.op.callee})` : '';
         const related = [{ file: held.file, range: held.range, message: `${domainName} read-side section entered here` }, ...chainToRelated(ctx, chain)];
         let message: string;
         let ruleRef: string;

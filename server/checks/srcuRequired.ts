@@ -20,6 +20,7 @@ import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, linkSig, calledFromOutside, calleeNames, chosenFlows, chosenOrCallersChanged, classOfName, hasCallers, link, chainOf, MAX_CHAIN, notCompiledHere, step, type Link } from './lockSupport';
 import { callSites, UNCONDITIONAL } from './callSites';
 import { ruleMeta } from './registry';
+import { callStepText } from '../analysis/chains';
 
 /** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
 export const SRCU_ACCESSORS: ReadonlySet<string> = new Set([
@@ -128,7 +129,7 @@ class SrcuNeeds {
     const out: Need[] = [];
     for (const name of calleeNames(flow, op)) {
       if (name === flow.fn.name) continue;
-      const head = step(flow.fn, op.range, `calls ${name}`);
+      const head = step(flow.fn, op.range, callStepText(op, name));
       if (SRCU_ACCESSORS.has(name)) {
         out.push({ accessor: name, chain: link(head) });
         continue;
