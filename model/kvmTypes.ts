@@ -179,3 +179,30 @@ export const KERNEL_SLEEPING_CALLS: ReadonlySet<string> = new Set([
  * "taken by" its callers for ordering purposes. (It may still sleep.)
  */
 export const LAST_REFERENCE_DESTRUCTORS: ReadonlySet<string> = new Set(['kvm_destroy_vm']);
+
+/**
+ * Kernel functions that run a function they are given in an atomic context of their own, apart
+ * from their caller's: IPI handlers run with interrupts disabled, RCU callbacks and timer
+ * functions in softirq context. `param` is the index of the function argument; `context` says
+ * how it runs, for messages. Work items (queue_work, INIT_WORK) run in process context and are
+ * not listed.
+ */
+export interface CallbackRunner {
+  param: number;
+  irqsOff: boolean;
+  context: string;
+}
+
+export const KERNEL_CALLBACK_RUNNERS: ReadonlyMap<string, CallbackRunner> = new Map<string, CallbackRunner>([
+  ['smp_call_function_single', { param: 1, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['smp_call_function_many', { param: 1, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['smp_call_function', { param: 0, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['smp_call_function_any', { param: 1, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['on_each_cpu', { param: 0, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['on_each_cpu_mask', { param: 1, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['on_each_cpu_cond', { param: 1, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['on_each_cpu_cond_mask', { param: 1, irqsOff: true, context: 'with interrupts disabled (an IPI handler)' }],
+  ['call_rcu', { param: 1, irqsOff: false, context: 'in softirq context (an RCU callback)' }],
+  ['call_srcu', { param: 2, irqsOff: false, context: 'in softirq context (an SRCU callback)' }],
+  ['timer_setup', { param: 1, irqsOff: false, context: 'in softirq context (a timer function)' }],
+]);

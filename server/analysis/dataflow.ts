@@ -8,6 +8,7 @@
  * held locks, environment forgotten) and the flow is marked truncated so that the checks that
  * need path precision stay quiet.
  */
+import { KERNEL_CALLBACK_RUNNERS } from '../../model/kvmTypes';
 import type { AccessPath, AcquireOp, Block, CallOp, FunctionFacts, LockKind, LockMode, Op } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { callTargets, type WorkspaceIndex } from './index';
@@ -268,14 +269,20 @@ function blocksInLoops(fn: FunctionFacts): number[] {
  * The flow of a stateless function: the same walk as the general analysis (depth-first, blocks
  * in the same order, so the exit's range is the same) with the single entry state.
  */
-function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<Op, string[]>, handlerContexts: FunctionFlow['handlerContexts']): FunctionFlow {
+function statelessFlow(
+  fn: FunctionFacts,
+  locks: Map<Op, LockRef>,
+  targets: Map<Op, string[]>,
+  handlerContexts: FunctionFlow['handlerContexts'],
+  detachedHandlers: FunctionFlow['detachedHandlers'],
+): FunctionFlow {
   const contexts = new Map<Op, OpContext[]>();
   const exits: ExitState[] = [];
   // Every stateless flow shares the entry state and its one context list (nothing writes them).
   const initial = ENTRY_STATE;
   if (fn.entry === fn.exit) {
     exits.push({ state: initial, range: { start: fn.range.end, end: fn.range.end } });
-    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerContexts };
+    return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerContexts, detachedHandlers };
   }
   const blocks = fn.blocks;
   const nBlocks = blocks.length;
@@ -301,7 +308,7 @@ function statelessFlow(fn: FunctionFacts, locks: Map<Op, LockRef>, targets: Map<
     for (const e of block.succ) arrive(e.to, b);
   }
   if (exitFrom >= 0) exits.push({ state: initial, range: blocks[exitFrom]?.returnRange ?? { start: fn.range.end, end: fn.range.end } });
-  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerContexts };
+  return { fn, contexts, locks, targets, exits, events: NO_EVENTS, truncated: false, handlerContexts, detachedHandlers };
 }
 
 /** The state on entry of every stateless flow, and the context list of all its ops (shared, never written). */
@@ -346,7 +353,14 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   /** The calls whose callee has a net effect, with its summary (the walk reads no other). */
   let effectCalls: Map<Op, Summary> | undefined;
   let handlerContexts: FunctionFlow['handlerContexts'];
+  let detachedHandlers: FunctionFlow['detachedHandlers'];
   const call = (op: CallOp, t: string[]): void => {
+    // A function the kernel runs in a context of its own (an IPI handler, an RCU callback).
+    if (!op.indirect && t.length === 0) {
+      const runner = KERNEL_CALLBACK_RUNNERS.get(op.callee);
+      const h = runner && functionArgument(env.index, op.args[runner.param]);
+      if (h) (detachedHandlers ??= new Map()).set(op, h);
+    }
     // Handlers passed to a callee that calls them through its parameter (msr_io(..., do_set_msr)).
     if (!op.indirect && t.length === 1) {
       const sum = env.summaryOf(t[0]);
@@ -392,7 +406,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     }
   }
 
-  if (stateless) return statelessFlow(fn, locks, targets, handlerContexts);
+  if (stateless) return statelessFlow(fn, locks, targets, handlerContexts, detachedHandlers);
 
   const relevant = relevantVariables(fn, takesOrReleases || effectCalls !== undefined);
 
@@ -782,5 +796,5 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     else for (const s of many) leave(b, s, block.succ);
   }
 
-  return { fn, contexts, locks, targets, exits, events, truncated, handlerContexts };
+  return { fn, contexts, locks, targets, exits, events, truncated, handlerContexts, detachedHandlers };
 }

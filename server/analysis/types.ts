@@ -123,6 +123,12 @@ export interface FunctionFlow {
    * in the caller's context at the op *and* in one of these.
    */
   handlerContexts?: Map<Op, Map<string, readonly OpContext[]>>;
+  /**
+   * Functions handed to a kernel function that runs them in an atomic context of its own, apart
+   * from ours (`smp_call_function_single(cpu, fn, ...)`, `call_rcu(head, fn)`;
+   * model/kvmTypes.ts KERNEL_CALLBACK_RUNNERS): per call op, the function. Not call targets.
+   */
+  detachedHandlers?: Map<Op, string>;
 }
 
 /**

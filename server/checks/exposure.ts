@@ -11,6 +11,7 @@
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, Op } from '../frontend/facts';
 import { callStepText } from '../analysis/chains';
+import { KERNEL_CALLBACK_RUNNERS, type CallbackRunner } from '../../model/kvmTypes';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBeforeOp, step } from './lockSupport';
@@ -69,6 +70,13 @@ export interface EventAt {
   event: ExposedEvent;
   /** The first context of the op in which the event offends, and why. */
   offence?: { context: OpContext; offence: Offence };
+  /** Reached through a function the kernel runs apart from us (FunctionFlow.detachedHandlers). */
+  detached?: true;
+}
+
+/** The context a kernel callback runner gives the function it runs (no lock of ours held). */
+function runnerContext(r: CallbackRunner): OpContext {
+  return { held: [], callerReleased: [], irqOff: r.irqsOff ? 1 : 0, preemptOff: 1 };
 }
 
 const MAX_PER_KEY = 4;
@@ -172,7 +180,7 @@ export class ExposureSolver {
     let released: ((op: Op) => ReadonlySet<string>) | undefined;
     let guarded: Set<number> | undefined;
     for (const ev of events) {
-      if (ev.offence) continue;
+      if (ev.offence || ev.detached) continue;
       // Computed only for functions with an event to pass on (most have none).
       guarded ??= paramGuardedBlocks(flow.fn);
       if (guarded.size && guarded.has(blockOf(flow.fn, ev.op))) continue;
@@ -287,6 +295,25 @@ export class ExposureSolver {
           }
         }
         res.push({ op, event, offence });
+      }
+    }
+    // Functions handed to the kernel to run in a context of its own: judged in that context only,
+    // reported here when they offend there, never passed on to our callers.
+    if (flow.detachedHandlers) {
+      for (const [op, h] of flow.detachedHandlers) {
+        const runnerName = (op as CallOp).callee;
+        const runner = KERNEL_CALLBACK_RUNNERS.get(runnerName);
+        if (!runner || !flow.contexts.has(op) || h === fn.name) continue;
+        const context = runnerContext(runner);
+        let head: ChainStep | undefined;
+        for (const e of this.exposed(h)) {
+          if (e.length >= MAX_CHAIN) continue;
+          const o = this.spec.offends(context, e.key, e.released);
+          if (!o) continue;
+          head ??= step(fn, op.range, `calls ${runnerName} with ${h}`);
+          const event: ExposedEvent = { key: e.key, released: e.released, step: head, via: h, viaReleased: setKey(e.released), length: e.length + 1 };
+          res.push({ op, event, offence: { context, offence: { held: o.held, reason: o.held ? o.reason : runner.context, within: runnerName } }, detached: true });
+        }
       }
     }
     this.events.set(flow, res);

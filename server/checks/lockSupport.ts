@@ -37,13 +37,15 @@ export function calleeNames(flow: FunctionFlow, op: CallOp): string[] {
 
 const calleeListCache = new WeakMap<FunctionFlow['contexts'], string[]>();
 /**
- * Every name the flow's calls may reach (calleeNames of each call op, no duplicates, not
- * itself), cached per flow content: copies of a flow (keptFlows.ts, copyFlow) share its maps.
+ * Every name the flow's calls may reach (calleeNames of each call op, and the functions it hands
+ * to the kernel to run apart, FunctionFlow.detachedHandlers; no duplicates, not itself), cached
+ * per flow content: copies of a flow (keptFlows.ts, copyFlow) share its maps.
  */
 export function calleeList(flow: FunctionFlow): string[] {
   return memo(calleeListCache, flow.contexts, () => {
     const s = new Set<string>();
     for (const op of flow.contexts.keys()) if (op.k === 'call') for (const n of calleeNames(flow, op)) if (n !== flow.fn.name) s.add(n);
+    if (flow.detachedHandlers) for (const h of flow.detachedHandlers.values()) if (h !== flow.fn.name) s.add(h);
     return [...s];
   });
 }

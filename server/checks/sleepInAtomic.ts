@@ -150,7 +150,11 @@ function atomicReason(ctx: CheckContext, o: Offence): string {
 
 /** The atomic context of a callee at its call through a parameter: "with X (a spinlock) held (taken at ...)". */
 function calleeAtomicReason(ctx: CheckContext, o: Offence): string {
-  if (!o.held) return `with ${(o.reason ?? 'the context atomic').replace(/ are disabled here$/, ' disabled').replace(/ is disabled here$/, ' disabled')}`;
+  if (!o.held) {
+    // `interrupts are disabled here` (a callee's own context) or a kernel runner's `in softirq context (...)`.
+    const reason = o.reason ?? 'in an atomic context';
+    return / (is|are) disabled here$/.test(reason) ? `with ${reason.replace(/ (is|are) disabled here$/, ' disabled')}` : reason;
+  }
   const h: HeldLock = o.held;
   const taken = h.via ? `taken through ${h.via} at ${where(h.file, h.range)}` : `taken at ${where(h.file, h.range)}`;
   if (h.kind === 'rcu') return `inside an RCU read-side section (rcu_read_lock ${taken.replace(/^taken /, '')})`;

@@ -76,4 +76,33 @@ describe('handlers judged in the context of the callee they are passed to', () =
     ws.setFile('arch/x86/kvm/walker.c', walker('none'));
     expect(atCallers(ws.analyze().findings)).toEqual([]);
   });
+
+  it('follows an IPI handler in another file as it starts or stops sleeping', async () => {
+    const caller = `
+void frob_update_all(struct kvm *kvm, int cpu)
+{
+	smp_call_function_single(cpu, frob_ipi, kvm, 1);
+}
+`;
+    const handler = (sleeps: boolean) => `
+void frob_ipi(void *info)
+{
+	struct kvm *kvm = info;
+
+	${sleeps ? 'mutex_lock(&kvm->lock);' : ''}
+	kvm->frobbed = 1;
+	${sleeps ? 'mutex_unlock(&kvm->lock);' : ''}
+}
+`;
+    const sleeps = (m: Map<string, Finding[]>): string[] =>
+      [...m.values()].flat().filter((f) => f.code === 'sleep-in-atomic').map((f) => `${f.file}:${f.range.start.line}`);
+    const ws = await createWorkspace({ rules });
+    ws.setFile('arch/x86/kvm/caller.c', caller);
+    ws.setFile('arch/x86/kvm/ipi.c', handler(false));
+    expect(sleeps(ws.analyze().findings)).toEqual([]);
+    ws.setFile('arch/x86/kvm/ipi.c', handler(true));
+    expect(sleeps(ws.analyze().findings)).toEqual(['arch/x86/kvm/caller.c:3']);
+    ws.setFile('arch/x86/kvm/ipi.c', handler(false));
+    expect(sleeps(ws.analyze().findings)).toEqual([]);
+  });
 });
