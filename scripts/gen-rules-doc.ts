@@ -18,6 +18,14 @@ export function renderRulesDoc(): string {
   out.push('the rule is written (the tree\'s locking document and line, or "built-in rule"), and carries the');
   out.push('witness chain as related information.');
   out.push('');
+  out.push('"Through calls" means every call the analysis can resolve: direct calls, calls through ops tables');
+  out.push('and struct fields (to the functions bound to them), and handlers passed as arguments. A handler');
+  out.push('is judged both where it is passed and inside the function it is passed to, with what that function');
+  out.push('holds when it calls it (`kvm_tdp_mmu_handle_gfn` calls its handler inside `rcu_read_lock()`); the');
+  out.push('finding is at the call that passes it and names that function. A function handed to the kernel to');
+  out.push('run in a context of its own (`smp_call_function_single`, `on_each_cpu`: interrupts disabled;');
+  out.push('`call_rcu`, `timer_setup`: softirq) is judged in that context only.');
+  out.push('');
   out.push('| code | default severity | what it reports | rule it enforces |');
   out.push('|---|---|---|---|');
   for (const r of RULES) {
