@@ -181,6 +181,22 @@ export const KERNEL_SLEEPING_CALLS: ReadonlySet<string> = new Set([
 export const LAST_REFERENCE_DESTRUCTORS: ReadonlySet<string> = new Set(['kvm_destroy_vm']);
 
 /**
+ * Lazy initializers: they take their locks, and may sleep, only while the object is not yet
+ * initialised, and the atomic or ordered paths that call them run only after it is. What they
+ * take, sleep on or synchronize is not passed to their callers (they are still analysed, and
+ * judged, themselves). Each entry says why the callers are safe.
+ */
+export const LAZY_INITIALIZERS: ReadonlyMap<string, string> = new Map([
+  [
+    'vgic_lazy_init',
+    // arm64: kvm_vgic_inject_irq calls it first; the callers in atomic context (timer and PMU
+    // updates on vcpu load, run and reset, the hrtimer expiry) act only once the timer is enabled
+    // (kvm_timer_enable, on the first run), which requires an initialised vgic.
+    'takes config_lock only while the vgic is not initialised; its atomic callers run after kvm_timer_enable',
+  ],
+]);
+
+/**
  * Kernel functions that run a function they are given in an atomic context of their own, apart
  * from their caller's: IPI handlers run with interrupts disabled, RCU callbacks and timer
  * functions in softirq context. `param` is the index of the function argument; `context` says

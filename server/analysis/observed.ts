@@ -3,7 +3,7 @@
  * taken (directly, or inside the callee with its chain). The raw material of lock-order,
  * lock-cycle and the other ordering checks.
  */
-import { LAST_REFERENCE_DESTRUCTORS } from '../../model/kvmTypes';
+import { LAST_REFERENCE_DESTRUCTORS, LAZY_INITIALIZERS } from '../../model/kvmTypes';
 import type { CallOp, LockKind, Op } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { mapThroughArgs } from './dataflow';
@@ -65,7 +65,7 @@ function takenAt(
   const taken: Taken[] = [];
   for (const name of names) {
     const sum = summaryOf(name) ?? externalSummary(name);
-    if (!sum || LAST_REFERENCE_DESTRUCTORS.has(name)) continue;
+    if (!sum || LAST_REFERENCE_DESTRUCTORS.has(name) || LAZY_INITIALIZERS.has(name)) continue;
     for (const [key, t] of sum.takes) {
       if (nestable && t.trylock) continue;
       let cls = t.cls;

@@ -8,7 +8,7 @@
  * synchronize. The solver is incremental: only dirty functions are re-analysed, and a caller
  * becomes dirty only when a callee's summary signature changes.
  */
-import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS } from '../../model/kvmTypes';
+import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS, LAZY_INITIALIZERS } from '../../model/kvmTypes';
 import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
@@ -208,7 +208,9 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         let head: ChainStep | undefined;
         const headStep = (): ChainStep => (head ??= step(fn, op.range, callStepText(op, name)));
         const ours = sum.takes.size ? alwaysReleased(opCtxs) : NO_CLASSES;
-        if (!LAST_REFERENCE_DESTRUCTORS.has(name)) {
+        // A lazy initializer's locks, sleeps and synchronizes happen before its callers' paths can run.
+        const lazy = LAZY_INITIALIZERS.has(name);
+        if (!LAST_REFERENCE_DESTRUCTORS.has(name) && !lazy) {
           // forEach: no entry pair per take (most are skipped, many times over).
           sum.takes.forEach((t, key) => {
             if (t.depth >= MAX_CHAIN) return;
@@ -239,10 +241,10 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
           });
         }
         // (Witnesses are made only when they are shorter than the one kept.)
-        if (sum.maySleep && sum.maySleep.depth < MAX_CHAIN && (!maySleep || sum.maySleep.depth + 1 < maySleep.depth)) {
+        if (!lazy && sum.maySleep && sum.maySleep.depth < MAX_CHAIN && (!maySleep || sum.maySleep.depth + 1 < maySleep.depth)) {
           setSleep({ depth: sum.maySleep.depth + 1, step: headStep(), next: { fn: name, key: '' } });
         }
-        for (const [d, w] of sum.syncs) {
+        if (!lazy) for (const [d, w] of sum.syncs) {
           if (w.depth >= MAX_CHAIN) continue;
           const prev = syncs.get(d);
           if (!prev || w.depth + 1 < prev.depth) addSync(d, { depth: w.depth + 1, step: headStep(), next: { fn: name, key: d } });

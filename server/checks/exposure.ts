@@ -11,7 +11,7 @@
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, Op } from '../frontend/facts';
 import { callStepText } from '../analysis/chains';
-import { KERNEL_CALLBACK_RUNNERS, type CallbackRunner } from '../../model/kvmTypes';
+import { KERNEL_CALLBACK_RUNNERS, LAZY_INITIALIZERS, type CallbackRunner } from '../../model/kvmTypes';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBeforeOp, step } from './lockSupport';
@@ -149,6 +149,16 @@ export class ExposureSolver {
     return this.cache.get(name);
   }
 
+  /** The first event `name` exposes that offends in `context` (one the kernel runs it in), and why. */
+  offendingIn(name: string, context: OpContext): { event: ExposedEvent; offence: Offence } | undefined {
+    for (const event of this.exposed(name)) {
+      if (event.length >= MAX_CHAIN) continue;
+      const offence = this.spec.offends(context, event.key, event.released);
+      if (offence) return { event, offence };
+    }
+    return undefined;
+  }
+
   /**
    * The whole witness chain of an event, from its step down to the event itself, read from the
    * callees' current values (what a fresh analysis would show). Not for use while deriving.
@@ -249,7 +259,7 @@ export class ExposureSolver {
       if (op.k === 'call') {
         const handlers = flow.handlerContexts?.get(op);
         for (const name of calleeNames(flow, op)) {
-          if (name === fn.name) continue;
+          if (name === fn.name || LAZY_INITIALIZERS.has(name)) continue;
           const exposed = this.exposed(name);
           if (exposed.length === 0) continue;
           const calleeContexts = handlers?.get(name);

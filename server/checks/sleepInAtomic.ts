@@ -10,8 +10,8 @@
  * here. Trylocks never sleep.
  */
 import { KERNEL_SLEEPING_CALLS } from '../../model/kvmTypes';
-import type { FunctionFlow, HeldLock, OpContext } from '../analysis/types';
-import type { CallOp, LockKind, Op } from '../frontend/facts';
+import type { ChainStep, FunctionFlow, HeldLock, OpContext } from '../analysis/types';
+import type { CallOp, LockKind, Op, Range } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
 import { ExposureSolver, type ExposureSpec, type Offence } from './exposure';
 import type { Finding } from './finding';
@@ -179,12 +179,65 @@ export function sleepSolver(ctx: CheckContext): ExposureSolver {
   return s;
 }
 
+/**
+ * Struct types whose `function` field the kernel calls by itself, in atomic context: hrtimer
+ * functions run in hard interrupt context (KVM's timers are HRTIMER_MODE_*_HARD; `_SOFT` ones run
+ * in softirq, atomic too), timer_list functions in softirq.
+ */
+const TIMER_FUNCTIONS: ReadonlyMap<string, { irqsOff: boolean; context: string }> = new Map([
+  ['hrtimer', { irqsOff: true, context: 'the kernel runs hrtimer functions in interrupt context' }],
+  ['timer_list', { irqsOff: false, context: 'the kernel runs timer functions in softirq context' }],
+]);
+
+/**
+ * A function bound as a timer's function (`apic->lapic_timer.timer.function = apic_timer_fn`),
+ * recognised by its one parameter (`struct hrtimer *`, `struct timer_list *`), that may sleep:
+ * reported where it is bound. Recomputed on every analysis from the bindings and the callees'
+ * current values, so it needs no per-function cache.
+ */
+function timerFunctionFindings(ctx: CheckContext): Finding[] {
+  const sites = ctx.index.bindingSites;
+  if (!sites) return [];
+  const out: Finding[] = [];
+  const severity = ruleMeta('sleep-in-atomic').defaultSeverity;
+  for (const b of sites) {
+    if (b.field !== 'function') continue;
+    const fn = ctx.index.functions.get(b.func);
+    const param = fn?.params.length === 1 && fn.params[0].pointer ? fn.params[0].type : undefined;
+    const timer = param !== undefined ? TIMER_FUNCTIONS.get(param) : undefined;
+    if (!fn || !timer) continue;
+    const context: OpContext = { held: [], callerReleased: [], irqOff: timer.irqsOff ? 1 : 0, preemptOff: 1 };
+    const hit = sleepSolver(ctx).offendingIn(b.func, context);
+    if (!hit) continue;
+    const chain = sleepSolver(ctx).chain(hit.event);
+    const sleeper = chain[chain.length - 1];
+    const enclosing = ctx.flows.find((f) => f.fn.file === b.file && containsRange(f.fn.range, b.range))?.fn.name;
+    const bound: ChainStep = { file: b.file, range: b.range, function: enclosing ?? b.func, what: `${b.func} bound as a timer function` };
+    out.push({
+      code: 'sleep-in-atomic',
+      severity,
+      file: b.file,
+      range: b.range,
+      message: `${b.func} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)}), but ${timer.context}; sleeping in atomic context is not allowed (built-in rule)`,
+      related: chainToRelated(ctx, [bound, ...chain.map((s, i) => (i === chain.length - 1 ? { ...s, what: `sleeps: ${s.what}` } : s))]),
+      ruleRef: 'built-in rule',
+      functionName: enclosing ?? b.func,
+    });
+  }
+  return out;
+}
+
+function containsRange(outer: Range, inner: Range): boolean {
+  const before = (a: Range['start'], b: Range['start']): boolean => a.line < b.line || (a.line === b.line && a.column <= b.column);
+  return before(outer.start, inner.start) && before(inner.end, outer.end);
+}
+
 export const sleepInAtomicCheck: Check = {
   codes: ['sleep-in-atomic'],
   // A finding's chain is read from the callees' current values below the first callee.
   rerunEntriesWithFindings: true,
-  run(): Finding[] {
-    return [];
+  run(ctx: CheckContext): Finding[] {
+    return timerFunctionFindings(ctx);
   },
   functionDeps(flow: FunctionFlow, ctx: CheckContext): number[] {
     return sleepSolver(ctx).calleeVersions(flow);
