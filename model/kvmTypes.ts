@@ -222,3 +222,13 @@ export const KERNEL_CALLBACK_RUNNERS: ReadonlyMap<string, CallbackRunner> = new 
   ['call_srcu', { param: 2, irqsOff: false, context: 'in softirq context (an SRCU callback)' }],
   ['timer_setup', { param: 1, irqsOff: false, context: 'in softirq context (a timer function)' }],
 ]);
+
+/**
+ * Struct types whose `function` field the kernel calls by itself, by the type of the function's
+ * one parameter: hrtimer functions run in hard interrupt context (KVM's timers are
+ * HRTIMER_MODE_*_HARD; `_SOFT` ones run in softirq, atomic too), timer_list functions in softirq.
+ */
+export const KERNEL_TIMER_FUNCTIONS: ReadonlyMap<string, { irqsOff: boolean; context: string }> = new Map([
+  ['hrtimer', { irqsOff: true, context: 'the kernel runs hrtimer functions in interrupt context' }],
+  ['timer_list', { irqsOff: false, context: 'the kernel runs timer functions in softirq context' }],
+]);

@@ -2,12 +2,19 @@
 import type { CallOp } from '../frontend/facts';
 import type { ChainStep, Summary, Witness } from './types';
 
-/**
- * The text of a chain step at a call reaching `target`: `calls f`, or for a handler passed to the
- * callee (`msr_io(vcpu, argp, do_set_msr)` reaching do_set_msr) `calls msr_io with handler do_set_msr`.
- */
+/** Is `target` a handler passed to the direct callee of `op` (`msr_io(vcpu, argp, do_set_msr)` reaching do_set_msr)? */
+export function isHandlerTarget(op: CallOp, target: string): boolean {
+  return !op.indirect && target !== op.callee;
+}
+
+/** How a message names what a call reaches: `msr_io with handler do_set_msr` for a handler, else the target. */
+export function reachedThrough(op: CallOp, target: string): string {
+  return isHandlerTarget(op, target) ? `${op.callee} with handler ${target}` : target;
+}
+
+/** The text of a chain step at a call reaching `target`: `calls f`, `calls msr_io with handler do_set_msr`. */
 export function callStepText(op: CallOp, target: string): string {
-  return !op.indirect && target !== op.callee ? `calls ${op.callee} with handler ${target}` : `calls ${target}`;
+  return `calls ${reachedThrough(op, target)}`;
 }
 
 const MAX_CHAIN = 32;

@@ -11,7 +11,7 @@
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, Op } from '../frontend/facts';
 import { callStepText } from '../analysis/chains';
-import { KERNEL_CALLBACK_RUNNERS, LAZY_INITIALIZERS, type CallbackRunner } from '../../model/kvmTypes';
+import { KERNEL_CALLBACK_RUNNERS, LAZY_INITIALIZERS } from '../../model/kvmTypes';
 import type { CheckContext } from './check';
 import { derivedCache, DerivedCache, idOf } from './derived';
 import { calleeList, blockOf, calleeNames, chosenFlows, MAX_CHAIN, paramGuardedBlocks, releasedBeforeOp, step } from './lockSupport';
@@ -74,9 +74,9 @@ export interface EventAt {
   detached?: true;
 }
 
-/** The context a kernel callback runner gives the function it runs (no lock of ours held). */
-function runnerContext(r: CallbackRunner): OpContext {
-  return { held: [], callerReleased: [], irqOff: r.irqsOff ? 1 : 0, preemptOff: 1 };
+/** The context the kernel runs a function in by itself (an IPI handler, a callback, a timer): atomic, none of our locks held. */
+export function kernelRunContext(irqsOff: boolean): OpContext {
+  return { held: [], callerReleased: [], irqOff: irqsOff ? 1 : 0, preemptOff: 1 };
 }
 
 const MAX_PER_KEY = 4;
@@ -314,16 +314,13 @@ export class ExposureSolver {
         const runnerName = (op as CallOp).callee;
         const runner = KERNEL_CALLBACK_RUNNERS.get(runnerName);
         if (!runner || !flow.contexts.has(op) || h === fn.name) continue;
-        const context = runnerContext(runner);
-        let head: ChainStep | undefined;
-        for (const e of this.exposed(h)) {
-          if (e.length >= MAX_CHAIN) continue;
-          const o = this.spec.offends(context, e.key, e.released);
-          if (!o) continue;
-          head ??= step(fn, op.range, `calls ${runnerName} with ${h}`);
-          const event: ExposedEvent = { key: e.key, released: e.released, step: head, via: h, viaReleased: setKey(e.released), length: e.length + 1 };
-          res.push({ op, event, offence: { context, offence: { held: o.held, reason: o.held ? o.reason : runner.context, within: runnerName } }, detached: true });
-        }
+        const context = kernelRunContext(runner.irqsOff);
+        const hit = this.offendingIn(h, context);
+        if (!hit) continue;
+        const e = hit.event;
+        const o = hit.offence;
+        const event: ExposedEvent = { key: e.key, released: e.released, step: step(fn, op.range, `calls ${runnerName} with ${h}`), via: h, viaReleased: setKey(e.released), length: e.length + 1 };
+        res.push({ op, event, offence: { context, offence: { held: o.held, reason: o.held ? o.reason : runner.context, within: runnerName } }, detached: true });
       }
     }
     this.events.set(flow, res);

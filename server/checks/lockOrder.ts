@@ -11,6 +11,7 @@ import { chainToRelated, type Check, type CheckContext } from './check';
 import type { Finding, RelatedLocation } from './finding';
 import { flowResults } from './flowResults';
 import { ruleMeta } from './registry';
+import { reachedThrough } from '../analysis/chains';
 
 /** "locking.rst:16 says X is taken outside Y" (or, through the closure, the chain of rules). */
 export function ruleSentence(ctx: CheckContext, fact: OrderFact): { text: string; ref: string } {
@@ -50,7 +51,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     if (!fact) continue;
     const rule = ruleSentence(ctx, fact);
     const chain = expandChain(t.witness, 'takes', ctx.summaryOf);
-    const through = t.callee ? ` (through ${op.k === 'call' && !op.indirect && t.callee !== op.callee && !within ? `${op.callee} with handler ${t.callee}` : t.callee})` : '';
+    const through = t.callee ? ` (through ${op.k === 'call' && !within ? reachedThrough(op, t.callee) : t.callee})` : '';
     out.push({
       code: 'lock-order',
       severity,

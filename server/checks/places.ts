@@ -39,6 +39,12 @@ function sweep(): void {
 }
 
 /** `x86.c:120` (1-based) in a message. */
+/** Is `r` inside `outer` (both ends included)? */
+export function rangeWithin(r: Range, outer: Range): boolean {
+  const le = (a: Range['start'], b: Range['start']) => a.line < b.line || (a.line === b.line && a.column <= b.column);
+  return le(outer.start, r.start) && le(r.end, outer.end);
+}
+
 export function where(file: string, range: Range): string {
   return `${OPEN}${idOf(file, range)}${AS_WHERE}`;
 }

@@ -9,13 +9,15 @@
  * not blamed (./exposure.ts). cond_resched_rwlock_*() drops the lock itself and is not a sleep
  * here. Trylocks never sleep.
  */
-import { KERNEL_SLEEPING_CALLS } from '../../model/kvmTypes';
+import { KERNEL_SLEEPING_CALLS, KERNEL_TIMER_FUNCTIONS } from '../../model/kvmTypes';
+import { isHandlerTarget } from '../analysis/chains';
 import type { ChainStep, FunctionFlow, HeldLock, OpContext } from '../analysis/types';
-import type { CallOp, LockKind, Op, Range } from '../frontend/facts';
+import type { CallOp, LockKind, Op } from '../frontend/facts';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
-import { ExposureSolver, type ExposureSpec, type Offence } from './exposure';
+import { ExposureSolver, kernelRunContext, type ExposureSpec, type Offence } from './exposure';
 import type { Finding } from './finding';
 import { calleeList, where } from './lockSupport';
+import { rangeWithin } from './places';
 import { ruleMeta } from './registry';
 
 const ATOMIC_KINDS: ReadonlySet<LockKind> = new Set<LockKind>(['spinlock', 'raw_spinlock', 'rwlock', 'rcu']);
@@ -180,16 +182,6 @@ export function sleepSolver(ctx: CheckContext): ExposureSolver {
 }
 
 /**
- * Struct types whose `function` field the kernel calls by itself, in atomic context: hrtimer
- * functions run in hard interrupt context (KVM's timers are HRTIMER_MODE_*_HARD; `_SOFT` ones run
- * in softirq, atomic too), timer_list functions in softirq.
- */
-const TIMER_FUNCTIONS: ReadonlyMap<string, { irqsOff: boolean; context: string }> = new Map([
-  ['hrtimer', { irqsOff: true, context: 'the kernel runs hrtimer functions in interrupt context' }],
-  ['timer_list', { irqsOff: false, context: 'the kernel runs timer functions in softirq context' }],
-]);
-
-/**
  * A function bound as a timer's function (`apic->lapic_timer.timer.function = apic_timer_fn`),
  * recognised by its one parameter (`struct hrtimer *`, `struct timer_list *`), that may sleep:
  * reported where it is bound. Recomputed on every analysis from the bindings and the callees'
@@ -204,14 +196,13 @@ function timerFunctionFindings(ctx: CheckContext): Finding[] {
     if (b.field !== 'function') continue;
     const fn = ctx.index.functions.get(b.func);
     const param = fn?.params.length === 1 && fn.params[0].pointer ? fn.params[0].type : undefined;
-    const timer = param !== undefined ? TIMER_FUNCTIONS.get(param) : undefined;
+    const timer = param !== undefined ? KERNEL_TIMER_FUNCTIONS.get(param) : undefined;
     if (!fn || !timer) continue;
-    const context: OpContext = { held: [], callerReleased: [], irqOff: timer.irqsOff ? 1 : 0, preemptOff: 1 };
-    const hit = sleepSolver(ctx).offendingIn(b.func, context);
+    const hit = sleepSolver(ctx).offendingIn(b.func, kernelRunContext(timer.irqsOff));
     if (!hit) continue;
     const chain = sleepSolver(ctx).chain(hit.event);
     const sleeper = chain[chain.length - 1];
-    const enclosing = ctx.flows.find((f) => f.fn.file === b.file && containsRange(f.fn.range, b.range))?.fn.name;
+    const enclosing = ctx.flows.find((f) => f.fn.file === b.file && rangeWithin(b.range, f.fn.range))?.fn.name;
     const bound: ChainStep = { file: b.file, range: b.range, function: enclosing ?? b.func, what: `${b.func} bound as a timer function` };
     out.push({
       code: 'sleep-in-atomic',
@@ -225,11 +216,6 @@ function timerFunctionFindings(ctx: CheckContext): Finding[] {
     });
   }
   return out;
-}
-
-function containsRange(outer: Range, inner: Range): boolean {
-  const before = (a: Range['start'], b: Range['start']): boolean => a.line < b.line || (a.line === b.line && a.column <= b.column);
-  return before(outer.start, inner.start) && before(inner.end, outer.end);
 }
 
 export const sleepInAtomicCheck: Check = {
@@ -263,7 +249,7 @@ export const sleepInAtomicCheck: Check = {
         const direct = chain.length === 1;
         // A handler passed to a callee that calls it in atomic context: the handler is the sleeper.
         const via = ev.event.via;
-        const handler = ev.op.k === 'call' && !ev.op.indirect && via !== undefined && via !== ev.op.callee;
+        const handler = ev.op.k === 'call' && via !== undefined && isHandlerTarget(ev.op, via);
         const through = o.within ? via : handler ? `${via} (passed to ${(ev.op as CallOp).callee})` : ev.op.k === 'call' ? ev.op.callee : fn.name;
         const what = direct ? `${sleeper.what} may sleep` : `${through} may sleep (${sleeper.what} at ${where(sleeper.file, sleeper.range)})`;
         const ref = lockEntryRef(ctx, o);

@@ -10,8 +10,9 @@
  *    in the call graph that ./spteWorkspace.ts keeps).
  */
 import { SPTE_HELPERS, spteHelper, type SpteAtomicity, type SpteHelperContract } from '../../model/spte/helpers';
-import type { CallOp, FunctionFacts, Range, SpteOp } from '../frontend/facts';
+import type { CallOp, FunctionFacts, SpteOp } from '../frontend/facts';
 import type { FunctionFlow } from '../analysis/types';
+import { rangeWithin } from './places';
 
 // ---- helper contracts by name (asked for every call of every function: memoised) ------------------
 
@@ -58,11 +59,6 @@ export function isAtomicWriter(name: string): boolean {
 
 export const FLUSH_HELPERS: ReadonlySet<string> = new Set(SPTE_HELPERS.filter((h) => h.returnsFlushNeeded).map((h) => h.name));
 const BOOLISH = /^(bool|_Bool|int|u8|u32|unsigned)$/;
-
-function within(r: Range, outer: Range): boolean {
-  const le = (a: Range['start'], b: Range['start']) => a.line < b.line || (a.line === b.line && a.column <= b.column);
-  return le(outer.start, r.start) && le(r.end, outer.end);
-}
 
 /** What spte-tlb-flush reports in one function. */
 export interface DroppedResults {
@@ -119,7 +115,7 @@ export function returnedCalls(fn: FunctionFacts): (SpteOp | CallOp)[] {
     const ret = b.returnRange;
     if (!ret) continue;
     for (const op of b.ops) {
-      if (!within(op.range, ret)) continue;
+      if (!rangeWithin(op.range, ret)) continue;
       if (op.k === 'spte') {
         if (isReturnedFlushHelper(op)) (out ??= []).push(op);
       } else if (op.k === 'call' && !op.indirect && !op.discarded) {
@@ -165,8 +161,8 @@ export function scanFlow(flow: FunctionFlow): FlowScan {
       const op = ops[i];
       if (op.k === 'spte') {
         spte = true;
-        if (ret && isReturnedFlushHelper(op) && within(op.range, ret)) (returned ??= []).push(op);
-      } else if (ret && op.k === 'call' && !op.indirect && !op.discarded && within(op.range, ret)) (returned ??= []).push(op);
+        if (ret && isReturnedFlushHelper(op) && rangeWithin(op.range, ret)) (returned ??= []).push(op);
+      } else if (ret && op.k === 'call' && !op.indirect && !op.discarded && rangeWithin(op.range, ret)) (returned ??= []).push(op);
     }
   }
   // The call edges, from the flow's call targets: one entry per call op, in op order (dataflow.ts

@@ -19,6 +19,7 @@ import type { Finding } from './finding';
 import { idOf } from './derived';
 import { calleeList, calleeNames, calleeReleases, classOfName, where } from './lockSupport';
 import { ruleMeta } from './registry';
+import { isHandlerTarget, reachedThrough } from '../analysis/chains';
 
 interface Forbidden {
   /** Document line (0 for observed). */
@@ -373,8 +374,8 @@ export const srcuOrderCheck: Check = {
         const entered = within ? `${enteredAt} by ${within}, which calls ${ev.event.via}` : enteredAt;
         const chain = solver.chain(ev.event);
         const via = ev.event.via;
-        const handler = ev.op.k === 'call' && !ev.op.indirect && via !== undefined && via !== ev.op.callee;
-        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${within ? via : handler ? `${ev.op.callee} with handler ${via}` : ev.op.callee})` : '';
+        const handler = ev.op.k === 'call' && via !== undefined && isHandlerTarget(ev.op, via);
+        const through = chain.length > 1 && ev.op.k === 'call' ? ` (through ${within ? via : handler ? reachedThrough(ev.op, via!) : ev.op.callee})` : '';
         const related = [{ file: held.file, range: held.range, message: `${domainName} read-side section entered here` }, ...chainToRelated(ctx, chain)];
         let message: string;
         let ruleRef: string;

@@ -47,6 +47,13 @@ function requires(m: Map<string, Finding[]>): string[] {
   return out.sort();
 }
 
+/** The lock-requires findings of a fresh workspace holding `files` (path -> text). */
+async function freshRequires(files: Record<string, string>): Promise<string[]> {
+  const ws = await createWorkspace({ rules });
+  for (const [path, text] of Object.entries(files)) ws.setFile(path, text);
+  return requires(ws.analyze().findings);
+}
+
 describe('incremental re-checks of root functions', () => {
   it('reports a function once its last caller is gone, and stops when the call comes back', async () => {
     const ws = await createWorkspace({ rules });
@@ -58,10 +65,7 @@ describe('incremental re-checks of root functions', () => {
     const without = requires(ws.analyze().findings);
     expect(without).toEqual(['arch/x86/kvm/leaf.c:9 frob_prepare']);
 
-    const fresh = await createWorkspace({ rules });
-    fresh.setFile('arch/x86/kvm/leaf.c', LEAF);
-    fresh.setFile('arch/x86/kvm/caller.c', NO_CALL);
-    expect(requires(fresh.analyze().findings)).toEqual(without);
+    expect(await freshRequires({ 'arch/x86/kvm/leaf.c': LEAF, 'arch/x86/kvm/caller.c': NO_CALL })).toEqual(without);
 
     ws.setFile('arch/x86/kvm/caller.c', CALLER);
     expect(requires(ws.analyze().findings)).toEqual([]);
@@ -110,10 +114,7 @@ int frob_get_log(struct kvm *kvm)
     ws.setFile('virt/kvm/frob.c', generic(false));
     const without = requires(ws.analyze().findings);
     expect(without).toEqual(['virt/kvm/frob.c:9 frob_get_log_protect']);
-    const fresh = await createWorkspace({ rules });
-    fresh.setFile('virt/kvm/frob.c', generic(false));
-    fresh.setFile('arch/s390/kvm/frob.c', arch);
-    expect(requires(fresh.analyze().findings)).toEqual(without);
+    expect(await freshRequires({ 'virt/kvm/frob.c': generic(false), 'arch/s390/kvm/frob.c': arch })).toEqual(without);
 
     ws.setFile('virt/kvm/frob.c', generic(true));
     expect(requires(ws.analyze().findings)).toEqual([]);
@@ -149,10 +150,7 @@ void frob_walk(struct kvm *kvm, void (*fn)(struct kvm *kvm))
     ws.setFile('arch/x86/kvm/walker.c', walker(false));
     const without = requires(ws.analyze().findings);
     expect(without).toEqual(['arch/x86/kvm/handler.c:9 frob_ioctl']);
-    const fresh = await createWorkspace({ rules });
-    fresh.setFile('arch/x86/kvm/handler.c', handler);
-    fresh.setFile('arch/x86/kvm/walker.c', walker(false));
-    expect(requires(fresh.analyze().findings)).toEqual(without);
+    expect(await freshRequires({ 'arch/x86/kvm/handler.c': handler, 'arch/x86/kvm/walker.c': walker(false) })).toEqual(without);
 
     ws.setFile('arch/x86/kvm/walker.c', walker(true));
     expect(requires(ws.analyze().findings)).toEqual([]);
