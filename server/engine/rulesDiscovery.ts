@@ -8,9 +8,14 @@ import * as path from 'node:path';
 import { BUILTIN_SOURCE, builtinRules, extractLockingDoc, looksLikeLockingDoc, parseLockingDoc } from '../../model/rules';
 import type { RuleModel } from '../../model/rules/types';
 
-/** Where trees keep their locking document, newest layout first. */
+/**
+ * Where trees keep their locking document, newest layout first: locking.rst since 5.5,
+ * virt/kvm/locking.txt in 5.4 (the folder moved before the document became reStructuredText),
+ * virtual/kvm/locking.txt before.
+ */
 export const LOCKING_DOC_PATHS = [
   path.join('Documentation', 'virt', 'kvm', 'locking.rst'),
+  path.join('Documentation', 'virt', 'kvm', 'locking.txt'),
   path.join('Documentation', 'virtual', 'kvm', 'locking.txt'),
 ];
 

@@ -43,6 +43,12 @@ describe('rules discovery', () => {
     expect(findLockingDoc(write('old/virt/kvm/kvm_main.c', ''))).toBe(doc);
   });
 
+  it('finds the 5.4 layout, Documentation/virt/kvm/locking.txt', () => {
+    const doc = write('v5.4/Documentation/virt/kvm/locking.txt', MINI_DOC);
+    const choice = new RulesResolver().forFile(write('v5.4/arch/x86/kvm/mmu.c', ''));
+    expect(choice).toMatchObject({ key: doc, docPath: doc, fellBack: false });
+  });
+
   it('uses the built-in rules outside any kernel tree', () => {
     const choice = new RulesResolver().forFile(write('loose/a.c', ''));
     expect(choice).toMatchObject({ key: 'built-in', docPath: null, fellBack: false });
