@@ -31,6 +31,8 @@ export interface WorkspaceIndex {
   globals: Map<string, GlobalLockDef & { file: string }>;
   /** field -> struct type ('' when unknown; the array variable for field '[]') -> functions bound to it. */
   bindings: Map<string, Map<string, Set<string>>>;
+  /** field -> the bindings of type '' whose object path the workspace may type (FieldFunctionBinding.obj). */
+  untypedBindings: Map<string, { func: string; obj: AccessPath }[]>;
   /** Every binding with its file and position (which function's body an initializer is in). */
   bindingSites?: (FieldFunctionBinding & { file: string })[];
   /** A signature of the parts that change class resolution (structs, globals); equal means "same layout". */
@@ -134,6 +136,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
   const allFunctions = new Map<string, FunctionFacts[]>();
   const globals = new Map<string, GlobalLockDef & { file: string }>();
   const bindings = new Map<string, Map<string, Set<string>>>();
+  const untypedBindings = new Map<string, { func: string; obj: AccessPath }[]>();
   const bindingSites: (FieldFunctionBinding & { file: string })[] = [];
   for (const ff of list) {
     for (const s of ff.structs) {
@@ -157,6 +160,11 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
       let set = byType.get(key);
       if (!set) byType.set(key, (set = new Set()));
       set.add(b.func);
+      if (b.obj) {
+        const list = untypedBindings.get(b.field);
+        if (list) list.push({ func: b.func, obj: b.obj });
+        else untypedBindings.set(b.field, [{ func: b.func, obj: b.obj }]);
+      }
     }
   }
   const functions = new Map<string, FunctionFacts>();
@@ -170,7 +178,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
     if (rt !== undefined) returnTypes.set(name, rt);
   }
   const sig = structSignature(list) + ':' + returnTypesSignature(returnTypes);
-  return { structs, allFunctions, functions, returnTypes, globals, bindings, bindingSites, layoutSignature: sig, multiDefined };
+  return { structs, allFunctions, functions, returnTypes, globals, bindings, untypedBindings, bindingSites, layoutSignature: sig, multiDefined };
 }
 
 function returnTypesSignature(returnTypes: ReadonlyMap<string, string>): string {
@@ -222,6 +230,7 @@ function patchable(prev: FileFacts, next: FileFacts): boolean {
     const x = prev.bindings[i];
     const y = next.bindings[i];
     if (x.field !== y.field || x.func !== y.func || x.variable !== y.variable || x.structType !== y.structType) return false;
+    if (!!x.obj !== !!y.obj || (x.obj && JSON.stringify(x.obj) !== JSON.stringify(y.obj))) return false;
   }
   return true;
 }
@@ -346,6 +355,7 @@ export class IndexBuilder {
       returnTypes,
       globals,
       bindings: prev.bindings,
+      untypedBindings: prev.untypedBindings,
       bindingSites,
       layoutSignature,
       multiDefined: prev.multiDefined,
@@ -363,7 +373,11 @@ export interface PathTyper {
 /**
  * The functions an indirect call may reach: every function stored in field `field` of struct
  * `table`, the struct type of the object it is read from when the workspace can type it
- * (ClassResolver.structTypeOf), or else of any struct; in every case only functions that can
+ * (ClassResolver.structTypeOf), or else of any struct. A binding made through a path the front
+ * end could not type (`vcpu->arch.mmu->inject_page_fault = f`) counts for the table its path
+ * types to here, or, when it cannot be typed here either, for the one struct type that binds
+ * the field; bindings of unknown type are the fallback of a typed call that finds none. In
+ * every case only functions that can
  * take the call's arguments (no fewer arguments than parameters: `cc->read(cc)` is not a
  * `file_operations.read`). A call through a function-pointer parameter reaches what callers
  * pass (summaries: function arguments), not the bindings of a field named like it. Nothing when
@@ -385,6 +399,15 @@ export function resolveIndirect(index: WorkspaceIndex, typer: PathTyper, op: Cal
     const table = ind.table ?? (ind.obj && typer.structTypeOf(ind.obj));
     if (table) {
       addAll(byType.get(table));
+      // An untyped binding's path that cannot be typed here either counts when no other struct
+      // type binds this field: the field name then tells the table.
+      let fieldOfOtherTypes: boolean | undefined;
+      for (const u of index.untypedBindings.get(ind.field) ?? []) {
+        if (out.has(u.func)) continue;
+        const type = typer.structTypeOf(u.obj);
+        fieldOfOtherTypes ??= [...byType.keys()].some((k) => k !== table && k !== '');
+        if (type === table || (type === undefined && !fieldOfOtherTypes)) out.add(u.func);
+      }
       // Bindings whose struct type the front end could not see (a macro-made initializer).
       if (out.size === 0) addAll(byType.get(''));
     } else {

@@ -14,8 +14,18 @@ const ARCH_DIR = /(?:^|[\\/])arch[\\/]([^\\/]+)[\\/]/;
 const LOCKING_DOC = /[\\/]Documentation[\\/]virt(?:ual)?[\\/]kvm[\\/]locking\.(?:rst|txt)$/;
 
 /**
+ * Architecture code that older trees kept outside `arch/`: until 5.7, the KVM code of arm and
+ * arm64 lived in `virt/kvm/arm/` (arm.c, mmu.c, the vgic). It is arm64's here: 32-bit arm KVM
+ * is gone since 5.7, and an arm configuration without these files only sees fewer calls.
+ */
+const ARCH_CODE_OUTSIDE_ARCH: readonly { dir: RegExp; arch: string }[] = [
+  { dir: /(?:^|[\\/])virt[\\/]kvm[\\/]arm[\\/]/, arch: 'arm64' },
+];
+
+/**
  * The architecture of a file: the `<name>` of the first `arch/<name>/` component of its path
- * relative to `root` (when the file is under it), else of the whole path; GENERIC when none.
+ * relative to `root` (when the file is under it), else of the whole path; the architecture of
+ * ARCH_CODE_OUTSIDE_ARCH; GENERIC when none.
  */
 export function archOf(file: string, root?: string | null): string {
   let rel = file;
@@ -23,7 +33,9 @@ export function archOf(file: string, root?: string | null): string {
     const r = root.replace(/[\\/]+$/, '');
     if (file.startsWith(r) && (file[r.length] === '/' || file[r.length] === '\\')) rel = file.slice(r.length);
   }
-  return ARCH_DIR.exec(rel)?.[1] ?? GENERIC;
+  const arch = ARCH_DIR.exec(rel)?.[1];
+  if (arch !== undefined) return arch;
+  return ARCH_CODE_OUTSIDE_ARCH.find((a) => a.dir.test(rel))?.arch ?? GENERIC;
 }
 
 /** The kernel tree a locking document belongs to (its `Documentation/` parent), if it is one. */

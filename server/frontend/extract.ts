@@ -994,8 +994,14 @@ export class FunctionBuilder {
       const fn = r.t === 'id' ? r.name : r.t === 'unary' && r.op === '&' && strip(r.arg).t === 'id' ? (strip(r.arg) as { name: string }).name : undefined;
       if (fn && !this.locals.has(fn) && !this.params.has(fn) && !/^[A-Z0-9_]+$/.test(fn) && fn !== 'true' && fn !== 'false') {
         const base = this.path(l.obj);
-        const structType = base.fields.length === 0 && (base.base.kind === 'var' || base.base.kind === 'global') ? base.base.type : undefined;
-        this.ctx.bindings.push({ structType, variable: this.text(l.obj.s, l.obj.e), field: l.field, func: fn, range: this.range(e.s, e.e) });
+        // A local pointer initialised from a path (`struct kvm_mmu *context = vcpu->arch.mmu;`)
+        // is substituted by that path; its declared type still names the table.
+        const aliasType = base.alias && base.alias.fields.length === 0 ? base.alias.type : undefined;
+        const structType =
+          aliasType ?? (base.fields.length === 0 && (base.base.kind === 'var' || base.base.kind === 'global') ? base.base.type : undefined);
+        const binding: FieldFunctionBinding = { structType, variable: this.text(l.obj.s, l.obj.e), field: l.field, func: fn, range: this.range(e.s, e.e) };
+        if (structType === undefined) binding.obj = base;
+        this.ctx.bindings.push(binding);
       }
     }
     // Pointer aliases re-assigned: `ka = &kvm->arch;`

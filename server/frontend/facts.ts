@@ -287,6 +287,11 @@ export interface FieldFunctionBinding {
   field: string;
   func: string;
   range: Range;
+  /**
+   * The object's access path when the front end cannot see its type (`vcpu->arch.mmu` in
+   * `vcpu->arch.mmu->inject_page_fault = f`): the workspace types it through the struct layouts.
+   */
+  obj?: AccessPath;
 }
 
 /** A suppression comment: `/* kvm-locklint: ignore CODE [CODE...] *\/` (applies to its line and the next). */

@@ -36,6 +36,13 @@ describe('configurations: architecture of a path', () => {
     expect(archOf('/home/arch/old/linux/virt/kvm/kvm_main.c')).toBe('old');
   });
 
+  it('gives the arm code that trees before 5.7 kept in virt/kvm/arm/ to arm64', () => {
+    expect(archOf('/src/v5.4/virt/kvm/arm/arm.c', '/src/v5.4')).toBe('arm64');
+    expect(archOf('virt/kvm/arm/vgic/vgic-init.c')).toBe('arm64');
+    expect(archOf('/src/v5.4/virt/kvm/async_pf.c', '/src/v5.4')).toBe(GENERIC);
+    expect(archOf('/src/v5.4/virt/kvm/armor.c', '/src/v5.4')).toBe(GENERIC);
+  });
+
   it('finds the tree root of a locking document, and splits files by architecture', () => {
     expect(treeRootOfDoc('/src/linux/Documentation/virt/kvm/locking.rst')).toBe('/src/linux');
     expect(treeRootOfDoc('/src/old/Documentation/virtual/kvm/locking.txt')).toBe('/src/old');
