@@ -343,6 +343,8 @@ export interface CallPlan {
 
 export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan): FunctionFlow {
   const locks = new Map<Op, LockRef>();
+  /** Classes taken once per loop iteration, a different instance each time (AcquireOp.perInstance). */
+  let perInstanceTaken: Set<string> | undefined;
   const targets = new Map<Op, string[]>();
   // Is the function stateless: no lock op, assertion, irq/preempt op, and no call to a function
   // with a net effect? Then every reached op sees the entry state and the path-sensitive walk
@@ -392,7 +394,9 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
     for (const b of fn.blocks) {
       for (const op of b.ops) {
         if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
-          locks.set(op, lockRefOf(env.resolver, op.lock));
+          const ref = lockRefOf(env.resolver, op.lock);
+          locks.set(op, ref);
+          if (op.k === 'acquire' && op.perInstance) (perInstanceTaken ??= new Set()).add(ref.cls);
           stateless = false;
           if (op.k !== 'assert') takesOrReleases = true;
         } else if (op.k === 'sync') {
@@ -556,6 +560,10 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
       case 'release': {
         record(op, s);
         const ref = locks.get(op)!;
+        const lock = { cls: ref.cls, resolved: ref.resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
+        // Instances taken in one loop and released in another: how many are held is not counted,
+        // so a release there is neither a second one nor one of a lock not held.
+        if (op.perInstance && perInstanceTaken?.has(ref.cls)) return releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op);
         const heldHere = findHeld(s.held, ref.cls, ref.inst) >= 0;
         if (!heldHere && s.failed.includes(instKey(ref.cls, ref.inst))) {
           event({ kind: 'releaseAfterFailed', op, lock: ref });
@@ -571,7 +579,6 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
             });
           }
         }
-        const lock = { cls: ref.cls, resolved: ref.resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
         return releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op, ref);
       }
       case 'dropRetake': {

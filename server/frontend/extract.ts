@@ -45,6 +45,7 @@ import type {
   Param,
   PathBase,
   Range,
+  ReleaseOp,
   StructDef,
   StructField,
 } from './facts';
@@ -164,6 +165,14 @@ interface LoopCtx {
   cont: number | null;
   /** Number of scopes open when the loop/switch started. */
   depth: number;
+  /** Loops (not switch, not scoped_guard): what marks a lock op as one per instance. */
+  iteration?: Iteration;
+}
+
+/** The variables a loop assigns and the lock ops inside it, with the variable each is rooted at. */
+interface Iteration {
+  assigned: Set<string>;
+  lockOps: { op: AcquireOp | ReleaseOp; root: string }[];
 }
 
 /** Calls that are not functions worth a CallOp (compiler builtins, annotations, pure macros). */
@@ -345,16 +354,40 @@ export class FunctionBuilder {
   private statements(kids: SNode[], from: number): void {
     for (let i = from; i < kids.length; i++) {
       const k = kids[i];
-      if (k.type === 'expression_statement' && this.src.charCodeAt(k.e - 1) !== 59 /* ; */) {
-        const next = kids[i + 1];
-        if (next && next.type === 'compound_statement') {
+      const next = kids[i + 1];
+      if (next && next.type === 'compound_statement') {
+        if (this.isMacroHead(k)) {
           this.macroBlock(k.s, k.e, next);
+          i++;
+          continue;
+        }
+        // `out_unlock: kvm_for_each_vcpu(i, vcpu, kvm) {`: the label holds the head only.
+        const labeled = k.type === 'labeled_statement' ? (k.kids ?? []).filter((x) => STATEMENT_TYPES.has(x.type)) : [];
+        const head = labeled[labeled.length - 1];
+        if (head && this.isMacroHead(head)) {
+          this.label(k);
+          for (const s of labeled.slice(0, -1)) this.statement(s);
+          this.macroBlock(head.s, head.e, next);
           i++;
           continue;
         }
       }
       this.statement(k);
     }
+  }
+
+  /** An expression statement without its `;`: the head of an iterator macro when a block follows. */
+  private isMacroHead(n: SNode): boolean {
+    return n.type === 'expression_statement' && this.src.charCodeAt(n.e - 1) !== 59 /* ; */;
+  }
+
+  /** Starts the block of a labeled statement's label. */
+  private label(n: SNode): void {
+    const id = (n.kids ?? []).find((x) => x.type === 'statement_identifier');
+    if (!id) return;
+    const b = this.labelBlock(this.src.slice(id.s, id.e));
+    this.link(this.cur, b);
+    this.cur = b;
   }
 
   private statement(n: SNode): void {
@@ -398,15 +431,8 @@ export class FunctionBuilder {
         this.caseBody(n);
         return;
       case 'labeled_statement': {
-        const kids = n.kids ?? [];
-        const id = kids.find((x) => x.type === 'statement_identifier');
-        if (id) {
-          const b = this.labelBlock(this.src.slice(id.s, id.e));
-          this.link(this.cur, b);
-          this.cur = b;
-        }
-        const st = kids.filter((x) => x !== id && STATEMENT_TYPES.has(x.type));
-        for (const s of st) this.statement(s);
+        this.label(n);
+        for (const s of n.kids ?? []) if (STATEMENT_TYPES.has(s.type)) this.statement(s);
         return;
       }
       case 'attributed_statement':
@@ -494,18 +520,27 @@ export class FunctionBuilder {
     const h = this.newBlock();
     this.link(this.cur, h);
     this.cur = h;
+    const iteration: Iteration = { assigned: new Set(), lockOps: [] };
     if (call && call.t === 'call') {
       for (const a of call.args) this.evalExpr(a, true);
+      // The iterator's cursor variables: every plain name but the last argument, which names the
+      // container (`kvm_for_each_vcpu(i, vcpu, kvm)`, `kvm_for_each_memslot(slot, bkt, slots)`)
+      // or the member (`list_for_each_entry(pos, head, member)`).
+      const cursors = call.args.length === 1 ? call.args : call.args.slice(0, -1);
+      for (const a of cursors) {
+        const x = strip(a);
+        if (x.t === 'id') iteration.assigned.add(x.name);
+      }
     } else if (head) this.evalExpr(head, true);
     const bodyB = this.newBlock();
     const exitB = this.newBlock();
     this.link(this.cur, bodyB);
     this.link(this.cur, exitB);
-    this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length });
+    this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length, iteration });
     this.cur = bodyB;
     this.compound(body);
     this.link(this.cur, h);
-    this.loops.pop();
+    this.endIteration(this.loops.pop()!);
     this.cur = exitB;
   }
 
@@ -548,9 +583,25 @@ export class FunctionBuilder {
   }
 
   private loopBody(body: SNode | undefined, brk: number, cont: number): void {
-    this.loops.push({ brk, cont, depth: this.scopes.length });
+    this.loops.push({ brk, cont, depth: this.scopes.length, iteration: { assigned: new Set(), lockOps: [] } });
     if (body) this.statement(body);
-    this.loops.pop();
+    this.endIteration(this.loops.pop()!);
+  }
+
+  /**
+   * A lock op inside a loop that assigns the variable the lock hangs off takes or releases a
+   * different instance on each iteration (`kvm_for_each_vcpu(i, vcpu, kvm) { mutex_trylock(&vcpu->mutex) ...`,
+   * `vcpu = kvm_get_vcpu(kvm, i); mutex_unlock(&vcpu->mutex);`).
+   */
+  private endIteration(loop: LoopCtx): void {
+    const it = loop.iteration;
+    if (!it) return;
+    for (const { op, root } of it.lockOps) if (it.assigned.has(root)) op.perInstance = true;
+  }
+
+  /** Notes an assignment of `name` in every loop around this point. */
+  private assignedInLoops(name: string): void {
+    for (const l of this.loops) l.iteration?.assigned.add(name);
   }
 
   private whileStatement(n: SNode): void {
@@ -706,6 +757,7 @@ export class FunctionBuilder {
         }
       }
       this.evalAssignValue(x.name, x.init, '=');
+      this.assignedInLoops(x.name);
       if (x.pointer && !x.fnptr) {
         const alias = this.aliasTarget(x.init);
         if (alias) info.alias = alias;
@@ -1006,6 +1058,7 @@ export class FunctionBuilder {
     }
     // Pointer aliases re-assigned: `ka = &kvm->arch;`
     if (l.t === 'id' && e.op === '=') {
+      this.assignedInLoops(l.name);
       const info = this.locals.get(l.name);
       if (info && info.pointer && !info.fnptr) info.alias = this.aliasTarget(e.r);
     }
@@ -1177,6 +1230,15 @@ export class FunctionBuilder {
     return out;
   }
 
+  /** Records a lock op with the local variable its lock hangs off in every loop around it. */
+  private lockOpInLoops(op: AcquireOp | ReleaseOp): void {
+    if (this.loops.length === 0) return;
+    const p = op.lock;
+    const root = p.alias?.name ?? (p.base.kind === 'var' ? p.base.name : undefined);
+    if (root === undefined) return;
+    for (const l of this.loops) l.iteration?.lockOps.push({ op, root });
+  }
+
   private lockOp(name: string, api: LockApi, e: Extract<Expr, { t: 'call' }>, range: Range, resultVar?: string): void {
     if (this.noLocks > 0 && api.op !== 'assert') return;
     const lockPath = (): AccessPath => {
@@ -1203,11 +1265,14 @@ export class FunctionBuilder {
           op.heldWhen = api.cond === 'try' ? 'nonzero' : 'zero';
         }
         this.emit(op);
+        this.lockOpInLoops(op);
         return;
       }
       case 'release': {
         const lock = lockPath();
-        this.emit({ k: 'release', range, api: name, lock, kind: api.kind, mode: api.mode, ...(api.irqsRestore ? { irqsRestore: true } : {}) });
+        const op: ReleaseOp = { k: 'release', range, api: name, lock, kind: api.kind, mode: api.mode, ...(api.irqsRestore ? { irqsRestore: true } : {}) };
+        this.emit(op);
+        this.lockOpInLoops(op);
         if (name === 'downgrade_write') this.emit({ k: 'acquire', range, api: name, lock, kind: 'rwsem', mode: 'read' });
         return;
       }

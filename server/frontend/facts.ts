@@ -80,6 +80,11 @@ export interface AcquireOp extends OpBase {
   mode: LockMode;
   /** `_irq`, `_irqsave` forms: IRQs are off while held. */
   irqsOff?: boolean;
+  /**
+   * Inside a loop that assigns the variable the lock hangs off (`kvm_for_each_vcpu(i, vcpu, kvm)`,
+   * `vcpu = kvm_get_vcpu(kvm, i)`): each iteration takes a different instance.
+   */
+  perInstance?: true;
   /** `_nested` forms and lockdep subclass annotations: same-class nesting is intended. */
   nested?: boolean;
   /**
@@ -101,6 +106,8 @@ export interface ReleaseOp extends OpBase {
   irqsRestore?: boolean;
   /** The implicit release at the end of a guard()'s scope. */
   scoped?: boolean;
+  /** As AcquireOp.perInstance: each iteration releases a different instance. */
+  perInstance?: true;
 }
 
 /** cond_resched_rwlock_write/read, cond_resched_lock: may drop and retake a held lock. */

@@ -344,6 +344,61 @@ void retry(struct gfn_to_pfn_cache *gpc)
     expect(lockOps(f)).toEqual(['-write_unlock_irq(gpc->lock)', '+write_lock_irq(gpc->lock)']);
     expect(ops(f).some((o) => o.k === 'call' && o.callee === 'still_bad')).toBe(true);
   });
+
+  it('an iterator macro right after a label is a loop, not a call and a block', () => {
+    const f = fn(`
+void unwind(struct kvm *kvm, int last)
+{
+	struct kvm_vcpu *vcpu;
+	int i;
+
+out_unlock:
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		mutex_unlock(&vcpu->mutex);
+	}
+}`);
+    expect(ops(f).some((o) => o.k === 'call' && o.callee === 'kvm_for_each_vcpu')).toBe(false);
+    const release = ops(f).find((o): o is ReleaseOp => o.k === 'release')!;
+    const inLoop = f.blocks.findIndex((b) => b.ops.includes(release));
+    const reaches = (from: number, to: number, seen = new Set<number>()): boolean =>
+      f.blocks[from].succ.some((e) => e.to === to || (!seen.has(e.to) && (seen.add(e.to), reaches(e.to, to, seen))));
+    expect(reaches(inLoop, inLoop)).toBe(true);
+  });
+
+  it('marks lock ops on a variable the loop assigns as taken per instance, and no others', () => {
+    const f = fn(`
+void lock_all(struct kvm *kvm, struct kvm_vcpu *self)
+{
+	struct kvm_vcpu *vcpu;
+	int i, idx;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		mutex_lock(&vcpu->mutex);
+		mutex_lock(&kvm->lock);
+		mutex_unlock(&kvm->lock);
+	}
+	for (idx = 0; idx < 4; idx++) {
+		struct kvm_vcpu *v = kvm_get_vcpu(kvm, idx);
+		mutex_unlock(&v->mutex);
+		mutex_unlock(&self->mutex);
+	}
+	while (idx--) {
+		spin_lock(&vcpu->kvm->mmu_lock);
+		vcpu = kvm_get_vcpu(kvm, idx);
+	}
+}`);
+    const marked = (ops(f).filter((o) => o.k === 'acquire' || o.k === 'release') as (AcquireOp | ReleaseOp)[]).map(
+      (o) => `${o.k === 'acquire' ? '+' : '-'}${o.lock.text}${o.perInstance ? ' per instance' : ''}`,
+    );
+    expect(marked).toEqual([
+      '+vcpu->mutex per instance',
+      '+kvm->lock',
+      '-kvm->lock',
+      '-v->mutex per instance',
+      '-self->mutex',
+      '+vcpu->kvm->mmu_lock per instance',
+    ]);
+  });
 });
 
 describe('ops inside expressions and declarations', () => {
