@@ -177,16 +177,38 @@ const SPTE_CONSTANTS = /^(SHADOW_NONPRESENT_VALUE|FROZEN_SPTE|REMOVED_SPTE)$/;
  * or a snapshot (an array element, `iter.old_spte`, a literal), never an SPTE constant.
  */
 export function isOutParamStore(fn: FunctionFacts, op: SpteOp): boolean {
-  if (op.access !== 'store') return false;
-  const p = op.target.trim();
-  if (!/^\w+$/.test(p)) return false;
-  const param = fn.params.find((x) => x.name === p);
-  if (!param || !param.pointer) return false;
-  for (const o of spteOps(fn)) if (o.access === 'helper' && stripAddr(o.target) === p) return false;
+  const p = outParamShape(fn, op);
+  if (p === undefined) return false;
   const v = (op.value ?? '').trim();
-  if (SPTE_CONSTANTS.test(v)) return false;
-  if (!/sptep$/.test(p)) return true;
+  if (!/sptep$/.test(fn.params[p].name)) return true;
   return /^\w+\s*\[[^\]]*\]$/.test(v) || /(\.|->)old_spte$/.test(v) || /^(0|0u?ll?|0x0+u?ll?)$/i.test(v);
+}
+
+/**
+ * The index of the pointer parameter `*P = V` stores through, when the store could be an
+ * out-parameter's: P is never given to an SPTE helper here and V is no SPTE constant.
+ */
+export function outParamShape(fn: FunctionFacts, op: SpteOp): number | undefined {
+  if (op.access !== 'store') return undefined;
+  const p = op.target.trim();
+  if (!/^\w+$/.test(p)) return undefined;
+  const index = fn.params.findIndex((x) => x.name === p);
+  if (index < 0 || !fn.params[index].pointer) return undefined;
+  for (const o of spteOps(fn)) if (o.access === 'helper' && stripAddr(o.target) === p) return undefined;
+  if (SPTE_CONSTANTS.test((op.value ?? '').trim())) return undefined;
+  return index;
+}
+
+/**
+ * `*sptep = spte` in a function every caller of which passes the address of a variable of its
+ * own there (`walk_shadow_page_get_mmio_spte(vcpu, addr, &spte)` in 5.4): the store fills the
+ * caller's stack, not a page table. Needs at least one caller; `calls` lists the direct calls
+ * of the function in the workspace.
+ */
+export function isCallersLocalOut(fn: FunctionFacts, op: SpteOp, calls: readonly CallOp[]): boolean {
+  const p = outParamShape(fn, op);
+  if (p === undefined || calls.length === 0) return false;
+  return calls.every((c) => ((c.localAddresses ?? 0) & (1 << p)) !== 0);
 }
 
 function stripAddr(t: string): string {

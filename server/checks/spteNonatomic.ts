@@ -5,7 +5,7 @@
  * the store can lose them (locking.rst, "Dirty bit tracking"). Safe when every path to the write
  * tests the old value first (spte_has_volatile_bits / kvm_tdp_mmu_spte_need_atomic_write false,
  * or not shadow-present), and for the stores of kvm-facts 4.4 (unlinked tables, out-parameters,
- * FROZEN SPTEs). Writes in lockless / shared-mode code are left to spte-lockless-write.
+ * FROZEN SPTEs); an out-parameter is also one whose every caller passes a variable's address. Writes in lockless / shared-mode code are left to spte-lockless-write.
  * The bodies of the plain primitives themselves are definitions, not uses.
  */
 import type { FunctionFlow } from '../analysis/types';
@@ -18,6 +18,7 @@ import {
   citeSection,
   definesPlainPrimitive,
   guardHolds,
+  isCallersLocalOut,
   isFrozenByThisThread,
   isOutParamStore,
   isUnlinkedTableEntry,
@@ -74,6 +75,8 @@ export const spteNonatomicCheck: Check = {
       const fn = flow.fn;
       for (const { op, c, need, writeLocked } of candidates(flow)) {
         if ((shared ??= sharedContexts(ctx)).reasonAt(fn, op)) continue;
+        // Read from the callers on every analysis: the candidates are kept per flow.
+        if (isCallersLocalOut(fn, op, ws.directCallsOf(fn.name))) continue;
         const lock = writeLocked ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
         let message: string;
         if (need === 'non-leaf-or-mmio') {

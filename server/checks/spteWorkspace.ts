@@ -372,6 +372,17 @@ export class SpteWorkspace {
     this.byName.set(name, list);
     return list;
   }
+
+  /** The direct calls of `name` in every flow that calls it. */
+  directCallsOf(name: string): CallOp[] {
+    const out: CallOp[] = [];
+    for (const caller of new Set(this.callers.get(name) ?? [])) {
+      for (const flow of this.flowsOf(caller)) {
+        for (const b of flow.fn.blocks) for (const op of b.ops) if (op.k === 'call' && !op.indirect && op.callee === name) out.push(op);
+      }
+    }
+    return out;
+  }
 }
 
 function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {

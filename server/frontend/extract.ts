@@ -1187,7 +1187,21 @@ export class FunctionBuilder {
     }
     const call: CallOp = { k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) };
     if (!used) call.discarded = true;
+    const locals = this.localAddresses(e.args);
+    if (locals) call.localAddresses = locals;
     this.emit(call);
+  }
+
+  /** Bit i set when argument i is `&x` of a variable declared in this function (0 when none). */
+  private localAddresses(args: Expr[]): number {
+    let bits = 0;
+    for (let i = 0; i < args.length && i < 31; i++) {
+      const a = strip(args[i]);
+      if (a.t !== 'unary' || a.op !== '&') continue;
+      const x = strip(a.arg);
+      if (x.t === 'id' && this.locals.has(x.name)) bits |= 1 << i;
+    }
+    return bits;
   }
 
   private indirectCall(e: Extract<Expr, { t: 'call' }>, fn: Expr, range: Range): void {

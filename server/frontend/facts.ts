@@ -151,6 +151,11 @@ export interface CallOp extends OpBase {
   args: (AccessPath | null)[];
   /** Set when the call is an expression statement whose result is thrown away (`f(x);`). */
   discarded?: boolean;
+  /**
+   * Direct calls: bit i is set when argument i is the address of a variable of the caller
+   * (`get_mmio_spte(vcpu, addr, &spte)`): the callee writes through it into the caller's stack.
+   */
+  localAddresses?: number;
 }
 
 /** synchronize_srcu(&X), synchronize_srcu_expedited(&X), synchronize_rcu(). */
