@@ -43,6 +43,7 @@ export function signatureOf(s: Summary): string {
     // link expanded on demand, so a caller need not be re-summarised when a callee's got shorter).
     parts.push(`s${s.maySleep ? 1 : '-'}`);
     for (const k of s.syncs.keys()) parts.push(`y${k}`);
+    for (const f of s.fieldCalls ?? []) parts.push(`f${f.param}.${f.field}:${contextsSig(f.contexts)}`);
     parts.push(flowSignatureOf(s));
     sig = parts.join('\n');
     signatures.set(s, sig);

@@ -15,7 +15,7 @@ import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type Call
 import { resolveIndirect, type PathTyper, type WorkspaceIndex } from './index';
 import { copyFlow } from './keptFlows';
 import { flowSignatureOf, signatureOf } from './signatures';
-import type { ChainStep, FunctionFlow, NetEffect, OpContext, Requirement, Summary, TakeInfo, Witness } from './types';
+import type { ChainStep, FieldCall, FunctionFlow, NetEffect, OpContext, Requirement, Summary, TakeInfo, Witness } from './types';
 import { callStepText } from './chains';
 
 const MAX_SCC_ITERATIONS = 6;
@@ -51,7 +51,10 @@ const MAX_PARAM_CONTEXTS = 8;
 
 /**
  * The parameters of `fn` that the call `op` passes as it is (a bare name) in a position its
- * single target calls as a function pointer, with that target's contexts at its calls.
+ * single target calls as a function pointer, with that target's contexts at its calls; and those
+ * `fn` stores in a field of a local struct it passes where the target calls that field
+ * (`kvm_handle_hva_range` puts `handler` in `range.handler` for `__kvm_handle_hva_range(kvm, &range)`).
+ * `passedOn` gets the struct parameters passed on as they are to a target that calls their fields.
  */
 function forwardedParams(
   fn: FunctionFacts,
@@ -59,17 +62,32 @@ function forwardedParams(
   targets: readonly string[] | undefined,
   summaryOf: (name: string) => Summary | undefined,
   found: (param: number, contexts: readonly OpContext[] | undefined) => void,
+  passedOn: (param: number, call: FieldCall) => void,
 ): void {
   if (!targets || targets.length !== 1 || targets[0] === fn.name) return;
   const sum = summaryOf(targets[0]);
-  const pc = sum?.paramCalls;
-  if (!pc) return;
-  for (let j = 0; j < pc.length; j++) {
-    const a = op.args[pc[j]];
-    if (!a || a.fields.length !== 0 || a.base.kind !== 'var') continue;
-    const name = a.base.name;
-    const k = fn.params.findIndex((p) => p.name === name);
-    if (k >= 0) found(k, sum!.paramContexts?.[j]);
+  if (!sum) return;
+  const bareVar = (i: number): string | undefined => {
+    const a = op.args[i];
+    return a && a.fields.length === 0 && a.base.kind === 'var' ? a.base.name : undefined;
+  };
+  const paramIndex = (name: string | undefined): number => (name === undefined ? -1 : fn.params.findIndex((p) => p.name === name));
+  const pc = sum.paramCalls;
+  if (pc) for (let j = 0; j < pc.length; j++) {
+    const k = paramIndex(bareVar(pc[j]));
+    if (k >= 0) found(k, sum.paramContexts?.[j]);
+  }
+  for (const fc of sum.fieldCalls ?? []) {
+    const v = bareVar(fc.param);
+    if (v === undefined) continue;
+    const stored = fn.paramFields?.find((f) => f.variable === v && f.field === fc.field);
+    if (stored) {
+      const k = paramIndex(stored.param);
+      if (k >= 0) found(k, fc.contexts);
+      continue;
+    }
+    const k = paramIndex(v);
+    if (k >= 0) passedOn(k, fc);
   }
 }
 
@@ -150,7 +168,26 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     }
     return paramContexts[i];
   };
+  const fieldCalls: { param: number; field: string; contexts: OpContext[] }[] = [];
+  const fieldCallAt = (param: number, field: string): OpContext[] => {
+    let f = fieldCalls.find((x) => x.param === param && x.field === field);
+    if (!f) fieldCalls.push((f = { param, field, contexts: [] }));
+    return f.contexts;
+  };
+  const addContexts = (list: OpContext[], outer: readonly OpContext[], inner: readonly OpContext[] | undefined): void => {
+    for (const c of outer) {
+      for (const d of inner ?? [undefined]) {
+        if (list.length >= MAX_PARAM_CONTEXTS) return;
+        const combined = d ? combineContexts(c, d) : c;
+        if (!list.includes(combined)) list.push(combined);
+      }
+    }
+  };
   for (const [op, opCtxs] of flow.contexts) {
+    if (op.k === 'call' && op.indirect?.objParam !== undefined) {
+      const k = paramOf(op.indirect.objParam);
+      if (k !== undefined) addContexts(fieldCallAt(k, op.indirect.field), opCtxs, undefined);
+    }
     if (op.k === 'call' && !op.indirect?.table) {
       const params = fn.params;
       for (let k = 0; k < params.length; k++) {
@@ -161,16 +198,16 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
       }
       // A parameter passed on to a callee that calls it (msr_io -> __msr_io(..., do_msr)): ours
       // too, in our context at that call combined with the callee's at its own.
-      if (!op.indirect) forwardedParams(fn, op, flow.targets.get(op), summaryOf, (k, contexts) => {
-        const list = paramCallAt(k);
-        for (const c of opCtxs) {
-          for (const d of contexts ?? [undefined]) {
-            if (list.length >= MAX_PARAM_CONTEXTS) break;
-            const combined = d ? combineContexts(c, d) : c;
-            if (!list.includes(combined)) list.push(combined);
-          }
-        }
-      });
+      if (!op.indirect) {
+        forwardedParams(
+          fn,
+          op,
+          flow.targets.get(op),
+          summaryOf,
+          (k, contexts) => addContexts(paramCallAt(k), opCtxs, contexts),
+          (k, fc) => addContexts(fieldCallAt(k, fc.field), opCtxs, fc.contexts),
+        );
+      }
     }
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
@@ -320,6 +357,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
 
   const summary: Summary = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
   if (paramContexts.some((list) => list.some(constrains))) summary.paramContexts = paramContexts;
+  if (fieldCalls.length) summary.fieldCalls = fieldCalls;
   return summary;
 }
 

@@ -205,4 +205,17 @@ export interface Summary {
    * no lock is held and interrupts and preemption are on at every such call.
    */
   paramContexts?: (readonly OpContext[])[];
+  /**
+   * Fields of struct parameters the function calls (`range->handler(...)`, `range` its parameter),
+   * with the contexts of those calls: a caller that stores one of its own parameters in that field
+   * of the struct it passes (`{ .handler = handler }`, FunctionFacts.paramFields) calls that
+   * parameter there.
+   */
+  fieldCalls?: FieldCall[];
+}
+
+export interface FieldCall {
+  param: number;
+  field: string;
+  contexts: readonly OpContext[];
 }

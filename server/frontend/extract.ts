@@ -206,6 +206,8 @@ export class FunctionBuilder {
   private scopeCounter = 0;
   private readonly condVars = new Set<string>();
   private readonly params = new Map<string, Param & { fnptr: boolean }>();
+  /** FunctionFacts.paramFields. */
+  private readonly paramFields: NonNullable<FunctionFacts['paramFields']> = [];
   private readonly locals = new Map<string, LocalInfo>();
   private synth = 0;
   /** > 0 while reading the arms of `?:` (lock ops are dropped there). */
@@ -254,7 +256,14 @@ export class FunctionBuilder {
       entry: 0,
       exit: this.exit,
       hasErrors: false,
+      ...(this.paramFields.length ? { paramFields: this.paramFields } : {}),
     };
+  }
+
+  /** `range.handler = handler` / `{ .handler = handler }`: a parameter stored in a local's field. */
+  private paramStoredInField(variable: string, field: string, value: string): void {
+    if (!this.locals.has(variable) || !this.params.has(value)) return;
+    if (!this.paramFields.some((f) => f.variable === variable && f.field === field)) this.paramFields.push({ variable, field, param: value });
   }
 
   // ---- CFG helpers
@@ -747,6 +756,10 @@ export class FunctionBuilder {
             continue;
           }
           if (/^[A-Z0-9_]+$/.test(b.func)) continue;
+          if (this.params.has(b.func)) {
+            this.paramStoredInField(x.name, b.field, b.func);
+            continue;
+          }
           this.ctx.bindings.push({ structType: d.type || undefined, variable: x.name, field: b.field, func: b.func, range: this.range(b.s, b.e) });
         }
         if (isFunctionArray(d, x)) {
@@ -1044,6 +1057,8 @@ export class FunctionBuilder {
     if (l.t === 'member') {
       const r = strip(e.r);
       const fn = r.t === 'id' ? r.name : r.t === 'unary' && r.op === '&' && strip(r.arg).t === 'id' ? (strip(r.arg) as { name: string }).name : undefined;
+      const obj = strip(l.obj);
+      if (fn && obj.t === 'id') this.paramStoredInField(obj.name, l.field, fn);
       if (fn && !this.locals.has(fn) && !this.params.has(fn) && !/^[A-Z0-9_]+$/.test(fn) && fn !== 'true' && fn !== 'false') {
         const base = this.path(l.obj);
         // A local pointer initialised from a path (`struct kvm_mmu *context = vcpu->arch.mmu;`)
@@ -1216,14 +1231,9 @@ export class FunctionBuilder {
       else if (obj.fields.length === 0 && (obj.base.kind === 'var' || obj.base.kind === 'global')) table = obj.base.type;
       else if (obj.alias && obj.alias.fields.length === 0) table = obj.alias.type;
       const text = this.text(fn.s, fn.e);
-      this.emit({
-        k: 'call',
-        range,
-        api: text,
-        callee: `${table ?? obj.text}.${f.field}`,
-        indirect: table ? { table, field: f.field, text } : { field: f.field, text, obj },
-        args: this.argPaths(e.args),
-      });
+      const indirect: NonNullable<CallOp['indirect']> = table ? { table, field: f.field, text } : { field: f.field, text, obj };
+      if (obj.fields.length === 0 && !obj.alias && obj.base.kind === 'var' && this.params.has(obj.base.name)) indirect.objParam = obj.base.name;
+      this.emit({ k: 'call', range, api: text, callee: `${table ?? obj.text}.${f.field}`, indirect, args: this.argPaths(e.args) });
       return;
     }
     if (f.t === 'id') {

@@ -146,7 +146,15 @@ export interface CallOp extends OpBase {
    * the struct layouts it knows. `param`: the call is through a function-pointer parameter,
    * whose targets are the functions callers pass, not the bindings of a field.
    */
-  indirect?: { table?: string; field: string; text: string; obj?: AccessPath; param?: true };
+  indirect?: {
+    table?: string;
+    field: string;
+    text: string;
+    obj?: AccessPath;
+    param?: true;
+    /** The parameter the field is read from (`range` in `range->handler(...)`), when it is one. */
+    objParam?: string;
+  };
   /** Arguments reduced to access paths where possible (null where not), for mapping callee summaries onto the caller. */
   args: (AccessPath | null)[];
   /** Set when the call is an expression statement whose result is thrown away (`f(x);`). */
@@ -255,6 +263,12 @@ export interface FunctionFacts {
   hasErrors: boolean;
   /** Inside `#if 0`-like or config-only branches the front end could not decide; informational. */
   notes?: string[];
+  /**
+   * Parameters stored in a field of a local struct (`const struct kvm_hva_range range = { .handler
+   * = handler }`, `range.handler = handler`): a callee given `&range` that calls `range->handler`
+   * calls that parameter.
+   */
+  paramFields?: { variable: string; field: string; param: string }[];
 }
 
 /** A struct definition from the tree's headers or sources, for resolving field paths. */
