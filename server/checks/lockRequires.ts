@@ -27,7 +27,7 @@ function requirementText(ctx: CheckContext, n: Need): string {
 /** Only the chosen definitions of functions nobody in the workspace (or outside it) calls, compiled in this configuration, are judged. */
 function judged(ctx: CheckContext, flow: FunctionFlow): boolean {
   const fn = flow.fn;
-  return chosenFlows(ctx).get(fn.name) === flow && !hasCallers(ctx, fn.name) && !calledFromOutside(fn) && !notCompiledHere(ctx, fn);
+  return chosenFlows(ctx).get(fn.name) === flow && !hasCallers(ctx, fn.name) && !calledFromOutside(fn, ctx.index) && !notCompiledHere(ctx, fn);
 }
 
 export const lockRequiresCheck: Check = {

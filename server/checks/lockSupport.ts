@@ -4,6 +4,7 @@
  * runs on every path of its function, and which locks a function has certainly released before
  * an op (so that a callee which drops its caller's lock first is not blamed for what follows).
  */
+import type { WorkspaceIndex } from '../analysis/index';
 import { mapThroughArgs } from '../analysis/dataflow';
 import { archOfFile } from '../analysis/orders';
 import type { ChainStep, FunctionFlow, OpContext } from '../analysis/types';
@@ -173,8 +174,19 @@ export function callersOf(ctx: CheckContext): Map<string, Set<string>> {
  */
 export function chosenOrCallersChanged(ctx: CheckContext): ReadonlySet<string> | null {
   callersOf(ctx);
-  if (shadowedChanged(ctx)) return null;
+  if (shadowedChanged(ctx) || macroCalledChanged(ctx)) return null;
   return (ctx.store?.get('lockSupport:callers') as CallerIndex | undefined)?.changed ?? null;
+}
+
+const macroCalledChangedCache = new WeakMap<CheckContext, { changed: boolean }>();
+/** Do the names called in `#define` bodies differ from the previous analysis's (calledFromOutside reads them)? */
+function macroCalledChanged(ctx: CheckContext): boolean {
+  return memo(macroCalledChangedCache, ctx, () => {
+    const cur = ctx.index.macroCalled;
+    const prev = ctx.store?.get('lockSupport:macroCalled') as Set<string> | undefined;
+    ctx.store?.set('lockSupport:macroCalled', cur);
+    return { changed: !prev || (prev !== cur && (prev.size !== cur.size || [...cur].some((n) => !prev.has(n)))) };
+  }).changed;
 }
 
 const shadowedChangedCache = new WeakMap<CheckContext, { changed: boolean }>();
@@ -243,12 +255,15 @@ export function hasCallers(ctx: CheckContext, name: string): boolean {
 
 /**
  * A function whose callers cannot all be seen, so whose context is unknown: it has no caller in
- * the workspace, but it is a non-static function of the architecture-independent code
- * (virt/kvm), which every architecture's code calls (kvm_get_dirty_log is called by powerpc and
- * s390 only).
+ * the workspace, but it is called in a `#define` body (`tdp_mmu_next_root` in the
+ * `for_each_tdp_mmu_root_yield_safe` iterator), or it is a non-static function of the
+ * architecture-independent code (virt/kvm), which every architecture's code calls
+ * (kvm_get_dirty_log is called by powerpc and s390 only).
  */
 const inVirtKvm = new Map<string, boolean>();
-export function calledFromOutside(fn: FunctionFacts): boolean {
+export function calledFromOutside(fn: FunctionFacts, index: WorkspaceIndex): boolean {
+  // Called in a `#define` body: the macro's users call it, and macros are not expanded here.
+  if (index.macroCalled.has(fn.name)) return true;
   if (fn.isStatic) return false;
   // Asked for every function on every analysis: the path test is kept per file.
   let v = inVirtKvm.get(fn.file);

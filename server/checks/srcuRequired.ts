@@ -212,7 +212,7 @@ function boundFunctions(ctx: CheckContext): Set<string> {
 
 function isEntryPoint(ctx: CheckContext, fn: FunctionFacts): boolean {
   if (vfsEntryPoints(ctx).has(fn.name)) return true;
-  if (hasCallers(ctx, fn.name) || calledFromOutside(fn) || notCompiledHere(ctx, fn)) return false;
+  if (hasCallers(ctx, fn.name) || calledFromOutside(fn, ctx.index) || notCompiledHere(ctx, fn)) return false;
   return !fn.isStatic || boundFunctions(ctx).has(fn.name);
 }
 

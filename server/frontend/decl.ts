@@ -536,3 +536,41 @@ export function readSuppressions(text: string, lineOf: (offset: number) => numbe
   }
   return out;
 }
+
+/** Words followed by `(` that are C, not calls. */
+const NOT_CALLED = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do']);
+
+/**
+ * The names a file's `#define` bodies call (`#define for_each_root(kvm, root) for (root =
+ * next_root(kvm, NULL); root; root = next_root(kvm, root))` calls `next_root`): the macro's users
+ * call them, and the analysis does not expand macros, so their callers are not all seen.
+ */
+export function readMacroCalls(text: string): string[] {
+  let at = text.indexOf('#define');
+  if (at < 0) return [];
+  const out = new Set<string>();
+  const call = /\b([A-Za-z_]\w*)\s*\(/g;
+  while (at >= 0) {
+    // The definition runs to the first newline not escaped by a backslash.
+    let end = at;
+    for (;;) {
+      const nl = text.indexOf('\n', end);
+      if (nl < 0) {
+        end = text.length;
+        break;
+      }
+      const before = text.charCodeAt(nl - 1) === 13 ? nl - 2 : nl - 1;
+      if (text.charCodeAt(before) !== 92 /* \\ */) {
+        end = nl;
+        break;
+      }
+      end = nl + 1;
+    }
+    const head = /^#define\s+\w+(?:\([^)]*\))?/.exec(text.slice(at, Math.min(end, at + 400)));
+    const body = text.slice(at + (head ? head[0].length : 7), end);
+    call.lastIndex = 0;
+    for (let m = call.exec(body); m; m = call.exec(body)) if (!NOT_CALLED.has(m[1])) out.add(m[1]);
+    at = text.indexOf('#define', end);
+  }
+  return [...out];
+}

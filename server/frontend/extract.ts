@@ -24,6 +24,7 @@ import {
   isFunctionArray,
   readFunctionHeader,
   readStructs,
+  readMacroCalls,
   readSuppressions,
   type RawGlobal,
   type RawStruct,
@@ -1781,8 +1782,14 @@ function assemble(file: string, text: string, lines: LineIndex, records: ItemRec
     globals: [...globals.values()],
     bindings,
     suppressions: readSuppressions(text, (o) => lines.line(o)),
+    ...macroCallsOf(text),
     errorCount,
   };
+}
+
+function macroCallsOf(text: string): { macroCalls?: string[] } {
+  const names = readMacroCalls(text);
+  return names.length ? { macroCalls: names } : {};
 }
 
 /**

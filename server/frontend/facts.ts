@@ -335,6 +335,8 @@ export interface FileFacts {
   globals: GlobalLockDef[];
   bindings: FieldFunctionBinding[];
   suppressions: Suppression[];
+  /** Names called in the file's `#define` bodies (decl.ts readMacroCalls), when there are any. */
+  macroCalls?: string[];
   /**
    * Number of tree-sitter ERROR nodes in the file, counted at file scope and statement level (a
    * function whose errors all sit inside expressions, or are MISSING tokens, counts once).
