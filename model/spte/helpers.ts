@@ -278,6 +278,18 @@ export const SPTE_HELPERS: readonly SpteHelperContract[] = [
       'The shared-mode TDP write: cmpxchg plus the bookkeeping of the change. Must-check: a failure means another thread changed the SPTE first.',
   },
   {
+    name: 'tdp_mmu_set_spte_atomic_no_dirty_log',
+    family: 'tdp',
+    atomicity: 'cmpxchg',
+    requiresLock: 'mmu_lock-read',
+    safeWhen: 'Older kernels (5.1x): under mmu_lock for read with RCU; the caller handles a failure.',
+    returnsFlushNeeded: false,
+    mustCheckResult: true,
+    returns: 'true on success, false when the SPTE changed',
+    summary:
+      'The shared-mode TDP write of 5.1x kernels, without the dirty-log bookkeeping: cmpxchg from iter->old_spte to the new value. A false result means another thread changed the SPTE first.',
+  },
+  {
     name: 'tdp_mmu_zap_spte_atomic',
     family: 'tdp',
     atomicity: 'cmpxchg',

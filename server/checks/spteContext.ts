@@ -215,9 +215,12 @@ function stripAddr(t: string): string {
   return t.trim().replace(/^\(\s*[\w\s*]+\)\s*/, '').replace(/^&/, '').trim();
 }
 
-/** The variable a target hangs off: `iter->sptep` -> `iter`, `&iter` -> `iter`, `sptep` -> `sptep`. */
+/**
+ * The variable a target hangs off: `iter->sptep` -> `iter`, `&iter` -> `iter`, `sptep` -> `sptep`,
+ * `*rcu_dereference(iter->sptep)` (5.1x TDP MMU) -> `iter`.
+ */
 export function targetRoot(target: string): string {
-  const m = /^[&*(\s]*(\w+)/.exec(stripAddr(target));
+  const m = /^[&*(\s]*(?:rcu_dereference\s*\(\s*)?(\w+)/.exec(stripAddr(target));
   return m ? m[1] : target;
 }
 

@@ -253,6 +253,7 @@ const spteHelpers = new Map<string, number>([
   ['tdp_mmu_clear_spte_bits', 0],
   ['tdp_mmu_set_spte', 2],
   ['tdp_mmu_set_spte_atomic', 1],
+  ['tdp_mmu_set_spte_atomic_no_dirty_log', 1],
   ['__tdp_mmu_set_spte_atomic', 0],
   ['tdp_mmu_zap_spte_atomic', 1],
   ['tdp_mmu_iter_set_spte', 1],
