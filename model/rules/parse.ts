@@ -382,6 +382,7 @@ function classify(item: Item, p: string, ctxArch: string, model: RuleModel): voi
     if (model.leaf === null) model.leaf = { line: item.line, text: item.text };
     return;
   }
+  if (readSrcuUnlike(item, body, model)) return;
   if (readSrcuSync(item, body, model)) return;
   if (readSrcuAllowed(item, body, model)) return;
   if (readNotifier(item, body, model)) return;
@@ -424,6 +425,27 @@ function readSrcuSync(item: Item, body: string, model: RuleModel): boolean {
     rule.line = item.line;
     rule.text = item.text;
   }
+  return true;
+}
+
+/**
+ * "Unlike Y, X is released before synchronize_srcu(&D)" (5.13-6.x wording): Y is held across the
+ * synchronize, so Y may not be taken inside a D read-side section, and X may.
+ */
+function readSrcuUnlike(item: Item, body: string, model: RuleModel): boolean {
+  const m = /^Unlike\s+(\S+?),\s+(\S+)\s+is\s+released\s+before\s+(?:the\s+call\s+to\s+)?synchronize_srcu(?:_expedited)?\s*\(\s*&?\s*([\w>.-]+?)\s*\)/i.exec(body);
+  if (!m || !isDocLockName(m[1]) || !isDocLockName(m[2])) return false;
+  const [, held, released, domain] = m;
+  const rule = srcuRuleFor(model, domain);
+  if (!rule.syncUnder.includes(held)) rule.syncUnder.push(held);
+  if (!rule.forbiddenInside.includes(held)) rule.forbiddenInside.push(held);
+  if (rule.line === 0) {
+    rule.line = item.line;
+    rule.text = item.text;
+  }
+  if (!rule.allowedInside.includes(released)) rule.allowedInside.push(released);
+  rule.allowedLine = item.line;
+  rule.allowedText = item.text;
   return true;
 }
 

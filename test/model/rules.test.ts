@@ -201,3 +201,28 @@ describe.skipIf(!fs.existsSync(DOCS))('locking document, every version', () => {
     expect(read('locking-4.14.txt').orders[4].text).toBe('On x86, vcpu->mutex is taken outside kvm->arch.hyperv.hv_lock.');
   });
 });
+
+describe('locking document, forms between the versions of ../shared', () => {
+  it('reads "Unlike Y, X is released before synchronize_srcu(&D)" (5.13-5.19) as Y forbidden and X allowed inside D', () => {
+    // Our own text in the shape of the 5.1x bullet.
+    const doc = [
+      'KVM Lock Overview',
+      '=================',
+      '',
+      '1. Acquisition Orders',
+      '---------------------',
+      '',
+      '- kvm->lock is taken outside vcpu->mutex',
+      '',
+      '- Unlike kvm->slots_lock, kvm->slots_arch_lock is released before',
+      '  synchronize_srcu(&kvm->srcu).  So only the latter may nest in a',
+      '  read-side section of kvm->srcu.',
+      '',
+    ].join('\n');
+    const m = parseLockingDoc(doc, 'locking.rst');
+    expect(m.srcu.map((s) => [s.domain, s.syncUnder, s.forbiddenInside, s.allowedInside, s.line, s.allowedLine])).toEqual([
+      ['kvm->srcu', ['kvm->slots_lock'], ['kvm->slots_lock'], ['kvm->slots_arch_lock'], 9, 9],
+    ]);
+    expect(m.warnings.filter((w) => /could not read/.test(w))).toEqual([]);
+  });
+});
