@@ -37,7 +37,7 @@ export function signatureOf(s: Summary): string {
   let sig = signatures.get(s);
   if (sig === undefined) {
     const parts: string[] = [];
-    for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}`);
+    for (const [k, t] of [...s.takes].sort((a, b) => (a[0] < b[0] ? -1 : 1))) parts.push(`t${k}:${t.mode}:${t.kind}:${t.depth}:${t.trylock ? 1 : 0}:${t.callerReleased?.join(',') ?? ''}:${t.self ? `${t.self.param}.${t.self.fields.join('.')}` : ''}:${t.direct ? 1 : 0}`);
     for (const r of s.requires) parts.push(`r${r.cls}:${r.mode}:${r.how}:${r.param ?? ''}`);
     // Whether it may sleep or synchronize, not how deep: callers read only that (the witness is a
     // link expanded on demand, so a caller need not be re-summarised when a callee's got shorter).

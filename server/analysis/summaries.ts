@@ -91,6 +91,15 @@ function forwardedParams(
   }
 }
 
+/** A callee's lock on its parameter's object, seen from the caller: on the caller's parameter passed there, if one is. */
+function selfThrough(fn: FunctionFacts, op: CallOp, self: NonNullable<TakeInfo['self']>): TakeInfo['self'] {
+  const arg = op.args[self.param];
+  if (!arg || arg.base.kind !== 'var' || arg.alias) return undefined;
+  const name = arg.base.name;
+  const q = fn.params.findIndex((p) => p.name === name);
+  return q >= 0 ? { param: q, fields: arg.fields.length ? [...arg.fields, ...self.fields] : self.fields } : undefined;
+}
+
 /** Our context at a call, then the callee's at its call through the parameter: both hold. */
 function combineContexts(outer: OpContext, inner: OpContext): OpContext {
   if (inner.held.length === 0 && inner.irqOff === 0 && inner.preemptOff === 0) return outer;
@@ -212,7 +221,8 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
     if (op.k === 'acquire') {
       const ref = flow.locks.get(op)!;
       const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
-      const param = ref.resolved ? undefined : paramOf(ref.root);
+      const root = paramOf(ref.root);
+      const param = ref.resolved ? undefined : root;
       const key = ref.resolved || param === undefined ? ref.cls : `~${param}:${ref.fields.join('.')}`;
       const trylock = op.api.includes('trylock');
       addTake(key, {
@@ -227,6 +237,8 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         callerReleased: nonEmpty(alwaysReleased(opCtxs)),
         param,
         fields: ref.fields,
+        self: ref.resolved && root !== undefined && !op.perInstance ? { param: root, fields: ref.fields } : undefined,
+        direct: true,
       });
       if (SLEEPING_KINDS.has(kind) && !trylock) setSleep({ depth: 1, step: step(fn, op.range, `takes ${ref.cls}`) });
     } else if (op.k === 'sync') {
@@ -245,6 +257,7 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         let head: ChainStep | undefined;
         const headStep = (): ChainStep => (head ??= step(fn, op.range, callStepText(op, name)));
         const ours = sum.takes.size ? alwaysReleased(opCtxs) : NO_CLASSES;
+        const directCall = !op.indirect && name === op.callee;
         // A lazy initializer's locks, sleeps and synchronizes happen before its callers' paths can run.
         const lazy = LAZY_INITIALIZERS.has(name);
         if (!LAST_REFERENCE_DESTRUCTORS.has(name) && !lazy) {
@@ -271,9 +284,10 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
               const k = m.resolved || p === undefined ? m.cls : `~${p}:${m.fields.join('.')}`;
               const prev = takes.get(k);
               if (prev && prev.depth <= t.depth + 1 && !(prev.trylock && !t.trylock)) return;
-              addTake(k, { cls: m.cls, resolved: m.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: headStep(), next: { fn: name, key }, trylock: t.trylock, callerReleased, param: p, fields: m.fields });
+              addTake(k, { cls: m.cls, resolved: m.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: headStep(), next: { fn: name, key }, trylock: t.trylock, callerReleased, param: p, fields: m.fields, self: undefined, direct: directCall && t.direct });
             } else {
-              addTake(key, { cls: t.cls, resolved: t.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: headStep(), next: { fn: name, key }, trylock: t.trylock, callerReleased, param: t.param, fields: t.fields });
+              const self = t.self && selfThrough(fn, op, t.self);
+              addTake(key, { cls: t.cls, resolved: t.resolved, kind: t.kind, mode: t.mode, depth: t.depth + 1, step: headStep(), next: { fn: name, key }, trylock: t.trylock, callerReleased, param: t.param, fields: t.fields, self, direct: directCall && t.direct });
             }
           });
         }

@@ -156,6 +156,13 @@ export interface TakeInfo extends Witness {
   /** Unresolved takes rooted at a parameter: mapped through the caller's argument. */
   param?: number;
   fields: string[];
+  /**
+   * Resolved takes of a lock that hangs off a parameter (`&kvm->lock`, `kvm` the parameter):
+   * which parameter and the fields below it, so a caller can tell a lock it holds itself.
+   */
+  self?: { param: number; fields: string[] };
+  /** Every call on the witness path is a direct call of the function it names (no ops table, no handler). */
+  direct?: boolean;
 }
 
 export interface Requirement {

@@ -1,7 +1,8 @@
 /**
  * lock-cycle: a cycle in the lock graph observed across the workspace (AB-BA and longer), at
  * class level. Reported once per cycle, at one of its edges, with every edge's chain as related
- * information. Cycles that contain a documented-order violation are left to lock-order.
+ * information. Cycles that contain a documented-order violation are left to lock-order. The
+ * cycles of length one, a task taking a lock instance it holds, are ./lockSelf.ts.
  */
 import { expandChain } from '../analysis/chains';
 import { ObservedGraph, type ObservedEdge } from '../analysis/lockGraph';
@@ -11,6 +12,7 @@ import { chainToRelated, type Check, type CheckContext } from './check';
 import type { Finding, RelatedLocation } from './finding';
 import { flowDelta } from './flowDelta';
 import { ruleMeta } from './registry';
+import { selfDeadlocks } from './lockSelf';
 
 const MAX_CYCLES = 64;
 
@@ -110,7 +112,8 @@ export const lockCycleCheck: Check = {
   codes: ['lock-cycle'],
   run(ctx: CheckContext): Finding[] {
     const { graph, cycles } = currentCycles(ctx);
-    const out: Finding[] = [];
+    // Cycles of length one: a lock taken again by the task that holds it (./lockSelf.ts).
+    const out: Finding[] = selfDeadlocks(ctx);
     if (!cycles.length) return out;
     const severity = ruleMeta('lock-cycle').defaultSeverity;
     const inputs = { flows: ctx.flows, resolver: ctx.resolver, summaryOf: ctx.summaryOf };

@@ -26,7 +26,7 @@ export const RULES: readonly RuleMeta[] = [
   {
     code: 'lock-cycle',
     defaultSeverity: 'warning',
-    description: 'A cycle in the lock graph observed across the workspace (AB-BA), documented or not.',
+    description: 'A cycle in the lock graph observed across the workspace (AB-BA), documented or not, or a lock taken again by the task that holds it (AA).',
     enforces: 'Acquisition orders, and "everything else is a leaf"',
     implemented: true,
   },

@@ -36,7 +36,7 @@ spin_lock(&a->lock);		spin_lock(&b->lock);
 spin_lock(&b->lock);		spin_lock(&a->lock);`,
     accepts: `mutex_lock(&dst_kvm->lock);
 mutex_lock_nested(&src_kvm->lock, SINGLE_DEPTH_NESTING);`,
-    why: 'Two instances of one class nested with a lockdep subclass are not a cycle.',
+    why: 'Two instances of one class nested with a lockdep subclass are not a cycle. A cycle of length one is: `mutex_lock(&kvm->lock); helper(kvm);` where helper() takes `&kvm->lock` again waits for itself.',
   },
   'srcu-order': {
     reports: `	idx = srcu_read_lock(&kvm->srcu);
