@@ -33,8 +33,12 @@ export interface WorkspaceIndex {
   bindings: Map<string, Map<string, Set<string>>>;
   /** field -> the bindings of type '' whose object path the workspace may type (FieldFunctionBinding.obj). */
   untypedBindings: Map<string, { func: string; obj: AccessPath }[]>;
-  /** Names some file's `#define` bodies call: their callers are the macro's users, not seen here. */
+  /**
+   * Names some file's `#define` bodies call (a function, or a field called through a pointer),
+   * and functions exported with `EXPORT_SYMBOL*()`: their callers may not be seen here.
+   */
   macroCalled: Set<string>;
+  exported: Set<string>;
   /** Every binding with its file and position (which function's body an initializer is in). */
   bindingSites?: (FieldFunctionBinding & { file: string })[];
   /** A signature of the parts that change class resolution (structs, globals); equal means "same layout". */
@@ -140,6 +144,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
   const bindings = new Map<string, Map<string, Set<string>>>();
   const untypedBindings = new Map<string, { func: string; obj: AccessPath }[]>();
   const macroCalled = new Set<string>();
+  const exported = new Set<string>();
   const bindingSites: (FieldFunctionBinding & { file: string })[] = [];
   for (const ff of list) {
     for (const s of ff.structs) {
@@ -156,6 +161,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
     for (const g of ff.globals) if (!globals.has(g.name)) globals.set(g.name, { ...g, file: ff.file });
     for (const site of bindingSitesOf(ff)) bindingSites.push(site);
     for (const name of ff.macroCalls ?? []) macroCalled.add(name);
+    for (const name of ff.exported ?? []) exported.add(name);
     for (const b of ff.bindings) {
       let byType = bindings.get(b.field);
       if (!byType) bindings.set(b.field, (byType = new Map()));
@@ -182,7 +188,7 @@ export function buildIndex(files: Iterable<FileFacts>): WorkspaceIndex {
     if (rt !== undefined) returnTypes.set(name, rt);
   }
   const sig = structSignature(list) + ':' + returnTypesSignature(returnTypes);
-  return { structs, allFunctions, functions, returnTypes, globals, bindings, untypedBindings, macroCalled, bindingSites, layoutSignature: sig, multiDefined };
+  return { structs, allFunctions, functions, returnTypes, globals, bindings, untypedBindings, macroCalled, exported, bindingSites, layoutSignature: sig, multiDefined };
 }
 
 function returnTypesSignature(returnTypes: ReadonlyMap<string, string>): string {
@@ -231,6 +237,7 @@ function patchable(prev: FileFacts, next: FileFacts): boolean {
   for (let i = 0; i < prev.globals.length; i++) if (prev.globals[i].kind !== next.globals[i].kind || prev.globals[i].perCpu !== next.globals[i].perCpu) return false;
   if (prev.bindings.length !== next.bindings.length) return false;
   if ((prev.macroCalls ?? []).join(',') !== (next.macroCalls ?? []).join(',')) return false;
+  if ((prev.exported ?? []).join(',') !== (next.exported ?? []).join(',')) return false;
   for (let i = 0; i < prev.bindings.length; i++) {
     const x = prev.bindings[i];
     const y = next.bindings[i];
@@ -362,6 +369,7 @@ export class IndexBuilder {
       bindings: prev.bindings,
       untypedBindings: prev.untypedBindings,
       macroCalled: prev.macroCalled,
+      exported: prev.exported,
       bindingSites,
       layoutSignature,
       multiDefined: prev.multiDefined,

@@ -178,14 +178,28 @@ export function chosenOrCallersChanged(ctx: CheckContext): ReadonlySet<string> |
   return (ctx.store?.get('lockSupport:callers') as CallerIndex | undefined)?.changed ?? null;
 }
 
+const macroFieldCache = new WeakMap<WorkspaceIndex['macroCalled'], Set<string>>();
+/** Functions bound to a field that a `#define` body calls (`ctxt->ops->read_phys(...)` in GET_SMSTATE). */
+function boundToMacroCalledField(index: WorkspaceIndex): Set<string> {
+  let s = macroFieldCache.get(index.macroCalled);
+  if (!s) {
+    s = new Set<string>();
+    for (const field of index.macroCalled) for (const set of index.bindings.get(field)?.values() ?? []) for (const f of set) s.add(f);
+    macroFieldCache.set(index.macroCalled, s);
+  }
+  return s;
+}
+
 const macroCalledChangedCache = new WeakMap<CheckContext, { changed: boolean }>();
 /** Do the names called in `#define` bodies differ from the previous analysis's (calledFromOutside reads them)? */
 function macroCalledChanged(ctx: CheckContext): boolean {
   return memo(macroCalledChangedCache, ctx, () => {
-    const cur = ctx.index.macroCalled;
-    const prev = ctx.store?.get('lockSupport:macroCalled') as Set<string> | undefined;
+    const cur = { macro: ctx.index.macroCalled, exported: ctx.index.exported, bindings: ctx.index.bindings };
+    const prev = ctx.store?.get('lockSupport:macroCalled') as typeof cur | undefined;
     ctx.store?.set('lockSupport:macroCalled', cur);
-    return { changed: !prev || (prev !== cur && (prev.size !== cur.size || [...cur].some((n) => !prev.has(n)))) };
+    const same = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a === b || (a.size === b.size && [...a].every((n) => b.has(n)));
+    // A binding that came or went changes boundToMacroCalledField (a fresh index, so a new map).
+    return { changed: !prev || !same(prev.macro, cur.macro) || !same(prev.exported, cur.exported) || (prev.bindings !== cur.bindings && cur.macro.size > 0) };
   }).changed;
 }
 
@@ -262,8 +276,9 @@ export function hasCallers(ctx: CheckContext, name: string): boolean {
  */
 const inVirtKvm = new Map<string, boolean>();
 export function calledFromOutside(fn: FunctionFacts, index: WorkspaceIndex): boolean {
-  // Called in a `#define` body: the macro's users call it, and macros are not expanded here.
-  if (index.macroCalled.has(fn.name)) return true;
+  // Called in a `#define` body (by name, or through a field it is bound to): the macro's users
+  // call it, and macros are not expanded here. Exported: other modules may call it.
+  if (index.macroCalled.has(fn.name) || index.exported.has(fn.name) || boundToMacroCalledField(index).has(fn.name)) return true;
   if (fn.isStatic) return false;
   // Asked for every function on every analysis: the path test is kept per file.
   let v = inVirtKvm.get(fn.file);

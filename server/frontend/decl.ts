@@ -574,3 +574,15 @@ export function readMacroCalls(text: string): string[] {
   }
   return [...out];
 }
+
+/**
+ * Functions a file exports to other modules (`EXPORT_SYMBOL_GPL(kvm_hv_get_assist_page)`): their
+ * callers may be in modules the workspace does not hold.
+ */
+export function readExports(text: string): string[] {
+  if (text.indexOf('EXPORT_SYMBOL') < 0) return [];
+  const out: string[] = [];
+  const re = /\bEXPORT_SYMBOL\w*\s*\(\s*([A-Za-z_]\w*)\s*\)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1]);
+  return out;
+}

@@ -24,6 +24,7 @@ import {
   isFunctionArray,
   readFunctionHeader,
   readStructs,
+  readExports,
   readMacroCalls,
   readSuppressions,
   type RawGlobal,
@@ -145,6 +146,8 @@ interface LocalInfo {
   pointer: boolean;
   fnptr: boolean;
   alias?: AccessPath;
+  /** A function-pointer local read from a struct field (`cui = vcpu->arch.complete_userspace_io`). */
+  fnFrom?: Extract<Expr, { t: 'member' }>;
 }
 
 interface GuardRelease {
@@ -772,6 +775,7 @@ export class FunctionBuilder {
       }
       this.evalAssignValue(x.name, x.init, '=');
       this.assignedInLoops(x.name);
+      if (x.fnptr) info.fnFrom = fieldRead(x.init);
       if (x.pointer && !x.fnptr) {
         const alias = this.aliasTarget(x.init);
         if (alias) info.alias = alias;
@@ -1076,6 +1080,7 @@ export class FunctionBuilder {
     if (l.t === 'id' && e.op === '=') {
       this.assignedInLoops(l.name);
       const info = this.locals.get(l.name);
+      if (info?.fnptr) info.fnFrom = fieldRead(e.r);
       if (info && info.pointer && !info.fnptr) info.alias = this.aliasTarget(e.r);
     }
   }
@@ -1195,6 +1200,8 @@ export class FunctionBuilder {
     if (NOT_CALLS.has(name)) return;
     const p = this.params.get(name);
     const l = this.locals.get(name);
+    // A local function pointer read from a field calls what that field holds.
+    if (l?.fnFrom && !p) return this.indirectCall(e, l.fnFrom, range);
     if ((p && p.fnptr) || (l && l.fnptr)) {
       const indirect: NonNullable<CallOp['indirect']> = { field: name, text: name };
       if (p?.fnptr && !l) indirect.param = true;
@@ -1238,6 +1245,9 @@ export class FunctionBuilder {
       return;
     }
     if (f.t === 'id') {
+      // A local function pointer read from a field calls what that field holds.
+      const from = this.locals.get(f.name)?.fnFrom;
+      if (from) return this.indirectCall(e, from, range);
       this.emit({ k: 'call', range, api: f.name, callee: f.name, indirect: { field: f.name, text: f.name }, args: this.argPaths(e.args) });
     }
   }
@@ -1406,6 +1416,12 @@ export class FunctionBuilder {
 }
 
 /** `/^[A-Z_][A-Z0-9_]+$/` without a regex: a macro-like constant name (two chars or more). */
+/** `obj->field` or `obj.field` (casts and parentheses aside), else undefined. */
+function fieldRead(e: Expr): Extract<Expr, { t: 'member' }> | undefined {
+  const x = strip(e);
+  return x.t === 'member' ? x : undefined;
+}
+
 function isConstantName(name: string): boolean {
   if (name.length < 2) return false;
   for (let i = 0; i < name.length; i++) {
@@ -1787,9 +1803,10 @@ function assemble(file: string, text: string, lines: LineIndex, records: ItemRec
   };
 }
 
-function macroCallsOf(text: string): { macroCalls?: string[] } {
+function macroCallsOf(text: string): { macroCalls?: string[]; exported?: string[] } {
   const names = readMacroCalls(text);
-  return names.length ? { macroCalls: names } : {};
+  const exported = readExports(text);
+  return { ...(names.length ? { macroCalls: names } : {}), ...(exported.length ? { exported } : {}) };
 }
 
 /**

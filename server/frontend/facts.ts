@@ -337,6 +337,8 @@ export interface FileFacts {
   suppressions: Suppression[];
   /** Names called in the file's `#define` bodies (decl.ts readMacroCalls), when there are any. */
   macroCalls?: string[];
+  /** Functions the file exports with `EXPORT_SYMBOL*()` (decl.ts readExports), when there are any. */
+  exported?: string[];
   /**
    * Number of tree-sitter ERROR nodes in the file, counted at file scope and statement level (a
    * function whose errors all sit inside expressions, or are MISSING tokens, counts once).

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { builtinRules } from '../../model/rules';
-import { readMacroCalls } from '../../server/frontend/decl';
+import { readExports, readMacroCalls } from '../../server/frontend/decl';
 import { createWorkspace } from '../../server/engine/workspace';
 
 describe('names called in #define bodies', () => {
@@ -21,6 +21,12 @@ describe('names called in #define bodies', () => {
     ].join('\n');
     expect(readMacroCalls(text).sort()).toEqual(['next_root', 'root_valid', 'write_lock']);
     expect(readMacroCalls('int x;')).toEqual([]);
+  });
+
+  it('reads the functions a file exports to other modules', () => {
+    const text = 'int a(void) { return 0; }\nEXPORT_SYMBOL_GPL(a);\nEXPORT_SYMBOL( b );\nEXPORT_SYMBOL_FOR_KVM_INTERNAL(c);\n/* EXPORT_SYMBOL */\n';
+    expect(readExports(text)).toEqual(['a', 'b', 'c']);
+    expect(readExports('int x;')).toEqual([]);
   });
 
   it('follows an edit that removes the only macro calling a helper', async () => {
