@@ -483,6 +483,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
       param: paramIndex(fn, ref.root),
       fields: ref.fields,
       fromConditionalOp: op.resultVar !== undefined,
+      perInstance: op.perInstance,
     };
     const key = instKey(ref.cls, ref.inst);
     return {
@@ -560,6 +561,11 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
       case 'release': {
         record(op, s);
         const ref = locks.get(op)!;
+        if (op.sweep) {
+          // After a loop that released one instance per iteration: none of the class is held.
+          const swept = (h: HeldLock): boolean => h.cls === ref.cls && h.perInstance === true;
+          return s.held.some(swept) ? { ...s, held: s.held.filter((h) => !swept(h)) } : s;
+        }
         const lock = { cls: ref.cls, resolved: ref.resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
         // Instances taken in one loop and released in another: how many are held is not counted,
         // so a release there is neither a second one nor one of a lock not held.

@@ -47,6 +47,8 @@ export interface HeldLock {
   fields: string[];
   /** Acquired by an op with a result variable (trylock, killable). */
   fromConditionalOp?: boolean;
+  /** Taken once per loop iteration (AcquireOp.perInstance): a sweep after a release loop drops it. */
+  perInstance?: true;
 }
 
 /** A lock this function released without having taken it: its caller's. */

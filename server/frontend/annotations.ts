@@ -1,6 +1,8 @@
 /**
  * The text tree-sitter is given: the kernel's argument-less annotations (sparse address spaces,
- * section and inlining attributes) replaced by spaces of the same length.
+ * section and inlining attributes) replaced by spaces of the same length, and the names of
+ * iterator macros (`kvm_for_each_vcpu(i, vcpu, kvm)`, `list_for_each_entry(...)`) by `while` and
+ * spaces.
  *
  * tree-sitter-c does not know them: `(void __user *)arg`, `static int __init f(void)`,
  * `static noinstr void f(void)` end in ERROR nodes, and error recovery is the most expensive
@@ -9,8 +11,6 @@
  * original text (where it looks for `__weak`, which is therefore kept here, like every
  * annotation that takes arguments: `__must_hold(x)` is a fact).
  */
-
-import { isIdPart } from './cexpr';
 
 const BLANKED = [
   '__user',
@@ -36,23 +36,117 @@ const BLANKED = [
 
 const PATTERN = new RegExp(`\\b(?:${BLANKED.join('|')})\\b`, 'g');
 
-/** `text` with the annotations blanked (the same string when it has none). */
+/**
+ * An iterator macro's name and its `(` on the same line. tree-sitter-c reads
+ * `kvm_for_each_vcpu(i, vcpu, kvm) {` as a call missing its `;` (or a nested function
+ * definition), and a body without braces (`for_each_online_cpu(cpu)\n\tf(cpu);`) as an ERROR that
+ * may swallow the rest of the file (a RHEL 7 x86.c lost its last 3,000 lines). As
+ * `while            (i, vcpu, kvm)` it is a loop over a comma expression: about half of
+ * KVM's ERROR nodes go away. The extraction reads the original text and knows the loop for
+ * an iterator (extract.ts whileStatement). Only where a statement starts (after `;`, a brace, a
+ * `)`, a label or `else`) and a statement or a block follows the closing parenthesis: not a call
+ * (`for_each_vcpu_locked(kvm, fn);`), a definition or a `#define`.
+ */
+const isWordChar = (c: number): boolean => c === 95 || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/**
+ * `text` with the annotations blanked and iterator macros turned into `while` (the same string
+ * when it has neither). Whether a name is rewritten depends on its statement only (what starts it,
+ * the name's arguments, what follows them): an edit that changes it touches that statement, which
+ * tree-sitter then re-lexes from its start in an incremental parse.
+ */
 export function parserText(text: string): string {
-  return text.replace(PATTERN, (m) => ' '.repeat(m.length));
+  const blanked = text.replace(PATTERN, (m) => ' '.repeat(m.length));
+  const sites = iteratorSites(blanked);
+  if (sites.length === 0) return blanked;
+  let out = '';
+  let from = 0;
+  for (const [at, len] of sites) {
+    out += blanked.slice(from, at) + 'while' + ' '.repeat(len - 5);
+    from = at + len;
+  }
+  return out + blanked.slice(from);
+}
+
+/** The iterator names parserText rewrites in (annotation-blanked) `text`: offset and length. */
+export function iteratorSites(text: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (let k = text.indexOf('for_each'); k >= 0; k = text.indexOf('for_each', k + 8)) {
+    let s = k;
+    while (s > 0 && isWordChar(text.charCodeAt(s - 1))) s--;
+    let e = k + 8;
+    while (e < text.length && isWordChar(text.charCodeAt(e))) e++;
+    let p = e;
+    while (text.charCodeAt(p) === 32 || text.charCodeAt(p) === 9) p++;
+    if (text.charCodeAt(p) !== 40 /* ( */) continue;
+    if (isIteratorLoop(text, s, e - s, p)) out.push([s, e - s]);
+    k = e - 8;
+  }
+  return out;
+}
+
+function isIteratorLoop(text: string, at: number, length: number, open: number): boolean {
+  if (length < 5 || inPreprocessorLine(text, at) || !startsStatement(text, at)) return false;
+  const close = matchingParen(text, open);
+  if (close < 0) return false;
+  let i = close + 1;
+  while (i < text.length && /\s/.test(text[i])) i++;
+  const c = text.charCodeAt(i);
+  return c === 123 /* { */ || c === 95 || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** Does a statement start at `at`: after `;`, `{`, `}`, `)`, `:` or `else`, or at the start of the text? */
+function startsStatement(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && /\s/.test(text[i])) i--;
+  if (i < 0) return true;
+  const c = text[i];
+  if (c === ';' || c === '{' || c === '}' || c === ')' || c === ':') return true;
+  return i >= 3 && text.slice(i - 3, i + 1) === 'else' && (i < 4 || !/\w/.test(text[i - 4]));
+}
+
+/** The index of the `)` closing the `(` at `open`, or -1 (within a bounded stretch of text). */
+function matchingParen(text: string, open: number): number {
+  if (open < 0) return -1;
+  let depth = 0;
+  const end = Math.min(text.length, open + 2000);
+  for (let i = open; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 40) depth++;
+    else if (c === 41 && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** Is `at` on a line that starts with `#` (or continues one with a backslash)? */
+function inPreprocessorLine(text: string, at: number): boolean {
+  let ls = text.lastIndexOf('\n', at - 1) + 1;
+  for (;;) {
+    let i = ls;
+    while (i < at && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+    if (text.charCodeAt(i) === 35 /* # */) return true;
+    // A continuation line of a multi-line #define: the previous line ends in a backslash.
+    if (ls < 2) return false;
+    const prevEnd = text.charCodeAt(ls - 2) === 13 ? ls - 3 : ls - 2;
+    if (text.charCodeAt(prevEnd) !== 92 /* \\ */) return false;
+    ls = text.lastIndexOf('\n', ls - 2) + 1;
+  }
 }
 
 /**
- * An edit [start, oldEnd) of `oldText`, widened to whole identifiers at both ends: whether a word
- * is blanked depends on all of it, so an edit that touches a word may change the parser's text
- * anywhere in that word, and an incremental parse must be told every changed byte (tree-sitter
- * re-lexes the tokens next to an edit anyway, which covered every case tried, but that is not
- * its contract). The text outside the edit is the same before and after, so the same widths
- * apply to the new text.
+ * An edit [start, oldEnd) of `oldText`, widened to whole lines at both ends: whether a word is
+ * blanked depends on all of it, and whether an iterator's name is rewritten on what precedes it
+ * on its line (a `#`) and what follows it there (its `(`), so an edit may change the parser's
+ * text anywhere on the lines it touches, and an incremental parse must be told every changed byte
+ * (tree-sitter re-lexes the tokens next to an edit anyway, which covered every case tried, but
+ * that is not its contract). The text outside the edit is the same before and after, so the same
+ * widths apply to the new text. (A `#define` whose continuation lines are edited is re-lexed as
+ * one token by tree-sitter.)
  */
 export function widenToWords(oldText: string, start: number, oldEnd: number): { start: number; oldEnd: number } {
   let s = start;
-  while (s > 0 && isIdPart(oldText.charCodeAt(s - 1))) s--;
+  while (s > 0 && oldText.charCodeAt(s - 1) !== 10) s--;
   let e = oldEnd;
-  while (e < oldText.length && isIdPart(oldText.charCodeAt(e))) e++;
+  while (e < oldText.length && oldText.charCodeAt(e) !== 10) e++;
   return { start: s, oldEnd: e };
 }

@@ -177,6 +177,8 @@ interface LoopCtx {
 interface Iteration {
   assigned: Set<string>;
   lockOps: { op: AcquireOp | ReleaseOp; root: string }[];
+  /** Blocks whose edge to the loop's exit ends it normally (its condition), not by `break`. */
+  normalExits: number[];
 }
 
 /** Calls that are not functions worth a CallOp (compiler builtins, annotations, pure macros). */
@@ -514,6 +516,46 @@ export class FunctionBuilder {
     }
   }
 
+  /** `iterator(args) statement`: a loop around one statement (or none), as macroBlock's. */
+  private macroLoop(hs: number, he: number, body: SNode | undefined): void {
+    const h = this.newBlock();
+    this.link(this.cur, h);
+    this.cur = h;
+    const iteration = this.iteratorHead(hs, he);
+    const bodyB = this.newBlock();
+    const exitB = this.newBlock();
+    this.link(this.cur, bodyB);
+    this.link(this.cur, exitB);
+    iteration.normalExits.push(this.cur);
+    this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length, iteration });
+    this.cur = bodyB;
+    if (body) this.statement(body);
+    this.link(this.cur, h);
+    this.endIteration(this.loops.pop()!);
+    this.cur = exitB;
+  }
+
+  /**
+   * Evaluates an iterator macro's arguments and returns its iteration, whose cursor variables are
+   * every plain name but the last argument, which names the container (`kvm_for_each_vcpu(i,
+   * vcpu, kvm)`, `kvm_for_each_memslot(slot, bkt, slots)`) or the member
+   * (`list_for_each_entry(pos, head, member)`).
+   */
+  private iteratorHead(hs: number, he: number): Iteration {
+    const head = ExprReader.read(this.src, hs, he);
+    const call = head && strip(head);
+    const iteration: Iteration = { assigned: new Set(), lockOps: [], normalExits: [] };
+    if (call && call.t === 'call') {
+      for (const a of call.args) this.evalExpr(a, true);
+      const cursors = call.args.length === 1 ? call.args : call.args.slice(0, -1);
+      for (const a of cursors) {
+        const x = strip(a);
+        if (x.t === 'id') iteration.assigned.add(x.name);
+      }
+    } else if (head) this.evalExpr(head, true);
+    return iteration;
+  }
+
   /** `iterator(args) { body }` and `scoped_guard(type, &lock) { body }`. */
   private macroBlock(hs: number, he: number, body: SNode): void {
     const head = ExprReader.read(this.src, hs, he);
@@ -533,22 +575,12 @@ export class FunctionBuilder {
     const h = this.newBlock();
     this.link(this.cur, h);
     this.cur = h;
-    const iteration: Iteration = { assigned: new Set(), lockOps: [] };
-    if (call && call.t === 'call') {
-      for (const a of call.args) this.evalExpr(a, true);
-      // The iterator's cursor variables: every plain name but the last argument, which names the
-      // container (`kvm_for_each_vcpu(i, vcpu, kvm)`, `kvm_for_each_memslot(slot, bkt, slots)`)
-      // or the member (`list_for_each_entry(pos, head, member)`).
-      const cursors = call.args.length === 1 ? call.args : call.args.slice(0, -1);
-      for (const a of cursors) {
-        const x = strip(a);
-        if (x.t === 'id') iteration.assigned.add(x.name);
-      }
-    } else if (head) this.evalExpr(head, true);
+    const iteration = this.iteratorHead(hs, he);
     const bodyB = this.newBlock();
     const exitB = this.newBlock();
     this.link(this.cur, bodyB);
     this.link(this.cur, exitB);
+    iteration.normalExits.push(this.cur);
     this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length, iteration });
     this.cur = bodyB;
     this.compound(body);
@@ -595,10 +627,19 @@ export class FunctionBuilder {
     this.cur = join;
   }
 
-  private loopBody(body: SNode | undefined, brk: number, cont: number): void {
-    this.loops.push({ brk, cont, depth: this.scopes.length, iteration: { assigned: new Set(), lockOps: [] } });
+  private loopBody(body: SNode | undefined, brk: number, cont: number, normalExits = this.edgesInto(brk)): void {
+    this.loops.push({ brk, cont, depth: this.scopes.length, iteration: { assigned: new Set(), lockOps: [], normalExits } });
     if (body) this.statement(body);
     this.endIteration(this.loops.pop()!);
+  }
+
+  /** The blocks with an edge to `to` so far. */
+  private edgesInto(to: number): number[] {
+    const out: number[] = [];
+    this.blocks.forEach((b, i) => {
+      if (b.succ.some((e) => e.to === to)) out.push(i);
+    });
+    return out;
   }
 
   /**
@@ -609,7 +650,18 @@ export class FunctionBuilder {
   private endIteration(loop: LoopCtx): void {
     const it = loop.iteration;
     if (!it) return;
-    for (const { op, root } of it.lockOps) if (it.assigned.has(root)) op.perInstance = true;
+    const sweeps: ReleaseOp[] = [];
+    for (const { op, root } of it.lockOps) {
+      if (!it.assigned.has(root)) continue;
+      op.perInstance = true;
+      if (op.k === 'release' && !sweeps.some((s) => s.lock.text === op.lock.text)) sweeps.push({ ...op, sweep: true });
+    }
+    if (sweeps.length === 0 || it.normalExits.length === 0) return;
+    // On the normal way out of the loop (not a `break`, which may leave the current instance held).
+    const sweep = this.newBlock();
+    this.blocks[sweep].ops.push(...sweeps);
+    for (const from of it.normalExits) for (const e of this.blocks[from].succ) if (e.to === loop.brk) e.to = sweep;
+    this.link(sweep, loop.brk);
   }
 
   /** Notes an assignment of `name` in every loop around this point. */
@@ -621,6 +673,12 @@ export class FunctionBuilder {
     const kids = n.kids ?? [];
     const condN = kids.find((k) => k.type === 'parenthesized_expression');
     const body = kids.find((k) => k !== condN && STATEMENT_TYPES.has(k.type));
+    // An iterator macro the parser was shown as `while` (annotations.ts parserText).
+    if (condN && !this.src.startsWith('while', n.s)) {
+      if (body?.type === 'compound_statement') this.macroBlock(n.s, condN.e, body);
+      else this.macroLoop(n.s, condN.e, body);
+      return;
+    }
     const h = this.newBlock();
     this.link(this.cur, h);
     this.cur = h;

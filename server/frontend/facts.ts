@@ -108,6 +108,13 @@ export interface ReleaseOp extends OpBase {
   scoped?: boolean;
   /** As AcquireOp.perInstance: each iteration releases a different instance. */
   perInstance?: true;
+  /**
+   * Emitted where a loop with perInstance releases exits normally (`kvm_for_each_vcpu(...)
+   * mutex_unlock(&vcpu->mutex);`): the loop released every instance of the class the function took
+   * once per iteration (HeldLock.perInstance), so none of those is held after it; nothing when
+   * none is.
+   */
+  sweep?: true;
 }
 
 /** cond_resched_rwlock_write/read, cond_resched_lock: may drop and retake a held lock. */

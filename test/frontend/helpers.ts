@@ -23,10 +23,13 @@ export function ops(f: FunctionFacts): Op[] {
   return f.blocks.flatMap((b) => b.ops);
 }
 
-/** A compact rendering of lock ops in block order: `+mutex_lock(kvm.lock)`, `-mutex_unlock(...)`. */
+/**
+ * A compact rendering of lock ops in block order: `+mutex_lock(kvm.lock)`, `-mutex_unlock(...)`.
+ * (The sweeps after a loop of per-instance releases are the analysis's, not the code's: left out.)
+ */
 export function lockOps(f: FunctionFacts): string[] {
   return ops(f)
-    .filter((o) => o.k === 'acquire' || o.k === 'release' || o.k === 'dropRetake')
+    .filter((o) => o.k === 'acquire' || (o.k === 'release' && !o.sweep) || o.k === 'dropRetake')
     .map((o) => {
       const l = (o as AcquireOp).lock;
       const sign = o.k === 'acquire' ? '+' : o.k === 'release' ? '-' : '~';
@@ -47,7 +50,7 @@ export function pathLockSeqs(f: FunctionFacts, limit = 2000): string[][] {
     const env2 = new Map(env);
     const seq2 = [...seq];
     for (const o of block.ops) {
-      if (o.k === 'acquire' || o.k === 'release') {
+      if (o.k === 'acquire' || (o.k === 'release' && !o.sweep)) {
         seq2.push(`${o.k === 'acquire' ? '+' : '-'}${o.lock.text}`);
         if (o.k === 'acquire' && o.resultVar) env2.set(`held:${o.resultVar}`, o.lock.text);
       }

@@ -38,12 +38,75 @@ describe('annotations the parser does not see', () => {
     ]);
   });
 
-  it('make an edit that touches a word cover all of it', () => {
-    const text = 'int __ini foo;';
+  it('make an edit cover the whole lines it touches', () => {
+    const text = 'int a;\nint __ini foo;\nint b;';
     // Typing the `t` of `__init` changes how the whole word is parsed.
-    expect(widenToWords(text, 9, 9)).toEqual({ start: 4, oldEnd: 9 });
-    expect(widenToWords(text, 3, 4)).toEqual({ start: 0, oldEnd: 9 });
-    expect(widenToWords(text, 9, 10)).toEqual({ start: 4, oldEnd: 13 });
+    expect(widenToWords(text, 16, 16)).toEqual({ start: 7, oldEnd: 21 });
+    expect(widenToWords(text, 2, 9)).toEqual({ start: 0, oldEnd: 21 });
+    expect(widenToWords(text, 21, 22)).toEqual({ start: 7, oldEnd: 28 });
+  });
+});
+
+describe('iterator macros the parser sees as while loops', () => {
+  const TEXT = [
+    '#define kvm_for_each_demo(i, v, kvm) for (i = 0; (v = get(kvm, i)); i++)',
+    'static void timer_init(struct kvm *kvm)',
+    '{',
+    '\tint cpu;',
+    '',
+    '\tfor_each_online_cpu(cpu)',
+    '\t\tsmp_call_function_single(cpu, tsc_changed, NULL, 1);',
+    '\tfor_each_vcpu_locked(kvm, visit);',
+    '\tkvm_for_each_vcpu(i, vcpu, kvm) {',
+    '\t\tmutex_lock(&vcpu->mutex);',
+    '\t}',
+    '}',
+    '',
+    'static void for_each_vcpu_locked(struct kvm *kvm, visit_t visit)',
+    '{',
+    '\tmutex_lock(&kvm->lock);',
+    '\tmutex_unlock(&kvm->lock);',
+    '}',
+    '',
+  ].join('\n');
+
+  it('rewrites only loops at a statement start, with their lengths kept', () => {
+    const out = parserText(TEXT);
+    expect(out.length).toBe(TEXT.length);
+    const lines = out.split('\n');
+    expect(lines[0]).toBe(TEXT.split('\n')[0]);
+    expect(lines[5]).toBe('\twhile              (cpu)');
+    expect(lines[7]).toBe('\tfor_each_vcpu_locked(kvm, visit);');
+    expect(lines[8]).toBe('\twhile            (i, vcpu, kvm) {');
+    expect(lines[13]).toBe('static void for_each_vcpu_locked(struct kvm *kvm, visit_t visit)');
+  });
+
+  it('keeps what follows a loop without braces (an ERROR there lost the rest of a RHEL 7 x86.c)', () => {
+    const facts = parseAndExtract('t.c', TEXT);
+    expect(facts.functions.map((f) => [f.name, f.hasErrors])).toEqual([
+      ['timer_init', false],
+      ['for_each_vcpu_locked', false],
+    ]);
+    const calls = facts.functions[0].blocks.flatMap((b) => b.ops).filter((o) => o.k === 'call').map((o) => (o as { callee: string }).callee);
+    expect(calls).toEqual(['smp_call_function_single', 'for_each_vcpu_locked']);
+  });
+
+  it('gives an incremental parse the facts of a fresh one when an edit on one line turns a call on another into a loop', () => {
+    const text = TEXT.replace('\tfor_each_vcpu_locked(kvm, visit);', '\tfor_each_vcpu_locked(kvm,\n\t\t\t     visit);');
+    const src = new SourceFile('t.c', text);
+    // The `;` after the arguments, a line below the name, becomes a body: now a loop.
+    const at = text.indexOf('visit);') + 'visit)'.length;
+    const line = text.slice(0, at).split('\n').length - 1;
+    const col = at - (text.lastIndexOf('\n', at - 1) + 1);
+    const edited = text.slice(0, at) + '\n\t\tkick(kvm)' + text.slice(at);
+    src.update(edited, [{ range: { start: { line, column: col }, end: { line, column: col } }, text: '\n\t\tkick(kvm)' }]);
+    // A second edit at file scope re-parses the file with the tree kept through the first one.
+    const last = edited.split('\n').length - 1;
+    const added = 'int after(void) { return 0; }\n';
+    const inc = src.update(edited + added, [{ range: { start: { line: last, column: 0 }, end: { line: last, column: 0 } }, text: added }]);
+    const fresh = parseAndExtract('t.c', edited + added);
+    const shape = (f: typeof inc) => f.functions.map((fn) => [fn.name, fn.blocks.length, fn.blocks.flatMap((b) => b.ops).map((o) => o.k).join(',')]);
+    expect(shape(inc)).toEqual(shape(fresh));
   });
 });
 
