@@ -66,7 +66,7 @@ function forwardedParams(
 ): void {
   if (!targets || targets.length !== 1 || targets[0] === fn.name) return;
   const sum = summaryOf(targets[0]);
-  if (!sum) return;
+  if (!sum || (!sum.paramCalls && !sum.fieldCalls)) return;
   const bareVar = (i: number): string | undefined => {
     const a = op.args[i];
     return a && a.fields.length === 0 && a.base.kind === 'var' ? a.base.name : undefined;

@@ -14,7 +14,7 @@
  */
 import { callStepText, expandChain, reachedThrough } from '../analysis/chains';
 import { lockRefOf, mapThroughArgs } from '../analysis/dataflow';
-import type { FunctionFlow, HeldLock, TakeInfo } from '../analysis/types';
+import type { FunctionFlow, HeldLock, OpContext, Summary, TakeInfo } from '../analysis/types';
 import { externalSummary } from '../analysis/summaries';
 import { LAST_REFERENCE_DESTRUCTORS, LAZY_INITIALIZERS } from '../../model/kvmTypes';
 import type { CallOp, LockKind, LockMode } from '../frontend/facts';
@@ -84,41 +84,62 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
       const again = heldIn.find((h) => h && h.file === fn.file && samePlace(h.range, op.range));
       if (again) report(op, again, undefined, []);
       else if (heldIn.every((h) => h)) report(op, heldIn[0]!, undefined, []);
-    } else if (op.k === 'call' && contexts.some((c) => c.held.length > 0)) {
-      const targets = flow.targets.get(op) ?? [];
-      for (const name of targets.length ? targets : op.indirect ? [] : [op.callee]) {
-        if (LAST_REFERENCE_DESTRUCTORS.has(name) || LAZY_INITIALIZERS.has(name)) continue;
-        const sum = ctx.summaryOf(name) ?? externalSummary(name);
-        if (!sum) continue;
-        sum.takes.forEach((t, key) => {
-          // Only along direct calls: an ops-table call or a handler reaches every function bound
-          // there, and a task waits for itself only on a path that really runs.
-          if (t.trylock || !t.direct || op.indirect || name !== op.callee) return;
-          const at = instanceAtCall(ctx, flow, op, t);
-          // A callee that gives back (or drops and retakes) a lock of that class takes it again
-          // after releasing it: a `callerReleased` the dataflow could not prove on every path.
-          if (!at || sum.effects.some((e) => e.effect !== 'acquire' && e.cls === at.cls)) return;
-          // Held on every path to the call: one that holds it on some paths only may be
-          // correlated with the callee's own path (`need_lock` and a switch on the command).
-          let h: HeldLock | undefined;
-          for (const c of contexts) {
-            const x = c.held.find(
-              (y) =>
-                y.cls === at.cls &&
-                (at.inst !== undefined ? y.inst === at.inst : isGlobal(ctx, at.cls, y)) &&
-                !t.callerReleased?.includes(y.cls) &&
-                canSelfDeadlock(y, t.kind, t.mode),
-            );
-            if (!x) return;
-            h ??= x;
-          }
-          if (h) {
-            const witness: TakeInfo = { ...t, depth: t.depth + 1, step: { file: fn.file, range: op.range, function: fn.name, what: callStepText(op, name) }, next: { fn: name, key } };
-            report(op, h, reachedThrough(op, name), chainToRelated(ctx, expandChain(witness, 'takes', ctx.summaryOf)));
-          }
-        });
+    } else if (op.k === 'call' && !op.indirect && contexts.every((c) => c.held.length > 0)) {
+      // Only the function the call names (no handler), and only its takes of a class held here.
+      const name = op.callee;
+      if (LAST_REFERENCE_DESTRUCTORS.has(name) || LAZY_INITIALIZERS.has(name)) continue;
+      const sum = ctx.summaryOf(name) ?? externalSummary(name);
+      if (!sum || sum.takes.size === 0) continue;
+      for (const [key, t] of candidateTakes(sum, contexts[0].held)) {
+        // Only along direct calls: an ops-table call or a handler reaches every function bound
+        // there, and a task waits for itself only on a path that really runs.
+        if (t.trylock || !t.direct) continue;
+        const at = instanceAtCall(ctx, flow, op, t);
+        // A callee that gives back (or drops and retakes) a lock of that class takes it again
+        // after releasing it: a `callerReleased` the dataflow could not prove on every path.
+        if (!at || sum.effects.some((e) => e.effect !== 'acquire' && e.cls === at.cls)) continue;
+        // Held on every path to the call: one that holds it on some paths only may be
+        // correlated with the callee's own path (`need_lock` and a switch on the command).
+        const h = heldOnEveryPath(contexts, (y) =>
+          y.cls === at.cls &&
+          (at.inst !== undefined ? y.inst === at.inst : isGlobal(ctx, at.cls, y)) &&
+          !t.callerReleased?.includes(y.cls) &&
+          canSelfDeadlock(y, t.kind, t.mode),
+        );
+        if (!h) continue;
+        const witness: TakeInfo = { ...t, depth: t.depth + 1, step: { file: fn.file, range: op.range, function: fn.name, what: callStepText(op, name) }, next: { fn: name, key } };
+        report(op, h, reachedThrough(op, name), chainToRelated(ctx, expandChain(witness, 'takes', ctx.summaryOf)));
       }
     }
+  }
+  return out;
+}
+
+/** The lock `match` finds in every context (the first context's), or undefined. */
+function heldOnEveryPath(contexts: readonly OpContext[], match: (h: HeldLock) => boolean): HeldLock | undefined {
+  let first: HeldLock | undefined;
+  for (const c of contexts) {
+    const x = c.held.find(match);
+    if (!x) return undefined;
+    first ??= x;
+  }
+  return first;
+}
+
+/** Takes keyed by a parameter (`~0:lock`), per summary: they may map onto any class. */
+const paramTakes = new WeakMap<Summary, [string, TakeInfo][]>();
+
+/** The callee's takes that could be a lock held here: of a held class, or keyed by a parameter. */
+function candidateTakes(sum: Summary, held: readonly HeldLock[]): [string, TakeInfo][] {
+  let byParam = paramTakes.get(sum);
+  if (!byParam) {
+    byParam = [...sum.takes].filter(([k]) => k.startsWith('~'));
+    paramTakes.set(sum, byParam);
+  }
+  const out = byParam.slice();
+  for (const h of held) {
+    const t = sum.takes.get(h.cls);
+    if (t && !out.some(([k]) => k === h.cls)) out.push([h.cls, t]);
   }
   return out;
 }
