@@ -9,7 +9,8 @@
  * be correlated with a condition the analysis does not follow), except when this very
  * acquisition took it on a loop's previous iteration. Never reported: trylocks, `_nested` acquisitions, locks a loop takes
  * once per instance (AcquireOp.perInstance), read inside read, RCU/SRCU/CPU-hotplug read sides,
- * locks held only on some joined paths or dropped meanwhile, and a callee that releases the
+ * locks held only on some joined paths, only on some paths of the callee that took them, or
+ * dropped meanwhile, and a callee that releases the
  * caller's lock before it takes it again (or whose net effect releases or drops that class).
  */
 import { callStepText, expandChain, reachedThrough } from '../analysis/chains';
@@ -28,7 +29,8 @@ import { ruleMeta } from './registry';
 const EXCLUSIVE_KINDS: ReadonlySet<LockKind> = new Set(['mutex', 'spinlock', 'raw_spinlock', 'rwlock', 'rwsem']);
 
 function canSelfDeadlock(h: HeldLock, kind: LockKind, mode: LockMode): boolean {
-  if (h.maybe || h.mayDrop) return false;
+  // Held only on some paths of a callee (`r = vcpu_load(vcpu); if (r) return r;`) is not held.
+  if (h.maybe || h.mayDrop || h.conditional) return false;
   if (!EXCLUSIVE_KINDS.has(kind) && !EXCLUSIVE_KINDS.has(h.kind)) return false;
   return !(h.mode === 'read' && mode === 'read');
 }
