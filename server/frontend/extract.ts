@@ -516,7 +516,7 @@ export class FunctionBuilder {
     }
   }
 
-  /** `iterator(args) statement`: a loop around one statement (or none), as macroBlock's. */
+  /** `iterator(args) statement` (a block or one statement, or none): a loop. */
   private macroLoop(hs: number, he: number, body: SNode | undefined): void {
     const h = this.newBlock();
     this.link(this.cur, h);
@@ -572,21 +572,7 @@ export class FunctionBuilder {
       this.cur = after;
       return;
     }
-    const h = this.newBlock();
-    this.link(this.cur, h);
-    this.cur = h;
-    const iteration = this.iteratorHead(hs, he);
-    const bodyB = this.newBlock();
-    const exitB = this.newBlock();
-    this.link(this.cur, bodyB);
-    this.link(this.cur, exitB);
-    iteration.normalExits.push(this.cur);
-    this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length, iteration });
-    this.cur = bodyB;
-    this.compound(body);
-    this.link(this.cur, h);
-    this.endIteration(this.loops.pop()!);
-    this.cur = exitB;
+    this.macroLoop(hs, he, body);
   }
 
   private condOf(n: SNode | undefined): Expr | null {

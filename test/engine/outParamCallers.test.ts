@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { builtinRules } from '../../model/rules';
-import type { Finding } from '../../server/checks/finding';
 import { createWorkspace } from '../../server/engine/workspace';
+import { codeFindings, freshCodeFindings } from '../support/codeFindings';
 
 const rules = builtinRules();
 
@@ -33,17 +33,8 @@ int mmio_fault_demo(struct kvm_vcpu *vcpu, u64 addr, u64 *leaf)
 }
 `;
 
-function nonatomic(m: Map<string, Finding[]>): string[] {
-  const out: string[] = [];
-  for (const list of m.values()) for (const f of list) if (f.code === 'spte-nonatomic') out.push(`${f.file}:${f.range.start.line + 1}`);
-  return out.sort();
-}
-
-async function fresh(files: Record<string, string>): Promise<string[]> {
-  const ws = await createWorkspace({ rules });
-  for (const [path, text] of Object.entries(files)) ws.setFile(path, text);
-  return nonatomic(ws.analyze().findings);
-}
+const nonatomic = (m: Parameters<typeof codeFindings>[0]) => codeFindings(m, 'spte-nonatomic');
+const fresh = (files: Record<string, string>) => freshCodeFindings(files, 'spte-nonatomic');
 
 describe('spte-nonatomic: out-parameters judged by their callers', () => {
   it('follows a caller that stops and starts passing its own variable', async () => {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { builtinRules } from '../../model/rules';
-import type { Finding } from '../../server/checks/finding';
 import { createWorkspace } from '../../server/engine/workspace';
+import { codeFindings, freshCodeFindings } from '../support/codeFindings';
 
 const rules = builtinRules();
 
@@ -28,9 +28,7 @@ long demo_vm_ioctl(struct kvm *kvm, u64 addr)
 }
 `;
 
-function cycles(m: Map<string, Finding[]>): string[] {
-  return [...m.values()].flat().filter((f) => f.code === 'lock-cycle').map((f) => `${f.file}:${f.range.start.line + 1}`);
-}
+const cycles = (m: Parameters<typeof codeFindings>[0]) => codeFindings(m, 'lock-cycle');
 
 describe('lock-cycle of length one, re-checked', () => {
   it('follows the callee as it starts and stops taking the lock its caller holds', async () => {
@@ -42,10 +40,7 @@ describe('lock-cycle of length one, re-checked', () => {
     ws.setFile('arch/x86/kvm/ident.c', helper(true));
     const found = cycles(ws.analyze().findings);
     expect(found).toEqual(['arch/x86/kvm/ioctl.c:5']);
-    const fresh = await createWorkspace({ rules });
-    fresh.setFile('arch/x86/kvm/ident.c', helper(true));
-    fresh.setFile('arch/x86/kvm/ioctl.c', CALLER);
-    expect(cycles(fresh.analyze().findings)).toEqual(found);
+    expect(await freshCodeFindings({ 'arch/x86/kvm/ident.c': helper(true), 'arch/x86/kvm/ioctl.c': CALLER }, 'lock-cycle')).toEqual(found);
 
     ws.setFile('arch/x86/kvm/ident.c', helper(false));
     expect(cycles(ws.analyze().findings)).toEqual([]);
