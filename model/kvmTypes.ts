@@ -197,6 +197,20 @@ export const LAZY_INITIALIZERS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
+ * Functions that return with interrupts on although the code the analysis reads does not show it
+ * on every path (Summary.enablesIrqs). Each entry says how they turn them on.
+ */
+export const IRQ_ENABLING_FUNCTIONS: ReadonlyMap<string, string> = new Map([
+  [
+    'vmx_handle_external_intr',
+    // 4.x-era VMX and RHEL 7: vcpu_enter_guest calls kvm_x86_ops->handle_external_intr() with
+    // interrupts off and relies on it to turn them on ("Interrupt is enabled by
+    // handle_external_intr()").
+    'calls the host interrupt handler through an interrupt frame whose saved flags have IF set (inline asm), or local_irq_enable() when there is no external interrupt',
+  ],
+]);
+
+/**
  * Kernel functions that run a function they are given in an atomic context of their own, apart
  * from their caller's: IPI handlers run with interrupts disabled, RCU callbacks and timer
  * functions in softirq context. `param` is the index of the function argument; `context` says

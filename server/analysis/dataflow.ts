@@ -64,7 +64,7 @@ function paramIndex(fn: FunctionFacts, root: string | undefined): number | undef
 function computeStateKey(s: FlowState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
-  k += `#${s.irqOff},${s.preemptOff}#`;
+  k += `#${s.irqOff},${s.preemptOff},${s.irqBelow}#`;
   const vars = Object.keys(s.env);
   if (vars.length > 1) vars.sort();
   for (const v of vars) k += `${v}=${s.env[v]};`;
@@ -77,7 +77,7 @@ function computeStateKey(s: FlowState): string {
 function lockPartKey(s: FlowState): string {
   let k = '';
   for (const h of s.held) k += `${h.cls}|${h.inst}|${h.mode}${h.conditional ? '?' : ''}${h.mayDrop ? '~' : ''}${h.maybe ? '*' : ''};`;
-  k += `#${s.irqOff},${s.preemptOff}#` + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#' + s.failed.join(',') + '#';
+  k += `#${s.irqOff},${s.preemptOff},${s.irqBelow}#` + s.released.join(',') + '#' + s.calleeReleased.join(',') + '#' + s.failed.join(',') + '#';
   for (const c of s.fromCaller) k += instKey(c.cls, c.inst) + ',';
   return k;
 }
@@ -119,6 +119,7 @@ function joinStates(a: FlowState, b: FlowState): FlowState {
     calleeReleased: union(a.calleeReleased, b.calleeReleased, (x) => x),
     fromCaller: union(a.fromCaller, b.fromCaller, (x) => instKey(x.cls, x.inst)),
     failed: a.failed.filter((x) => b.failed.includes(x)),
+    irqBelow: Math.min(a.irqBelow, b.irqBelow),
     env: {},
     joined: true,
   };
@@ -143,6 +144,11 @@ function withEnv(s: FlowState, variable: string, value: FlowState['env'][string]
 }
 
 const clampDepth = (n: number): number => Math.max(0, Math.min(MAX_DEPTH, n));
+
+/** After a callee that returns with interrupts on: ours are on, and our caller's too when we had none off. */
+function irqsTurnedOn(s: FlowState): FlowState {
+  return { ...s, irqOff: 0, irqBelow: s.irqOff === 0 ? clampDepth(s.irqBelow + 1) : s.irqBelow };
+}
 
 /** The function an argument names (`do_set_msr` passed as a callback), if it is one. */
 export function functionArgument(index: WorkspaceIndex, arg: AccessPath | null | undefined): string | undefined {
@@ -325,6 +331,7 @@ function initialState(): FlowState {
     calleeReleased: [],
     fromCaller: [],
     failed: [],
+    irqBelow: 0,
     env: {},
     joined: false,
   };
@@ -354,9 +361,15 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   let takesOrReleases = false;
   /** The calls whose callee has a net effect, with its summary (the walk reads no other). */
   let effectCalls: Map<Op, Summary> | undefined;
+  /** The calls all of whose targets return with interrupts on (Summary.enablesIrqs). */
+  let irqEnableCalls: Set<Op> | undefined;
   let handlerContexts: FunctionFlow['handlerContexts'];
   let detachedHandlers: FunctionFlow['detachedHandlers'];
   const call = (op: CallOp, t: string[]): void => {
+    if (t.length > 0 && t.every((n) => env.summaryOf(n)?.enablesIrqs)) {
+      stateless = false;
+      (irqEnableCalls ??= new Set()).add(op);
+    }
     // A function the kernel runs in a context of its own (an IPI handler, an RCU callback).
     if (!op.indirect && t.length === 0) {
       const runner = KERNEL_CALLBACK_RUNNERS.get(op.callee);
@@ -611,7 +624,7 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         record(op, s);
         // (The callee's summary, looked up once in the first pass; none: no effect on the state.)
         const sum = effectCalls?.get(op);
-        if (!sum) return s;
+        if (!sum) return irqEnableCalls?.has(op) ? irqsTurnedOn(s) : s;
         const t = targets.get(op)!;
         let cur = s;
         for (const eff of sum.effects) {
@@ -665,15 +678,18 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
             }
           }
         }
-        return cur;
+        return irqEnableCalls?.has(op) ? irqsTurnedOn(cur) : cur;
       }
       case 'sync':
       case 'spte':
         record(op, s);
         return s;
       case 'irqOff':
+        // Turning the caller's interrupts (which this function turned on) off again.
+        if (s.irqOff === 0 && s.irqBelow > 0) return { ...s, irqBelow: s.irqBelow - 1 };
         return { ...s, irqOff: clampDepth(s.irqOff + 1) };
       case 'irqOn':
+        if (s.irqOff === 0) return { ...s, irqBelow: clampDepth(s.irqBelow + 1) };
         return { ...s, irqOff: clampDepth(s.irqOff - 1) };
       case 'preemptOff':
         return { ...s, preemptOff: clampDepth(s.preemptOff + 1) };

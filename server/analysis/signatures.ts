@@ -26,6 +26,7 @@ export function flowSignatureOf(s: Summary): string {
     for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}${e.irqs ? ':irqs' : ''}`);
     if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
     if (s.paramContexts) parts.push(`h${s.paramContexts.map(contextsSig).join(';')}`);
+    if (s.enablesIrqs) parts.push('i+');
     sig = parts.join('\n');
     flowSignatures.set(s, sig);
   }

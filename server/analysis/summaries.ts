@@ -8,7 +8,7 @@
  * synchronize. The solver is incremental: only dirty functions are re-analysed, and a caller
  * becomes dirty only when a callee's summary signature changes.
  */
-import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS, LAZY_INITIALIZERS } from '../../model/kvmTypes';
+import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS, LAZY_INITIALIZERS, IRQ_ENABLING_FUNCTIONS } from '../../model/kvmTypes';
 import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
@@ -372,6 +372,9 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
   const summary: Summary = { name: fn.name, takes, requires, effects, maySleep, syncs, paramCalls: paramCalls.length ? paramCalls : undefined };
   if (paramContexts.some((list) => list.some(constrains))) summary.paramContexts = paramContexts;
   if (fieldCalls.length) summary.fieldCalls = fieldCalls;
+  if (IRQ_ENABLING_FUNCTIONS.has(fn.name) || (flow.exits.length > 0 && flow.exits.every((e) => e.state.irqBelow > 0 && e.state.irqOff === 0))) {
+    summary.enablesIrqs = true;
+  }
   return summary;
 }
 

@@ -82,6 +82,11 @@ export interface FlowState extends Omit<OpContext, 'callerReleased'> {
   fromCaller: readonly CallerLock[];
   /** cls|inst of conditional acquisitions (trylock, killable) that failed on this path. */
   failed: readonly string[];
+  /**
+   * Interrupts of the caller this function turned on (`local_irq_enable()` with none of its own
+   * disabled, or a callee that does so) and has not turned off again on this path.
+   */
+  irqBelow: number;
   env: Readonly<Record<string, FlagValue>>;
   /** States were joined to stay within the bound: environment facts were forgotten. */
   joined: boolean;
@@ -214,6 +219,11 @@ export interface Summary {
    * no lock is held and interrupts and preemption are on at every such call.
    */
   paramContexts?: (readonly OpContext[])[];
+  /**
+   * Returns with the caller's interrupts turned on, on every path (`handle_external_intr()` in
+   * 4.x-era vendor modules): after the call, interrupts are on.
+   */
+  enablesIrqs?: true;
   /**
    * Fields of struct parameters the function calls (`range->handler(...)`, `range` its parameter),
    * with the contexts of those calls: a caller that stores one of its own parameters in that field
