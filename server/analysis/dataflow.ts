@@ -350,8 +350,6 @@ export interface CallPlan {
 
 export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan): FunctionFlow {
   const locks = new Map<Op, LockRef>();
-  /** Classes taken once per loop iteration, a different instance each time (AcquireOp.perInstance). */
-  let perInstanceTaken: Set<string> | undefined;
   const targets = new Map<Op, string[]>();
   // Is the function stateless: no lock op, assertion, irq/preempt op, and no call to a function
   // with a net effect? Then every reached op sees the entry state and the path-sensitive walk
@@ -409,7 +407,6 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         if (op.k === 'acquire' || op.k === 'release' || op.k === 'dropRetake' || op.k === 'assert') {
           const ref = lockRefOf(env.resolver, op.lock);
           locks.set(op, ref);
-          if (op.k === 'acquire' && op.perInstance) (perInstanceTaken ??= new Set()).add(ref.cls);
           stateless = false;
           if (op.k !== 'assert') takesOrReleases = true;
         } else if (op.k === 'sync') {
@@ -577,12 +574,16 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         if (op.sweep) {
           // After a loop that released one instance per iteration: none of the class is held.
           const swept = (h: HeldLock): boolean => h.cls === ref.cls && h.perInstance === true;
-          return s.held.some(swept) ? { ...s, held: s.held.filter((h) => !swept(h)) } : s;
+          if (!s.held.some(swept)) return s;
+          // `cls|*` in `released`: every instance given back by an unwind loop (lock-imbalance reads it).
+          const all = instKey(ref.cls, '*');
+          return { ...s, held: s.held.filter((h) => !swept(h)), released: s.released.includes(all) ? s.released : [...s.released, all] };
         }
         const lock = { cls: ref.cls, resolved: ref.resolved, inst: ref.inst, param: paramIndex(fn, ref.root), fields: ref.fields };
-        // Instances taken in one loop and released in another: how many are held is not counted,
-        // so a release there is neither a second one nor one of a lock not held.
-        if (op.perInstance && perInstanceTaken?.has(ref.cls)) return releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op);
+        // A loop releasing a different instance per iteration (taken in another loop, or handed
+        // over by the caller): how many are held is not counted, so a release there is neither a
+        // second one nor one of a lock not held (a caller's instance is still a net release).
+        if (op.perInstance) return releaseLock(s, lock, op.mode, op.kind, false, op.irqsRestore === true, op);
         const heldHere = findHeld(s.held, ref.cls, ref.inst) >= 0;
         if (!heldHere && s.failed.includes(instKey(ref.cls, ref.inst))) {
           event({ kind: 'releaseAfterFailed', op, lock: ref });

@@ -104,10 +104,11 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
       const cls = v.lock.cls;
       if (v.conditional) {
         // Returning holding a trylock/killable lock on success is a protocol ("returns 0
-        // with the lock held") unless the result test is inverted here, or nobody ever
-        // releases what this function returns holding.
+        // with the lock held") unless the result test is inverted here, nobody ever releases
+        // what this function returns holding, or the function gives the lock back itself on a
+        // path where no attempt failed (success does not hand it over: this return leaks it).
         const inverted = invertedTests.has(cls);
-        if (!inverted && (releasesOwn.has(cls) || callersRelease(ctx, fn.name, cls))) continue;
+        if (!inverted && !givesBackOnSuccess(exits, cls) && (releasesOwn.has(cls) || callersRelease(ctx, fn.name, cls))) continue;
       } else if (!releasesOwn.has(cls)) {
         continue;
       }
@@ -151,6 +152,18 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     }
   }
   return out;
+}
+
+/**
+ * Does some return of the function come after an unwind loop gave back every instance of `cls`
+ * (the dataflow's `cls|*` in `released`), with no failed attempt to take one on the way: a
+ * lock-all loop that succeeded and is undone before returning? Then success does not hand the
+ * locks over, and a return that still holds them leaks them.
+ */
+function givesBackOnSuccess(exits: readonly { state: { held: readonly HeldLock[]; released: readonly string[]; failed: readonly string[] } }[], cls: string): boolean {
+  const all = `${cls}|*`;
+  const prefix = cls + '|';
+  return exits.some((e) => e.state.released.includes(all) && !e.state.held.some((h) => h.cls === cls) && !e.state.failed.some((k) => k.startsWith(prefix)));
 }
 
 /** Does some caller of `name` release `cls` (directly or through a callee)? */

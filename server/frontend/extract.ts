@@ -642,11 +642,15 @@ export class FunctionBuilder {
       op.perInstance = true;
       if (op.k === 'release' && !sweeps.some((s) => s.lock.text === op.lock.text)) sweeps.push({ ...op, sweep: true });
     }
-    if (sweeps.length === 0 || it.normalExits.length === 0) return;
-    // On the normal way out of the loop (not a `break`, which may leave the current instance held).
+    // Only a loop that releases without taking is an unwind of every instance (a loop that takes
+    // and releases may keep some, or leave the current one held at a `break`). Every way out of
+    // it counts, `break` included: the unwind stops at the last index taken.
+    if (sweeps.length === 0 || it.lockOps.some(({ op, root }) => op.k === 'acquire' && it.assigned.has(root))) return;
+    const exits = this.edgesInto(loop.brk);
+    if (exits.length === 0) return;
     const sweep = this.newBlock();
     this.blocks[sweep].ops.push(...sweeps);
-    for (const from of it.normalExits) for (const e of this.blocks[from].succ) if (e.to === loop.brk) e.to = sweep;
+    for (const from of exits) for (const e of this.blocks[from].succ) if (e.to === loop.brk) e.to = sweep;
     this.link(sweep, loop.brk);
   }
 

@@ -109,10 +109,10 @@ export interface ReleaseOp extends OpBase {
   /** As AcquireOp.perInstance: each iteration releases a different instance. */
   perInstance?: true;
   /**
-   * Emitted where a loop with perInstance releases exits normally (`kvm_for_each_vcpu(...)
-   * mutex_unlock(&vcpu->mutex);`): the loop released every instance of the class the function took
-   * once per iteration (HeldLock.perInstance), so none of those is held after it; nothing when
-   * none is.
+   * Emitted where a loop of perInstance releases that takes nothing ends (`kvm_for_each_vcpu(...)
+   * mutex_unlock(&vcpu->mutex);`, the unwind of a lock-all loop): it released every instance of the
+   * class the function took once per iteration (HeldLock.perInstance), so none of those is held
+   * after it; nothing when none is.
    */
   sweep?: true;
 }
