@@ -9,7 +9,7 @@
  * the caller's lock (a net release); a lock the caller holds and this function drops and takes
  * again is not its own; flows whose states had to be joined are not judged.
  */
-import type { FunctionFlow, HeldLock } from '../analysis/types';
+import type { ExitState, FunctionFlow, HeldLock } from '../analysis/types';
 import { callerFlows } from './callerFlows';
 import { rangeKey, type Check, type CheckContext } from './check';
 import { lineOf } from './places';
@@ -160,7 +160,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
  * lock-all loop that succeeded and is undone before returning? Then success does not hand the
  * locks over, and a return that still holds them leaks them.
  */
-function givesBackOnSuccess(exits: readonly { state: { held: readonly HeldLock[]; released: readonly string[]; failed: readonly string[] } }[], cls: string): boolean {
+function givesBackOnSuccess(exits: readonly ExitState[], cls: string): boolean {
   const all = `${cls}|*`;
   const prefix = cls + '|';
   return exits.some((e) => e.state.released.includes(all) && !e.state.held.some((h) => h.cls === cls) && !e.state.failed.some((k) => k.startsWith(prefix)));

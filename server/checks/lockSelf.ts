@@ -13,7 +13,7 @@
  * dropped meanwhile, and a callee that releases the
  * caller's lock before it takes it again (or whose net effect releases or drops that class).
  */
-import { callStepText, expandChain, reachedThrough } from '../analysis/chains';
+import { callStepText, expandChain } from '../analysis/chains';
 import { lockRefOf, mapThroughArgs } from '../analysis/dataflow';
 import type { FunctionFlow, HeldLock, OpContext, Summary, TakeInfo } from '../analysis/types';
 import { externalSummary } from '../analysis/summaries';
@@ -81,11 +81,12 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
       const ref = flow.locks.get(op)!;
       if (!ref.resolved) continue;
       const kind = op.kind !== 'unknown' ? op.kind : ref.fieldKind ?? 'unknown';
-      const heldIn = contexts.map((c) => c.held.find((x) => x.cls === ref.cls && x.inst === ref.inst && canSelfDeadlock(x, kind, op.mode)));
-      // Held on every path here, or taken by this very op on the loop's previous iteration.
-      const again = heldIn.find((h) => h && h.file === fn.file && samePlace(h.range, op.range));
-      if (again) report(op, again, undefined, []);
-      else if (heldIn.every((h) => h)) report(op, heldIn[0]!, undefined, []);
+      const same = (x: HeldLock): boolean => x.cls === ref.cls && x.inst === ref.inst && canSelfDeadlock(x, kind, op.mode);
+      // Taken by this very op on the loop's previous iteration, or held on every path here.
+      let h: HeldLock | undefined;
+      for (const c of contexts) h ??= c.held.find((x) => same(x) && x.file === fn.file && samePlace(x.range, op.range));
+      h ??= heldOnEveryPath(contexts, same);
+      if (h) report(op, h, undefined, []);
     } else if (op.k === 'call' && !op.indirect && contexts.every((c) => c.held.length > 0)) {
       // Only the function the call names (no handler), and only its takes of a class held here.
       const name = op.callee;
@@ -110,7 +111,7 @@ function judge(flow: FunctionFlow, ctx: CheckContext): Finding[] {
         );
         if (!h) continue;
         const witness: TakeInfo = { ...t, depth: t.depth + 1, step: { file: fn.file, range: op.range, function: fn.name, what: callStepText(op, name) }, next: { fn: name, key } };
-        report(op, h, reachedThrough(op, name), chainToRelated(ctx, expandChain(witness, 'takes', ctx.summaryOf)));
+        report(op, h, name, chainToRelated(ctx, expandChain(witness, 'takes', ctx.summaryOf)));
       }
     }
   }

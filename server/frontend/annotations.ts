@@ -12,6 +12,8 @@
  * annotation that takes arguments: `__must_hold(x)` is a fact).
  */
 
+import { isIdPart, isIdStart } from './cexpr';
+
 const BLANKED = [
   '__user',
   '__rcu',
@@ -47,7 +49,6 @@ const PATTERN = new RegExp(`\\b(?:${BLANKED.join('|')})\\b`, 'g');
  * `)`, a label or `else`) and a statement or a block follows the closing parenthesis: not a call
  * (`for_each_vcpu_locked(kvm, fn);`), a definition or a `#define`.
  */
-const isWordChar = (c: number): boolean => c === 95 || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 /**
  * `text` with the annotations blanked and iterator macros turned into `while` (the same string
@@ -73,9 +74,9 @@ export function iteratorSites(text: string): [number, number][] {
   const out: [number, number][] = [];
   for (let k = text.indexOf('for_each'); k >= 0; k = text.indexOf('for_each', k + 8)) {
     let s = k;
-    while (s > 0 && isWordChar(text.charCodeAt(s - 1))) s--;
+    while (s > 0 && isIdPart(text.charCodeAt(s - 1))) s--;
     let e = k + 8;
-    while (e < text.length && isWordChar(text.charCodeAt(e))) e++;
+    while (e < text.length && isIdPart(text.charCodeAt(e))) e++;
     let p = e;
     while (text.charCodeAt(p) === 32 || text.charCodeAt(p) === 9) p++;
     if (text.charCodeAt(p) !== 40 /* ( */) continue;
@@ -92,7 +93,7 @@ function isIteratorLoop(text: string, at: number, length: number, open: number):
   let i = close + 1;
   while (i < text.length && /\s/.test(text[i])) i++;
   const c = text.charCodeAt(i);
-  return c === 123 /* { */ || c === 95 || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return c === 123 /* { */ || isIdStart(c);
 }
 
 /** Does a statement start at `at`: after `;`, `{`, `}`, `)`, `:` or `else`, or at the start of the text? */

@@ -47,7 +47,7 @@ for (let c = 0; c < 128; c++) {
   else if (c >= 48 && c <= 57) ID_CLASS[c] = 2;
 }
 
-function isIdStart(c: number): boolean {
+export function isIdStart(c: number): boolean {
   return c < 128 && ID_CLASS[c] === 1;
 }
 /** A character of an identifier (letters, digits, `_`, `$`), by char code. */

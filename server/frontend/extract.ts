@@ -177,8 +177,6 @@ interface LoopCtx {
 interface Iteration {
   assigned: Set<string>;
   lockOps: { op: AcquireOp | ReleaseOp; root: string }[];
-  /** Blocks whose edge to the loop's exit ends it normally (its condition), not by `break`. */
-  normalExits: number[];
 }
 
 /** Calls that are not functions worth a CallOp (compiler builtins, annotations, pure macros). */
@@ -517,16 +515,15 @@ export class FunctionBuilder {
   }
 
   /** `iterator(args) statement` (a block or one statement, or none): a loop. */
-  private macroLoop(hs: number, he: number, body: SNode | undefined): void {
+  private macroLoop(head: Expr | null, body: SNode | undefined): void {
     const h = this.newBlock();
     this.link(this.cur, h);
     this.cur = h;
-    const iteration = this.iteratorHead(hs, he);
+    const iteration = this.iteratorHead(head);
     const bodyB = this.newBlock();
     const exitB = this.newBlock();
     this.link(this.cur, bodyB);
     this.link(this.cur, exitB);
-    iteration.normalExits.push(this.cur);
     this.loops.push({ brk: exitB, cont: h, depth: this.scopes.length, iteration });
     this.cur = bodyB;
     if (body) this.statement(body);
@@ -541,10 +538,9 @@ export class FunctionBuilder {
    * vcpu, kvm)`, `kvm_for_each_memslot(slot, bkt, slots)`) or the member
    * (`list_for_each_entry(pos, head, member)`).
    */
-  private iteratorHead(hs: number, he: number): Iteration {
-    const head = ExprReader.read(this.src, hs, he);
+  private iteratorHead(head: Expr | null): Iteration {
     const call = head && strip(head);
-    const iteration: Iteration = { assigned: new Set(), lockOps: [], normalExits: [] };
+    const iteration: Iteration = { assigned: new Set(), lockOps: [] };
     if (call && call.t === 'call') {
       for (const a of call.args) this.evalExpr(a, true);
       const cursors = call.args.length === 1 ? call.args : call.args.slice(0, -1);
@@ -572,7 +568,7 @@ export class FunctionBuilder {
       this.cur = after;
       return;
     }
-    this.macroLoop(hs, he, body);
+    this.macroLoop(head, body);
   }
 
   private condOf(n: SNode | undefined): Expr | null {
@@ -613,8 +609,8 @@ export class FunctionBuilder {
     this.cur = join;
   }
 
-  private loopBody(body: SNode | undefined, brk: number, cont: number, normalExits = this.edgesInto(brk)): void {
-    this.loops.push({ brk, cont, depth: this.scopes.length, iteration: { assigned: new Set(), lockOps: [], normalExits } });
+  private loopBody(body: SNode | undefined, brk: number, cont: number): void {
+    this.loops.push({ brk, cont, depth: this.scopes.length, iteration: { assigned: new Set(), lockOps: [] } });
     if (body) this.statement(body);
     this.endIteration(this.loops.pop()!);
   }
@@ -666,7 +662,7 @@ export class FunctionBuilder {
     // An iterator macro the parser was shown as `while` (annotations.ts parserText).
     if (condN && !this.src.startsWith('while', n.s)) {
       if (body?.type === 'compound_statement') this.macroBlock(n.s, condN.e, body);
-      else this.macroLoop(n.s, condN.e, body);
+      else this.macroLoop(ExprReader.read(this.src, n.s, condN.e), body);
       return;
     }
     const h = this.newBlock();
