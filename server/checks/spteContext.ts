@@ -116,12 +116,14 @@ function callArgText(call: CallOp, i: number): string {
 /**
  * Predicate outcomes after which the OLD value of an SPTE cannot have volatile bits: it is not
  * shadow-present (nothing outside mmu_lock touches it), it is MMIO, or the volatility test said no.
- * Names of every generation (spte_needs_atomic_update is 6.14+, is_removed_spte before 6.12).
+ * Names of every generation (spte_needs_atomic_update and kvm_tdp_mmu_spte_need_atomic_update are
+ * 6.14+, is_removed_spte before 6.12).
  */
 const NO_VOLATILE_BITS = new Map<string, boolean>([
   ['spte_has_volatile_bits', false],
   ['spte_needs_atomic_update', false],
   ['kvm_tdp_mmu_spte_need_atomic_write', false],
+  ['kvm_tdp_mmu_spte_need_atomic_update', false],
   ['is_shadow_present_pte', false],
   ['is_mmio_spte', true],
 ]);

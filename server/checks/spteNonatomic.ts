@@ -12,7 +12,7 @@ import type { FunctionFlow } from '../analysis/types';
 import type { SpteHelperContract } from '../../model/spte/helpers';
 import type { Op, SpteOp } from '../frontend/facts';
 import type { Check, CheckContext } from './check';
-import type { Finding } from './finding';
+import type { Finding, RelatedLocation } from './finding';
 import { ruleMeta } from './registry';
 import {
   citeSection,
@@ -25,6 +25,7 @@ import {
   spteOps,
 } from './spteContext';
 import { sharedContexts, type SharedContexts } from './spteShared';
+import { StoreHelperJudge } from './spteStoreHelper';
 import { spteWorkspace } from './spteWorkspace';
 import { contractOf, describeWrite, writeKind } from './spteWrites';
 
@@ -71,28 +72,53 @@ export const spteNonatomicCheck: Check = {
     const ws = spteWorkspace(ctx);
     let shared: SharedContexts | undefined;
     const cite = citeSection(ctx, 'dirty-bit');
+    const sharedNow = (): SharedContexts => (shared ??= sharedContexts(ctx));
+    const helpers = new StoreHelperJudge(ctx, ws, sharedNow);
     for (const flow of ws.spteFlows) {
       const fn = flow.fn;
       for (const { op, c, need, writeLocked } of candidates(flow)) {
-        if ((shared ??= sharedContexts(ctx)).reasonAt(fn, op)) continue;
+        if (sharedNow().reasonAt(fn, op)) continue;
         // Read from the callers on every analysis: the candidates are kept per flow.
         if (isCallersLocalOut(fn, op, ws.directCallsOf(fn.name))) continue;
-        const lock = writeLocked ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
-        let message: string;
-        if (need === 'non-leaf-or-mmio') {
-          message =
-            `${describeWrite(op)} on a leaf SPTE: ${c.safeWhen} A leaf SPTE can have W set by fast page fault or Dirty set by the CPU, and this plain clear loses them; ` +
-            `use mmu_spte_clear_track_bits() (drop_spte()) for leaf SPTEs.${lock} (${cite.text})`;
-        } else {
-          const test = need === 'not-present' ? 'is_shadow_present_pte()' : 'spte_has_volatile_bits() (or is_shadow_present_pte())';
-          const instead = need === 'not-present' ? 'mmu_spte_set()/mmu_spte_update()' : 'mmu_spte_update()/mmu_spte_clear_track_bits(), or kvm_tdp_mmu_write_spte() in the TDP MMU,';
-          message =
-            `${describeWrite(op)} is a plain store to an SPTE that may hold volatile bits: fast page fault can set W and the CPU can set Accessed/Dirty concurrently, ` +
-            `so bits set since the old value was read are lost. No ${test} test guards it on every path; use ${instead} or test the old value first.${lock} (${cite.text})`;
+        const what = describeWrite(op);
+        const store = { file: fn.file, range: op.range, message: `plain store: ${what}` };
+        const calls = helpers.uncoveredCalls(fn, op, need, store);
+        if (!calls) {
+          out.push(finding(fn, op.range, what, c, need, writeLocked, []));
+          continue;
         }
-        out.push({ code: 'spte-nonatomic', severity, file: fn.file, range: op.range, message, related: [], ruleRef: cite.ref, functionName: fn.name });
+        for (const u of calls) {
+          const via = `${u.call.callee}() (${what} inside)`;
+          const related = u.uncoveredAbove ? [...u.chain, u.uncoveredAbove] : u.chain;
+          out.push(finding(u.flow.fn, u.call.range, via, c, need, writeHeld(u.flow, u.call), related));
+        }
       }
     }
     return out;
+
+    function finding(
+      fn: FunctionFlow['fn'],
+      range: Op['range'],
+      what: string,
+      c: SpteHelperContract,
+      need: Candidate['need'],
+      writeLocked: boolean,
+      related: RelatedLocation[],
+    ): Finding {
+      const lock = writeLocked ? ' Holding mmu_lock for write does not help: neither fast page fault nor the CPU takes it.' : '';
+      let message: string;
+      if (need === 'non-leaf-or-mmio') {
+        message =
+          `${what} on a leaf SPTE: ${c.safeWhen} A leaf SPTE can have W set by fast page fault or Dirty set by the CPU, and this plain clear loses them; ` +
+          `use mmu_spte_clear_track_bits() (drop_spte()) for leaf SPTEs.${lock} (${cite.text})`;
+      } else {
+        const test = need === 'not-present' ? 'is_shadow_present_pte()' : 'spte_has_volatile_bits() (or is_shadow_present_pte())';
+        const instead = need === 'not-present' ? 'mmu_spte_set()/mmu_spte_update()' : 'mmu_spte_update()/mmu_spte_clear_track_bits(), or kvm_tdp_mmu_write_spte() in the TDP MMU,';
+        message =
+          `${what} is a plain store to an SPTE that may hold volatile bits: fast page fault can set W and the CPU can set Accessed/Dirty concurrently, ` +
+          `so bits set since the old value was read are lost. No ${test} test guards it on every path; use ${instead} or test the old value first.${lock} (${cite.text})`;
+      }
+      return { code: 'spte-nonatomic', severity, file: fn.file, range, message, related, ruleRef: cite.ref, functionName: fn.name };
+    }
   },
 };

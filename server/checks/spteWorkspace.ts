@@ -375,10 +375,15 @@ export class SpteWorkspace {
 
   /** The direct calls of `name` in every flow that calls it. */
   directCallsOf(name: string): CallOp[] {
-    const out: CallOp[] = [];
+    return this.directCallSitesOf(name).map((s) => s.call);
+  }
+
+  /** The direct calls of `name`, each with the flow it is in. */
+  directCallSitesOf(name: string): { flow: FunctionFlow; call: CallOp }[] {
+    const out: { flow: FunctionFlow; call: CallOp }[] = [];
     for (const caller of new Set(this.callers.get(name) ?? [])) {
       for (const flow of this.flowsOf(caller)) {
-        for (const b of flow.fn.blocks) for (const op of b.ops) if (op.k === 'call' && !op.indirect && op.callee === name) out.push(op);
+        for (const b of flow.fn.blocks) for (const op of b.ops) if (op.k === 'call' && !op.indirect && op.callee === name) out.push({ flow, call: op });
       }
     }
     return out;
