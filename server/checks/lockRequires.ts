@@ -7,7 +7,8 @@
  * a finding is made only where nobody above can be asked any more: at the call site in a
  * function that has no callers in the workspace (an ioctl handler, a work function, a callback),
  * or at the acquisition itself when such a function takes the inner lock of a "must also take"
- * rule. A function with no callers that asserts a lock itself states its contract: nothing to
+ * rule; and at a call that needs a lock its function takes itself on every path (elsewhere), since
+ * that function cannot be entered holding it. A function with no callers that asserts a lock itself states its contract: nothing to
  * report there.
  */
 import type { FunctionFlow } from '../analysis/types';
@@ -15,7 +16,7 @@ import { chainToRelated, rangeKey, type Check, type CheckContext } from './check
 import type { Finding } from './finding';
 import { calledFromOutside, calleeList, chainOf, chosenFlows, chosenOrCallersChanged, hasCallers, holds, notCompiledHere } from './lockSupport';
 import { ruleMeta } from './registry';
-import { needRef, requirementSolver, type Need } from './requirements';
+import { needRef, requirementSolver, selfTaken, type Need } from './requirements';
 
 const NONE: readonly string[] = [];
 
@@ -24,10 +25,18 @@ function requirementText(ctx: CheckContext, n: Need): string {
   return `${n.origin.function}() requires ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
 }
 
-/** Only the chosen definitions of functions nobody in the workspace (or outside it) calls, compiled in this configuration, are judged. */
-function judged(ctx: CheckContext, flow: FunctionFlow): boolean {
+/**
+ * Which chosen definitions (compiled in this configuration) are judged: 'root', a function nobody
+ * in the workspace (or outside it) calls, for every need of its calls; 'self', any other function
+ * that takes a lock itself on every path, for its calls that need that lock without it.
+ */
+function judged(ctx: CheckContext, flow: FunctionFlow): 'root' | 'self' | undefined {
   const fn = flow.fn;
-  return chosenFlows(ctx).get(fn.name) === flow && !hasCallers(ctx, fn.name) && !calledFromOutside(fn, ctx.index) && !notCompiledHere(ctx, fn);
+  if (chosenFlows(ctx).get(fn.name) !== flow) return undefined;
+  const root = !hasCallers(ctx, fn.name) && !calledFromOutside(fn, ctx.index);
+  if (!root && selfTaken(flow).size === 0) return undefined;
+  if (notCompiledHere(ctx, fn)) return undefined;
+  return root ? 'root' : 'self';
 }
 
 export const lockRequiresCheck: Check = {
@@ -44,21 +53,23 @@ export const lockRequiresCheck: Check = {
       changes: requirementSolver(ctx).changes(),
       // A flow that is not judged reads no callee value (its deps are ['-']).
       names: (flow: FunctionFlow) => (judged(ctx, flow) ? calleeList(flow) : NONE),
-      key: (flow: FunctionFlow) => (judged(ctx, flow) ? 'j' : '-'),
+      key: (flow: FunctionFlow) => judged(ctx, flow) ?? '-',
       keyChanges: chosenOrCallersChanged(ctx),
     };
   },
   runFunction(flow: FunctionFlow, ctx: CheckContext): Finding[] {
     const out: Finding[] = [];
     const severity = ruleMeta('lock-requires').defaultSeverity;
-    if (!judged(ctx, flow)) return out;
+    const mode = judged(ctx, flow);
+    if (!mode) return out;
     const solver = requirementSolver(ctx);
+    const own = selfTaken(flow);
     {
       const fn = flow.fn;
       const asserted = solver.ownAsserted(flow);
       for (const a of fn.annotations) if (a.kind === 'must_hold') asserted.add(ctx.resolver.resolve(a.lock).cls);
       const reported = new Set<string>();
-      const report = (op: { range: Finding['range'] }, n: Need, through?: string): void => {
+      const report = (op: { range: Finding['range'] }, n: Need, through?: string, selfNote = ''): void => {
         const key = `${rangeKey(op.range)}|${n.cls}`;
         if (reported.has(key)) return;
         reported.add(key);
@@ -69,7 +80,8 @@ export const lockRequiresCheck: Check = {
           n.how === 'documented' && !through
             ? `${ctx.display(n.inner ?? '')} is taken without ${held} held, but ${requirementText(ctx, n)}`
             : `${through ?? fn.name} is called without ${held} held, but ${requirementText(ctx, n)}` +
-              (chain.length > 2 ? `; the requirement is reached through ${chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '');
+              (chain.length > 2 ? `; the requirement is reached through ${chain.slice(1, -1).map((s) => s.what.replace(/^calls /, '')).join(' -> ')}` : '') +
+              selfNote;
         out.push({
           code: 'lock-requires',
           severity,
@@ -82,16 +94,21 @@ export const lockRequiresCheck: Check = {
         });
       };
       // The inner lock of a documented "must also take", taken here without the outer one.
-      for (const o of solver.ownNeeds(flow)) {
-        if (o.need.how !== 'documented' || !o.op || asserted.has(o.need.cls)) continue;
-        report(o.op, o.need);
+      if (mode === 'root') {
+        for (const o of solver.ownNeeds(flow)) {
+          if (o.need.how !== 'documented' || !o.op || asserted.has(o.need.cls)) continue;
+          report(o.op, o.need);
+        }
       }
       for (const [op, contexts] of flow.contexts) {
         if (op.k !== 'call') continue;
         for (const { callee, need } of solver.calleeNeeds(flow, op)) {
           if (asserted.has(need.cls)) continue;
+          const taken = own.has(need.cls);
+          if (mode === 'self' && !taken) continue;
           if (!contexts.some((c) => !holds(c, need.cls))) continue;
-          report(op, need, callee);
+          const note = taken && mode === 'self' ? `; ${fn.name} takes ${ctx.display(need.cls)} itself, so its callers cannot hold it for this call` : '';
+          report(op, need, callee, note);
         }
       }
     }

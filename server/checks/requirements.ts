@@ -5,7 +5,9 @@
  *     the function does not take itself (a disjunctive `lockdep_assert_once(a || b)` is not one,
  *     and an assert that paths around it skip — `if (cond) lockdep_assert_held(..)` — is waived);
  *   - a documented "critical sections for X must also take Y": taking X without Y needs Y;
- *   - a call, made on every path, to a function with a requirement the caller does not satisfy.
+ *   - a call, made on every path, to a function with a requirement the caller does not satisfy,
+ *     unless the caller takes that lock itself on every path (selfTaken: it cannot be entered
+ *     holding it, so lock-requires judges the call where it is).
  * The mode of a requirement (`write` for lockdep_assert_held_write) is kept for rwlock-mode; a
  * mode that depends on a variable (`kvm_lockdep_assert_mmu_lock_held(kvm, shared)`) is `any`.
  */
@@ -15,8 +17,8 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { derivedCache, idOf, DerivedCache } from './derived';
-import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
-import { callSites, UNCONDITIONAL } from './callSites';
+import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
+import { callSites, unconditionalBlocks, UNCONDITIONAL } from './callSites';
 import { callStepText } from '../analysis/chains';
 
 export interface Need {
@@ -238,12 +240,42 @@ export class RequirementSolver {
       if (op.k !== 'call' || ((sites ??= callSites(flow.fn)).get(op) ?? 0) !== UNCONDITIONAL) continue;
       for (const { need } of this.calleeNeeds(flow, op)) {
         if (!contexts.some((c) => !holds(c, need.cls))) continue;
+        if (selfTaken(flow).has(need.cls)) continue;
         add(need);
       }
     }
     return out;
   }
 }
+
+const SELF_TAKEN = new WeakMap<FunctionFlow, ReadonlySet<string>>();
+
+/**
+ * Classes the function takes itself, on every path, with a blocking exclusive acquisition (not a
+ * trylock, not for read, not per instance or nested): it cannot be entered holding them, so a
+ * callee's need for one of them is the function's own to meet, not its callers'.
+ */
+export function selfTaken(flow: FunctionFlow): ReadonlySet<string> {
+  let s = SELF_TAKEN.get(flow);
+  if (s) return s;
+  let out: Set<string> | undefined;
+  let uncond: Int8Array | undefined;
+  const blocks = flow.fn.blocks;
+  for (let b = 0; b < blocks.length; b++) {
+    for (const op of blocks[b].ops) {
+      if (op.k !== 'acquire' || op.resultVar !== undefined || op.mode === 'read' || op.perInstance || op.nested) continue;
+      const ref = flow.locks.get(op);
+      if (!ref?.resolved) continue;
+      uncond ??= unconditionalBlocks(flow.fn);
+      if (!(uncond[b] < 0 ? isUnconditional(flow.fn, op) : uncond[b] === 1)) continue;
+      (out ??= new Set()).add(ref.cls);
+    }
+  }
+  s = out ?? NO_CLASSES;
+  SELF_TAKEN.set(flow, s);
+  return s;
+}
+const NO_CLASSES: ReadonlySet<string> = new Set();
 
 /** Is `need` met in context `c` (a write requirement needs the write side; a lock held only after a join is not held)? */
 function satisfiedIn(c: OpContext, need: Need): boolean {

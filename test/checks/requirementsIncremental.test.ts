@@ -138,4 +138,54 @@ static struct kvm_x86_ops ops = { .vm_init = ${stored ? 'vm_init' : 'other_init'
       expect(got.filter((f) => f.includes('"srcu-required"')).length).toBe(n);
     }
   });
+
+  it('lock-requires equals a fresh analysis when a function starts or stops taking the lock its callee needs', async () => {
+    const codes: Partial<Record<RuleCode, { enabled: boolean }>> = {};
+    for (const c of CODES) codes[c] = { enabled: true };
+    const ws = await createWorkspace({ rules, codes });
+    ws.setFile(HEADER, HEADER_TEXT);
+    const BUS = `
+int bus_register(struct kvm *kvm, int idx)
+{
+	lockdep_assert_held(&kvm->slots_lock);
+	return idx;
+}
+`;
+    // Taken on every path around the first call only, around both, or not at all (then the need
+    // climbs to the ioctl, which holds it).
+    const CREATE = (shape: 'one' | 'both' | 'none') => `
+static int dev_create(struct kvm *kvm)
+{
+	int ret;
+
+${shape !== 'none' ? '\tmutex_lock(&kvm->slots_lock);\n' : ''}	ret = bus_register(kvm, 1);
+${shape === 'one' ? '\tmutex_unlock(&kvm->slots_lock);\n' : ''}	ret |= bus_register(kvm, 2);
+${shape === 'both' ? '\tmutex_unlock(&kvm->slots_lock);\n' : ''}	return ret;
+}
+
+long dev_ioctl(struct kvm *kvm)
+{
+	long r;
+
+${shape === 'none' ? '\tmutex_lock(&kvm->slots_lock);\n' : ''}	r = dev_create(kvm);
+${shape === 'none' ? '\tmutex_unlock(&kvm->slots_lock);\n' : ''}	return r;
+}
+`;
+    const files: Record<string, string> = { 'arch/x86/kvm/bus.c': BUS, 'arch/x86/kvm/dev.c': CREATE('both') };
+    const steps: [string, string, number][] = [
+      ['arch/x86/kvm/dev.c', CREATE('both'), 0],
+      ['arch/x86/kvm/dev.c', CREATE('one'), 1],
+      ['arch/x86/kvm/dev.c', CREATE('none'), 0],
+      ['arch/x86/kvm/dev.c', CREATE('one'), 1],
+      ['arch/x86/kvm/bus.c', BUS.replace('lockdep_assert_held(&kvm->slots_lock);', ''), 0],
+      ['arch/x86/kvm/bus.c', BUS, 1],
+    ];
+    for (const [p, text, n] of steps) {
+      files[p] = text;
+      for (const [q, t] of Object.entries(files)) ws.setFile(q, t);
+      const got = relevant(ws.analyze().findings);
+      expect(got).toEqual(await fresh(files));
+      expect(got.filter((f) => f.includes('"lock-requires"')).length).toBe(n);
+    }
+  });
 });
