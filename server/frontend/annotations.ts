@@ -83,17 +83,25 @@ export function iteratorSites(text: string): [number, number][] {
     if (isIteratorLoop(text, s, e - s, p)) out.push([s, e - s]);
     k = e - 8;
   }
+  // `scoped_guard(type, &lock) stmt;` without braces: a guard scope the parser cannot see either.
+  for (let k = text.indexOf('scoped_guard'); k >= 0; k = text.indexOf('scoped_guard', k + 12)) {
+    if ((k > 0 && isIdPart(text.charCodeAt(k - 1))) || isIdPart(text.charCodeAt(k + 12))) continue;
+    let p = k + 12;
+    while (text.charCodeAt(p) === 32 || text.charCodeAt(p) === 9) p++;
+    if (text.charCodeAt(p) === 40 /* ( */ && isIteratorLoop(text, k, 12, p, false)) out.push([k, 12]);
+  }
+  if (out.length > 1) out.sort((a, b) => a[0] - b[0]);
   return out;
 }
 
-function isIteratorLoop(text: string, at: number, length: number, open: number): boolean {
+function isIteratorLoop(text: string, at: number, length: number, open: number, block = true): boolean {
   if (length < 5 || inPreprocessorLine(text, at) || !startsStatement(text, at)) return false;
   const close = matchingParen(text, open);
   if (close < 0) return false;
   let i = close + 1;
   while (i < text.length && /\s/.test(text[i])) i++;
   const c = text.charCodeAt(i);
-  return c === 123 /* { */ || isIdStart(c);
+  return (block && c === 123) /* { */ || isIdStart(c);
 }
 
 /** Does a statement start at `at`: after `;`, `{`, `}`, `)`, `:` or `else`, or at the start of the text? */

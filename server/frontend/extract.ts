@@ -552,7 +552,7 @@ export class FunctionBuilder {
     return iteration;
   }
 
-  /** `iterator(args) { body }` and `scoped_guard(type, &lock) { body }`. */
+  /** `iterator(args) { body }` and `scoped_guard(type, &lock) { body }` (or `scoped_guard(type, &lock) stmt;`). */
   private macroBlock(hs: number, he: number, body: SNode): void {
     const head = ExprReader.read(this.src, hs, he);
     const call = head && strip(head);
@@ -561,7 +561,8 @@ export class FunctionBuilder {
       this.pushScope();
       this.loops.push({ brk: after, cont: after, depth: this.scopes.length - 1 });
       this.guard(call, call.args[0], call.args.slice(1));
-      this.compound(body);
+      if (body.type === 'compound_statement') this.compound(body);
+      else this.statement(body);
       this.popScope(body.e - 1, body.e);
       this.loops.pop();
       this.link(this.cur, after);
@@ -661,7 +662,7 @@ export class FunctionBuilder {
     const body = kids.find((k) => k !== condN && STATEMENT_TYPES.has(k.type));
     // An iterator macro the parser was shown as `while` (annotations.ts parserText).
     if (condN && !this.src.startsWith('while', n.s)) {
-      if (body?.type === 'compound_statement') this.macroBlock(n.s, condN.e, body);
+      if (body && (body.type === 'compound_statement' || this.src.startsWith('scoped_guard', n.s))) this.macroBlock(n.s, condN.e, body);
       else this.macroLoop(ExprReader.read(this.src, n.s, condN.e), body);
       return;
     }

@@ -81,6 +81,14 @@ describe('iterator macros the parser sees as while loops', () => {
     expect(lines[13]).toBe('static void for_each_vcpu_locked(struct kvm *kvm, visit_t visit)');
   });
 
+  it('rewrites scoped_guard() only when a statement without braces follows it', () => {
+    const text = '\tscoped_guard(read_lock, &kvm->mmu_lock)\n\t\tok = lookup(vcpu);\n\tscoped_guard(spinlock, &x->lock) {\n\t}\n\tmy_scoped_guard(a) b;\n';
+    const lines = parserText(text).split('\n');
+    expect(lines[0]).toBe('\twhile       (read_lock, &kvm->mmu_lock)');
+    expect(lines[2]).toBe('\tscoped_guard(spinlock, &x->lock) {');
+    expect(lines[4]).toBe('\tmy_scoped_guard(a) b;');
+  });
+
   it('keeps what follows a loop without braces (an ERROR there lost the rest of a RHEL 7 x86.c)', () => {
     const facts = parseAndExtract('t.c', TEXT);
     expect(facts.functions.map((f) => [f.name, f.hasErrors])).toEqual([
