@@ -33,6 +33,30 @@ static void holder(struct kvm_ioapic *ioapic)
     ]);
   });
 
+  it('reports calls that reach one sleep under one lock once, listing the others', async () => {
+    const a = H + `
+static void leaf(struct kvm *kvm)
+{
+	mutex_lock(&kvm->irq_lock);
+	mutex_unlock(&kvm->irq_lock);
+}
+static void via_a(struct kvm *kvm) { leaf(kvm); }
+static void via_b(struct kvm *kvm) { leaf(kvm); }
+static void holder(struct kvm_ioapic *ioapic)
+{
+	spin_lock(&ioapic->lock);
+	via_a(ioapic->kvm);
+	via_b(ioapic->kvm);
+	via_a(ioapic->kvm);
+	spin_unlock(&ioapic->lock);
+}
+`;
+    const out = ofCode(await analyze({ 'arch/x86/kvm/ioapic.c': a }), 'sleep-in-atomic');
+    expect(lines(out)).toEqual([lineOf(a, 'via_a(ioapic->kvm);')]);
+    expect(out[0].message).toContain('; 2 more calls of holder reach the same sleep in the same context');
+    expect(out[0].related.map((r) => r.message).slice(-2)).toEqual(['calls via_b, which reaches the same sleep', 'calls via_a, which reaches the same sleep']);
+  });
+
   it('does not blame a callee that releases the caller\'s _irq lock (re-enabling interrupts) before it sleeps', async () => {
     const a = H + `
 static int refresh_retry(struct kvm *kvm)
