@@ -20,6 +20,7 @@ import type {
   FunctionFlow,
   HeldLock,
   LockRef,
+  NetEffect,
   OpContext,
   Summary,
 } from './types';
@@ -206,11 +207,13 @@ function relevantVariables(fn: FunctionFacts, lockish: boolean): Set<string> {
       testedIn.set(c.variable, (testedIn.get(c.variable) ?? 0) + 1);
     }
   }
-  if (testedIn) for (const [v, n] of testedIn) if (n >= 2) out.add(v);
+  // (A call's synthetic result `$N` is tested once, where the call is: relevant only when the
+  // callee's net effect depends on it, which the caller adds.)
+  if (testedIn) for (const [v, n] of testedIn) if (n >= 2 && !v.startsWith('$')) out.add(v);
   // A test inside a loop is met again on the next iteration (loop-invariant conditions).
   if (anyCond) {
     const inLoop = blocksInLoops(fn);
-    for (const b of inLoop) for (const e of fn.blocks[b].succ) if (e.cond) out.add(e.cond.variable);
+    for (const b of inLoop) for (const e of fn.blocks[b].succ) if (e.cond && !e.cond.variable.startsWith('$')) out.add(e.cond.variable);
   }
   return out;
 }
@@ -423,6 +426,8 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   if (stateless) return statelessFlow(fn, locks, targets, handlerContexts, detachedHandlers);
 
   const relevant = relevantVariables(fn, takesOrReleases || effectCalls !== undefined);
+  // Results of calls whose callee holds a lock on return for one kind of result only.
+  if (effectCalls) for (const [op, sum] of effectCalls) if (op.k === 'call' && op.resultVar !== undefined && sum.effects.some((e) => e.heldWhen !== undefined)) relevant.add(op.resultVar);
 
   const contexts = new Map<Op, OpContext[]>();
   /** Per op, the keys of its recorded contexts (at most MAX_CONTEXTS_PER_OP: a list scan). */
@@ -544,8 +549,56 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   };
 
   /**
+   * A callee's net effect on the state after its call. `certain`: an acquisition the call's
+   * result decides, in the state where it was made (not a maybe-held lock).
+   */
+  const applyEffect = (cur: FlowState, eff: NetEffect, m: ReturnType<typeof mapThroughArgs>, op: CallOp, via: string | undefined, certain: boolean): FlowState => {
+    if (eff.effect === 'acquire') {
+      if (cur.held.some((h) => h.cls === m.cls && h.inst === m.inst)) return cur;
+      const key = instKey(m.cls, m.inst);
+      const h: HeldLock = {
+        cls: m.cls,
+        resolved: m.resolved,
+        inst: m.inst,
+        mode: eff.mode,
+        kind: eff.kind,
+        file: fn.file,
+        range: op.range,
+        via,
+        conditional: eff.conditional && !certain,
+        param: m.param,
+        fields: m.fields,
+        irqsOff: eff.irqs,
+      };
+      return {
+        ...cur,
+        held: [...cur.held, h],
+        irqOff: eff.irqs ? clampDepth(cur.irqOff + 1) : cur.irqOff,
+        released: cur.released.filter((x) => x !== key),
+        calleeReleased: cur.calleeReleased.filter((x) => x !== key),
+      };
+    }
+    if (eff.effect === 'release') return releaseLock(cur, m, eff.mode, eff.kind, true, eff.irqs === true, op);
+    const i = findHeld(cur.held, m.cls, m.inst);
+    if (i >= 0) {
+      const held = cur.held.slice();
+      held[i] = { ...held[i], mayDrop: true };
+      return { ...cur, held };
+    }
+    if (cur.fromCaller.some((c) => c.cls === m.cls && c.inst === m.inst)) return cur;
+    // The callee needs the lock on entry and gives it back: our caller's lock, held again at the
+    // end of the callee, so held from here on.
+    return {
+      ...cur,
+      fromCaller: [...cur.fromCaller, { cls: m.cls, resolved: m.resolved, inst: m.inst, mode: eff.mode, kind: eff.kind, param: m.param, fields: m.fields }],
+      held: [...cur.held, { cls: m.cls, resolved: m.resolved, inst: m.inst, mode: eff.mode, kind: eff.kind, file: fn.file, range: op.range, via, param: m.param, fields: m.fields }],
+    };
+  };
+
+  /**
    * Applies one op; returns the successor state. A conditional acquire has two: the one where
-   * it failed is left in `split` (read and cleared by the caller).
+   * it failed is left in `split` (read and cleared by the caller); so has a call whose callee
+   * holds a lock on return only for one kind of result (NetEffect.heldWhen).
    */
   let split: FlowState | undefined;
   const step = (s: FlowState, op: Op): FlowState => {
@@ -625,59 +678,25 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         record(op, s);
         // (The callee's summary, looked up once in the first pass; none: no effect on the state.)
         const sum = effectCalls?.get(op);
+        // The call (re)defines its result variable.
+        const r = op.resultVar !== undefined && relevant.has(op.resultVar) ? op.resultVar : undefined;
+        if (r !== undefined && s.env[r] !== undefined) s = withEnv(s, r, undefined);
         if (!sum) return irqEnableCalls?.has(op) ? irqsTurnedOn(s) : s;
         const t = targets.get(op)!;
+        // Acquisitions the callee makes only for one kind of result (`r = vcpu_load(vcpu)`, held
+        // when r is zero): held for sure in that state, not at all in the other (left in `split`).
+        const heldWhen = r !== undefined ? sum.effects.find((e) => e.heldWhen !== undefined)?.heldWhen : undefined;
+        let failed = heldWhen !== undefined ? s : undefined;
         let cur = s;
         for (const eff of sum.effects) {
           const m = mapThroughArgs(env.resolver, fn, op, eff);
-          if (eff.effect === 'acquire') {
-            if (cur.held.some((h) => h.cls === m.cls && h.inst === m.inst)) continue;
-            const key = instKey(m.cls, m.inst);
-            const h: HeldLock = {
-              cls: m.cls,
-              resolved: m.resolved,
-              inst: m.inst,
-              mode: eff.mode,
-              kind: eff.kind,
-              file: fn.file,
-              range: op.range,
-              via: t[0],
-              conditional: eff.conditional,
-              param: m.param,
-              fields: m.fields,
-              irqsOff: eff.irqs,
-            };
-            cur = {
-              ...cur,
-              held: [...cur.held, h],
-              irqOff: eff.irqs ? clampDepth(cur.irqOff + 1) : cur.irqOff,
-              released: cur.released.filter((x) => x !== key),
-              calleeReleased: cur.calleeReleased.filter((x) => x !== key),
-            };
-          } else if (eff.effect === 'release') {
-            cur = releaseLock(cur, m, eff.mode, eff.kind, true, eff.irqs === true, op);
-          } else {
-            const i = findHeld(cur.held, m.cls, m.inst);
-            if (i >= 0) {
-              const held = cur.held.slice();
-              held[i] = { ...held[i], mayDrop: true };
-              cur = { ...cur, held };
-            } else if (!cur.fromCaller.some((c) => c.cls === m.cls && c.inst === m.inst)) {
-              // The callee needs the lock on entry and gives it back: our caller's lock.
-              cur = {
-                ...cur,
-                fromCaller: [...cur.fromCaller, { cls: m.cls, resolved: m.resolved, inst: m.inst, mode: eff.mode, kind: eff.kind, param: m.param, fields: m.fields }],
-              };
-              // Held again at the end of the callee: keep it held from here on.
-              cur = {
-                ...cur,
-                held: [
-                  ...cur.held,
-                  { cls: m.cls, resolved: m.resolved, inst: m.inst, mode: eff.mode, kind: eff.kind, file: fn.file, range: op.range, via: t[0], param: m.param, fields: m.fields },
-                ],
-              };
-            }
-          }
+          const byResult = heldWhen !== undefined && eff.effect === 'acquire' && eff.heldWhen === heldWhen;
+          if (failed && !byResult) failed = applyEffect(failed, eff, m, op, t[0], false);
+          cur = applyEffect(cur, eff, m, op, t[0], byResult);
+        }
+        if (failed) {
+          split = withEnv(irqEnableCalls?.has(op) ? irqsTurnedOn(failed) : failed, r!, heldWhen === 'zero' ? 'nonzero' : 'zero');
+          cur = withEnv(cur, r!, heldWhen!);
         }
         return irqEnableCalls?.has(op) ? irqsTurnedOn(cur) : cur;
       }
@@ -718,10 +737,14 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   const arrive = (b: number, s: FlowState, from: number): void => {
     if (b < 0 || b >= nBlocks) return;
     if (b === fn.exit) {
-      const k = stateKey(s);
+      const ret = fn.blocks[from];
+      const returns = ret?.returnValue ?? (ret?.returnVar !== undefined && relevant.has(ret.returnVar) ? s.env[ret.returnVar] : undefined);
+      const k = returns === undefined ? stateKey(s) : `${stateKey(s)}=${returns}`;
       if (!exitKeys.has(k) && exits.length < MAX_STATES * 4) {
         exitKeys.add(k);
-        exits.push({ state: s, range: fn.blocks[from]?.returnRange ?? { start: fn.range.end, end: fn.range.end } });
+        const exit: ExitState = { state: s, range: ret?.returnRange ?? { start: fn.range.end, end: fn.range.end } };
+        if (returns !== undefined) exit.returns = returns;
+        exits.push(exit);
       }
       return;
     }

@@ -23,7 +23,7 @@ export function flowSignatureOf(s: Summary): string {
   let sig = flowSignatures.get(s);
   if (sig === undefined) {
     const parts: string[] = [];
-    for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}${e.irqs ? ':irqs' : ''}`);
+    for (const e of s.effects) parts.push(`e${e.effect}:${e.cls}:${e.inst}:${e.mode}:${e.kind}:${e.conditional}:${e.param ?? ''}${e.irqs ? ':irqs' : ''}${e.heldWhen ? `:${e.heldWhen}` : ''}`);
     if (s.paramCalls) parts.push(`p${s.paramCalls.join(',')}`);
     if (s.paramContexts) parts.push(`h${s.paramContexts.map(contextsSig).join(';')}`);
     if (s.enablesIrqs) parts.push('i+');

@@ -9,13 +9,13 @@
  * becomes dirty only when a callee's summary signature changes.
  */
 import { KERNEL_IMPLICIT_LOCKS, KERNEL_SLEEPING_CALLS, LAST_REFERENCE_DESTRUCTORS, LAZY_INITIALIZERS, IRQ_ENABLING_FUNCTIONS } from '../../model/kvmTypes';
-import type { CallOp, FunctionFacts, LockKind, Range } from '../frontend/facts';
+import type { CallOp, FlagValue, FunctionFacts, LockKind, Range } from '../frontend/facts';
 import type { ClassResolver } from './classes';
 import { analyzeFunction, functionArgument, lockRefOf, mapThroughArgs, type CallPlan, type FlowEnv } from './dataflow';
 import { resolveIndirect, type PathTyper, type WorkspaceIndex } from './index';
 import { copyFlow } from './keptFlows';
 import { flowSignatureOf, signatureOf } from './signatures';
-import type { ChainStep, FieldCall, FunctionFlow, NetEffect, OpContext, Requirement, Summary, TakeInfo, Witness } from './types';
+import type { ChainStep, ExitState, FieldCall, FunctionFlow, NetEffect, OpContext, Requirement, Summary, TakeInfo, Witness } from './types';
 import { callStepText } from './chains';
 
 const MAX_SCC_ITERATIONS = 6;
@@ -360,12 +360,15 @@ export function summarize(flow: FunctionFlow, resolver: ClassResolver, summaryOf
         effects.push({ ...r.eff, conditional: r.count < n });
       }
     }
-    for (const [, h] of heldCount) {
+    for (const [k, h] of heldCount) {
       // Held at some exits only: a net effect when a result explains it (trylock, killable, a
       // callee that only sometimes returns holding); otherwise it is an imbalance (reported in
       // this function) or lost precision, and callers are better off not believing it.
       if (h.count < n && !h.eff.conditional) continue;
-      effects.push({ ...h.eff, conditional: h.eff.conditional || h.count < n });
+      const eff: NetEffect = { ...h.eff, conditional: h.eff.conditional || h.count < n };
+      const when = h.count < n ? heldWhenReturning(flow.exits, k) : undefined;
+      if (when !== undefined) eff.heldWhen = when;
+      effects.push(eff);
     }
   }
 
@@ -956,4 +959,26 @@ export class SummarySolver {
   allFlows(): FunctionFlow[] {
     return [...this.flows.values(), ...this.extraFlows.values()];
   }
+}
+
+/**
+ * The kind of result that tells a lock `key` (`cls|inst`) is held on return: every exit that holds
+ * it surely returns that, every exit that does not returns the other. Undefined when an exit's
+ * result is unknown or holds the lock only maybe.
+ */
+function heldWhenReturning(exits: readonly ExitState[], key: string): FlagValue | undefined {
+  let when: FlagValue | undefined;
+  for (const ex of exits) {
+    if (ex.returns === undefined) return undefined;
+    let held = false;
+    for (const h of ex.state.held) {
+      if (`${h.cls}|${h.inst}` !== key) continue;
+      if (h.maybe || h.conditional) return undefined;
+      held = true;
+    }
+    const v: FlagValue = held ? ex.returns : ex.returns === 'zero' ? 'nonzero' : 'zero';
+    if (when === undefined) when = v;
+    else if (when !== v) return undefined;
+  }
+  return when;
 }

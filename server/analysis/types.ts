@@ -96,6 +96,8 @@ export interface ExitState {
   state: FlowState;
   /** The `return` statement (or the function's end). */
   range: Range;
+  /** What it returns on this path, when known (a constant, or a flag variable the state knows). */
+  returns?: FlagValue;
 }
 
 export type FlowEventKind = 'doubleRelease' | 'releaseNotHeld' | 'releaseAfterFailed' | 'retakeNotHeld' | 'assertNotHeld';
@@ -192,6 +194,11 @@ export interface NetEffect {
   mode: LockMode;
   /** Only on some paths. */
   conditional: boolean;
+  /**
+   * A conditional acquire that the result tells: held at every exit returning this kind of value
+   * and at no exit returning the other (`vcpu_load` of old kernels: held when it returns 0).
+   */
+  heldWhen?: FlagValue;
   param?: number;
   fields: string[];
   /**

@@ -2,8 +2,8 @@
  * What the SPTE checks need to know about one function's CFG, computed from the front end's facts:
  *
  *  - which branch of an `if (spte_has_volatile_bits(old))`-like test an op sits on (the front end
- *    lowers a call in a condition to a block ending in that call, with the "true" successor linked
- *    first and the "false" successor second; test/checks/spteContext.test.ts pins this down);
+ *    lowers a call in a condition to a block ending in that call, with edges conditioned on the
+ *    call's result variable, nonzero for "true"; test/checks/spteContext.test.ts pins this down);
  *  - whether every path to an op goes through such a branch (a guard);
  *  - the plain-store exceptions of kvm-facts 4.4 / 6.20: unlinked page tables, out-parameters
  *    holding a value, SPTEs FROZEN by this thread;
@@ -63,8 +63,16 @@ export function predicateBranches(fn: FunctionFacts): PredicateBranch[] {
   fn.blocks.forEach((b, block) => {
     const last = b.ops[b.ops.length - 1];
     if (!last || last.k !== 'call' || b.succ.length !== 2) return;
-    if (b.succ[0].cond || b.succ[1].cond || b.succ[0].to === b.succ[1].to) return;
-    list!.push({ block, call: last, onTrue: b.succ[0].to, onFalse: b.succ[1].to });
+    const [x, y] = b.succ;
+    if (x.to === y.to) return;
+    if (!x.cond && !y.cond) {
+      list!.push({ block, call: last, onTrue: x.to, onFalse: y.to });
+      return;
+    }
+    // The call is the condition itself: its result variable on both edges, "true" = nonzero.
+    const r = last.resultVar;
+    if (r === undefined || x.cond?.variable !== r || y.cond?.variable !== r || x.cond.value === y.cond.value) return;
+    list!.push(x.cond.value === 'nonzero' ? { block, call: last, onTrue: x.to, onFalse: y.to } : { block, call: last, onTrue: y.to, onFalse: x.to });
   });
   BRANCHES.set(fn, list);
   return list;

@@ -421,7 +421,14 @@ export class FunctionBuilder {
         const e = ExprReader.read(this.src, n.s + 6, this.src.charCodeAt(n.e - 1) === 59 ? n.e - 1 : n.e);
         if (e) this.evalExpr(e, true);
         this.releaseGuards(this.scopes, n.s, n.e);
-        this.blocks[this.cur].returnRange = this.range(n.s, n.e);
+        const block = this.blocks[this.cur];
+        block.returnRange = this.range(n.s, n.e);
+        if (e) {
+          const value = constValue(e);
+          const variable = value === undefined ? this.flagName(e) : undefined;
+          if (value !== undefined) block.returnValue = value;
+          else if (variable !== undefined) block.returnVar = variable;
+        }
         this.jump(this.exit);
         return;
       }
@@ -989,6 +996,11 @@ export class FunctionBuilder {
         this.handleCall(e, true, v);
         return v;
       }
+      if (!api && name !== undefined && strip(e.fn).t === 'id' && !NOT_CALLS.has(name) && !TRANSPARENT_COND.has(name)) {
+        const v = `$${++this.synth}`;
+        this.handleCall(e, true, v);
+        return v;
+      }
       this.evalExpr(e, true);
       return undefined;
     }
@@ -1141,6 +1153,12 @@ export class FunctionBuilder {
         this.handleCall(v, true, name);
         return;
       }
+      if (!api && cn !== undefined && strip(v.fn).t === 'id') {
+        // `r = f(...)`: r is unknown from here, unless f's net effect says what its result means.
+        this.assignTo(null, undefined, name, value);
+        this.handleCall(v, true, name);
+        return;
+      }
     }
     this.evalExpr(value, true);
     if (name !== undefined) this.assignTo(null, op === '=' ? constValue(value) : undefined, name, value);
@@ -1255,6 +1273,7 @@ export class FunctionBuilder {
     }
     const call: CallOp = { k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) };
     if (!used) call.discarded = true;
+    if (resultVar !== undefined) call.resultVar = resultVar;
     const locals = this.localAddresses(e.args);
     if (locals) call.localAddresses = locals;
     this.emit(call);

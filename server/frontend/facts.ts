@@ -142,6 +142,12 @@ export interface CallOp extends OpBase {
   /** Direct callee name, or for an indirect call the symbolic target (see `indirect`). */
   callee: string;
   /**
+   * The variable the direct call's result goes to (`r = f(...)`), or a synthetic `$N` when the
+   * call is itself a branch condition (`if (f(...))`): a callee that returns holding a lock only
+   * for one kind of result (NetEffect.heldWhen) splits the caller's state on it.
+   */
+  resultVar?: string;
+  /**
    * Indirect calls: `kvm_x86_call(vcpu_load)(...)` -> { table: 'kvm_x86_ops', field: 'vcpu_load' };
    * `range->handler(...)` -> { struct type of `range` if known, field: 'handler' }.
    * The workspace resolves them to the functions stored in that field anywhere in the tree.
@@ -239,6 +245,10 @@ export interface Block {
   succ: Edge[];
   /** Set on blocks that end a function through `return` (range of the return statement). */
   returnRange?: Range;
+  /** What that `return` gives back when it is a constant (`return 0;`, `return -EINTR;`) ... */
+  returnValue?: FlagValue;
+  /** ... or a flag variable (`return r;`). */
+  returnVar?: string;
 }
 
 export interface Param {
