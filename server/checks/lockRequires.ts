@@ -16,9 +16,14 @@ import { chainToRelated, rangeKey, type Check, type CheckContext } from './check
 import type { Finding } from './finding';
 import { calledFromOutside, calleeList, chainOf, chosenFlows, chosenOrCallersChanged, hasCallers, holds, notCompiledHere } from './lockSupport';
 import { ruleMeta } from './registry';
-import { needRef, requirementSolver, selfTaken, type Need } from './requirements';
+import { callsOutsideOwnSections, needRef, requirementSolver, selfTaken, type Need } from './requirements';
 
 const NONE: readonly string[] = [];
+
+/** The callees whose needs a judged flow reads: all of a root's, only those called outside its own sections for the others. */
+function readNames(flow: FunctionFlow, mode: 'root' | 'self'): readonly string[] {
+  return mode === 'root' ? calleeList(flow) : callsOutsideOwnSections(flow).callees;
+}
 
 function requirementText(ctx: CheckContext, n: Need): string {
   if (n.how === 'documented' && n.inner) return `${ctx.display(n.inner)} may only be taken with ${ctx.display(n.cls)} held (${needRef(ctx, n)})`;
@@ -34,7 +39,7 @@ function judged(ctx: CheckContext, flow: FunctionFlow): 'root' | 'self' | undefi
   const fn = flow.fn;
   if (chosenFlows(ctx).get(fn.name) !== flow) return undefined;
   const root = !hasCallers(ctx, fn.name) && !calledFromOutside(fn, ctx.index);
-  if (!root && selfTaken(flow).size === 0) return undefined;
+  if (!root && callsOutsideOwnSections(flow).calls.length === 0) return undefined;
   if (notCompiledHere(ctx, fn)) return undefined;
   return root ? 'root' : 'self';
 }
@@ -45,14 +50,18 @@ export const lockRequiresCheck: Check = {
     return [];
   },
   functionDeps(flow: FunctionFlow, ctx: CheckContext): (number | string)[] {
-    if (!judged(ctx, flow)) return ['-'];
-    return requirementSolver(ctx).calleeVersions(flow);
+    const mode = judged(ctx, flow);
+    if (!mode) return ['-'];
+    return requirementSolver(ctx).versionsOf(readNames(flow, mode));
   },
   functionDepsDelta(ctx: CheckContext) {
     return {
       changes: requirementSolver(ctx).changes(),
       // A flow that is not judged reads no callee value (its deps are ['-']).
-      names: (flow: FunctionFlow) => (judged(ctx, flow) ? calleeList(flow) : NONE),
+      names: (flow: FunctionFlow) => {
+        const mode = judged(ctx, flow);
+        return mode ? readNames(flow, mode) : NONE;
+      },
       key: (flow: FunctionFlow) => judged(ctx, flow) ?? '-',
       keyChanges: chosenOrCallersChanged(ctx),
     };
@@ -100,8 +109,10 @@ export const lockRequiresCheck: Check = {
           report(o.op, o.need);
         }
       }
-      for (const [op, contexts] of flow.contexts) {
+      const calls = mode === 'root' ? flow.contexts.keys() : callsOutsideOwnSections(flow).calls;
+      for (const op of calls) {
         if (op.k !== 'call') continue;
+        const contexts = flow.contexts.get(op) ?? [];
         for (const { callee, need } of solver.calleeNeeds(flow, op)) {
           if (asserted.has(need.cls)) continue;
           const taken = own.has(need.cls);

@@ -277,6 +277,32 @@ export function selfTaken(flow: FunctionFlow): ReadonlySet<string> {
 }
 const NO_CLASSES: ReadonlySet<string> = new Set();
 
+const OUTSIDE = new WeakMap<FunctionFlow, { calls: CallOp[]; callees: string[] }>();
+
+/**
+ * The calls of a function made, on some path, without one of the locks it takes itself on every
+ * path (selfTaken), and the functions they reach: where a callee's need for such a lock could be
+ * unmet. Empty for a function that takes nothing itself or calls only inside its own sections.
+ */
+export function callsOutsideOwnSections(flow: FunctionFlow): { calls: CallOp[]; callees: string[] } {
+  let v = OUTSIDE.get(flow);
+  if (v) return v;
+  const own = selfTaken(flow);
+  const calls: CallOp[] = [];
+  const callees = new Set<string>();
+  if (own.size) {
+    for (const [op, contexts] of flow.contexts) {
+      if (op.k !== 'call') continue;
+      if (contexts.every((c) => { for (const cls of own) if (!holds(c, cls)) return false; return true; })) continue;
+      calls.push(op);
+      for (const n of calleeNames(flow, op)) if (n !== flow.fn.name) callees.add(n);
+    }
+  }
+  v = { calls, callees: [...callees] };
+  OUTSIDE.set(flow, v);
+  return v;
+}
+
 /** Is `need` met in context `c` (a write requirement needs the write side; a lock held only after a join is not held)? */
 function satisfiedIn(c: OpContext, need: Need): boolean {
   return c.held.some((h) => h.cls === need.cls && !h.maybe && (need.mode !== 'write' || h.mode === 'write'));
