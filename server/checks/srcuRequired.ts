@@ -22,15 +22,18 @@ import { callSites, UNCONDITIONAL } from './callSites';
 import { ruleMeta } from './registry';
 import { callStepText } from '../analysis/chains';
 
-/** Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry. */
+/**
+ * Accessors of kvm->memslots / kvm->buses that need the read lock (or slots_lock) on entry.
+ * Not those handed a `struct kvm_memslots *` (`__gfn_to_memslot(slots, gfn)`, `id_to_memslot`):
+ * the access is where `slots` was read (kvm_memslots() here, or powerpc's real-mode
+ * kvm_memslots_raw(), which needs no lock).
+ */
 export const SRCU_ACCESSORS: ReadonlySet<string> = new Set([
   'kvm_memslots',
   '__kvm_memslots',
   'kvm_vcpu_memslots',
   'kvm_get_bus',
-  'id_to_memslot',
   'gfn_to_memslot',
-  '__gfn_to_memslot',
   'kvm_vcpu_gfn_to_memslot',
   'kvm_for_each_memslot',
   'kvm_for_each_memslot_in_gfn_range',
