@@ -549,10 +549,19 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
   };
 
   /**
-   * A callee's net effect on the state after its call. `certain`: an acquisition the call's
-   * result decides, in the state where it was made (not a maybe-held lock).
+   * A callee's net effect on the state after its call (`before`: the state at the call).
+   * `certain`: an acquisition the call's result decides, in the state where it was made (not a
+   * maybe-held lock).
    */
-  const applyEffect = (cur: FlowState, eff: NetEffect, m: ReturnType<typeof mapThroughArgs>, op: CallOp, via: string | undefined, certain: boolean): FlowState => {
+  const applyEffect = (
+    before: FlowState,
+    cur: FlowState,
+    eff: NetEffect,
+    m: ReturnType<typeof mapThroughArgs>,
+    op: CallOp,
+    via: string | undefined,
+    certain: boolean,
+  ): FlowState => {
     if (eff.effect === 'acquire') {
       if (cur.held.some((h) => h.cls === m.cls && h.inst === m.inst)) return cur;
       const key = instKey(m.cls, m.inst);
@@ -586,6 +595,13 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
       return { ...cur, held };
     }
     if (cur.fromCaller.some((c) => c.cls === m.cls && c.inst === m.inst)) return cur;
+    // Dropped and retaken through the callee's own variable (`pvc = core_info.vc[sub]`): it names
+    // no instance of ours or of our caller's. Whatever of that class we held before the call (and
+    // the call's other effects gave back) is held again after it.
+    if (m.param === undefined && m.inst !== m.cls && m.inst !== `${m.cls}:`) {
+      const j = findHeld(before.held, m.cls, m.inst);
+      return j >= 0 ? { ...cur, held: [...cur.held, { ...before.held[j], mayDrop: true }] } : cur;
+    }
     // The callee needs the lock on entry and gives it back: our caller's lock, held again at the
     // end of the callee, so held from here on.
     return {
@@ -691,8 +707,8 @@ export function analyzeFunction(fn: FunctionFacts, env: FlowEnv, plan?: CallPlan
         for (const eff of sum.effects) {
           const m = mapThroughArgs(env.resolver, fn, op, eff);
           const byResult = heldWhen !== undefined && eff.effect === 'acquire' && eff.heldWhen === heldWhen;
-          if (failed && !byResult) failed = applyEffect(failed, eff, m, op, t[0], false);
-          cur = applyEffect(cur, eff, m, op, t[0], byResult);
+          if (failed && !byResult) failed = applyEffect(s, failed, eff, m, op, t[0], false);
+          cur = applyEffect(s, cur, eff, m, op, t[0], byResult);
         }
         if (failed) {
           split = withEnv(irqEnableCalls?.has(op) ? irqsTurnedOn(failed) : failed, r!, heldWhen === 'zero' ? 'nonzero' : 'zero');
