@@ -457,6 +457,8 @@ export interface RawBinding {
   func: string;
   s: number;
   e: number;
+  /** `.field = vt_op(vcpu_load)`: a one-argument macro applied to a name (see namePastingMacros). */
+  macroArg?: string;
 }
 
 export function readDesignatedBindings(src: string, s: number, e: number): RawBinding[] {
@@ -471,6 +473,31 @@ export function readDesignatedBindings(src: string, s: number, e: number): RawBi
     const v = toks[j];
     const after = toks[j + 1];
     if (v?.k === 'id' && (!after || after.v === ',' || after.v === '}')) out.push({ field: f.v, func: v.v, s: toks[i].s, e: v.e });
+    else if (v?.k === 'id' && after?.v === '(' && toks[j + 2]?.k === 'id' && toks[j + 3]?.v === ')') {
+      const end = toks[j + 4];
+      if (!end || end.v === ',' || end.v === '}') out.push({ field: f.v, func: v.v, s: toks[i].s, e: toks[j + 3].e, macroArg: toks[j + 2].v });
+    }
+  }
+  return out;
+}
+
+/**
+ * One-parameter macros that paste their argument into a name (`#define vt_op(name) vt_##name`),
+ * with every definition a file gives (`#ifdef` alternatives): name -> [prefix, suffix] pairs.
+ * KVM binds its ops tables through them (6.15+ vmx/main.c: `.vcpu_load = vt_op(vcpu_load)`).
+ */
+export function namePastingMacros(text: string): Map<string, [string, string][]> {
+  const out = new Map<string, [string, string][]>();
+  const def = /^[ \t]*#[ \t]*define[ \t]+(\w+)\([ \t]*(\w+)[ \t]*\)[ \t]+([\w# \t]+?)[ \t]*$/gm;
+  for (let m = def.exec(text); m; m = def.exec(text)) {
+    const [, name, param, body] = m;
+    const parts = body.split('##').map((x) => x.trim());
+    const at = parts.indexOf(param);
+    if (parts.length < 2 || at < 0 || parts.lastIndexOf(param) !== at || !parts.every((x) => /^\w+$/.test(x))) continue;
+    const pair: [string, string] = [parts.slice(0, at).join(''), parts.slice(at + 1).join('')];
+    const list = out.get(name);
+    if (list) list.push(pair);
+    else out.set(name, [pair]);
   }
   return out;
 }

@@ -20,6 +20,8 @@ import {
   globalLocksOf,
   readDeclaration,
   readDesignatedBindings,
+  namePastingMacros,
+  type RawBinding,
   readArrayFunctionBindings,
   isFunctionArray,
   readFunctionHeader,
@@ -134,6 +136,15 @@ export interface FileContext {
   bindings: FieldFunctionBinding[];
   /** Every global set, in order (file-level runs record what each item contributed). */
   globalLog?: GlobalLockDef[];
+  /** The file's name-pasting macros (`#define vt_op(name) vt_##name`), read when first needed. */
+  pasteMacros?: Map<string, [string, string][]>;
+}
+
+/** The function names a binding's value stands for: itself, or what a name-pasting macro makes of its argument. */
+function boundNames(ctx: FileContext, b: RawBinding): string[] {
+  if (b.macroArg === undefined) return [b.func];
+  const forms = (ctx.pasteMacros ??= namePastingMacros(ctx.text)).get(b.func);
+  return forms ? forms.map(([pre, post]) => pre + b.macroArg + post) : [];
 }
 
 function setGlobal(ctx: FileContext, def: GlobalLockDef): void {
@@ -805,6 +816,7 @@ export class FunctionBuilder {
       const init = strip(x.init);
       if (init.t === 'block' && !init.stmtExpr) {
         for (const b of readDesignatedBindings(this.src, init.innerS, init.innerE)) {
+          if (b.macroArg !== undefined) continue;
           const v = b.func === 'true' ? 'nonzero' : b.func === 'false' || b.func === 'NULL' ? 'zero' : undefined;
           if (v) {
             // `struct result r = { .found_memslot = false }`: a flag initialised by designator.
@@ -1971,8 +1983,10 @@ function fileScopeItem(ctx: FileContext, n: SNode, rawStructs: RawStruct[]): voi
         if (brace > 0) {
           const variable = d.declarators[0]?.name ?? '';
           for (const b of readDesignatedBindings(text, n.s + brace, n.e)) {
-            if (/^[A-Z0-9_]+$/.test(b.func) || b.func === 'true' || b.func === 'false') continue;
-            ctx.bindings.push({ structType: d.type || undefined, variable, field: b.field, func: b.func, range: ctx.lines.range(b.s, b.e) });
+            for (const func of boundNames(ctx, b)) {
+              if (/^[A-Z0-9_]+$/.test(func) || func === 'true' || func === 'false') continue;
+              ctx.bindings.push({ structType: d.type || undefined, variable, field: b.field, func, range: ctx.lines.range(b.s, b.e) });
+            }
           }
         }
       }
