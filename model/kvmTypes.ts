@@ -151,6 +151,57 @@ export const KERNEL_IMPLICIT_LOCKS: Readonly<Record<string, { lock: string; kind
   static_call_update: { lock: 'cpu_hotplug_lock', kind: 'cpu_hotplug', mode: 'read' },
 };
 
+/**
+ * Kernel allocators and the index of their gfp_t argument: they may sleep when the flags allow
+ * direct reclaim (gfpBlocks).
+ */
+export const GFP_ALLOCATORS: ReadonlyMap<string, number> = new Map([
+  ['kmalloc', 1],
+  ['kzalloc', 1],
+  ['kcalloc', 2],
+  ['kmalloc_array', 2],
+  ['kmalloc_node', 1],
+  ['kzalloc_node', 1],
+  ['krealloc', 2],
+  ['krealloc_array', 3],
+  ['kvmalloc', 1],
+  ['kvzalloc', 1],
+  ['kvcalloc', 2],
+  ['kvmalloc_array', 2],
+  ['kvmalloc_node', 1],
+  ['kvzalloc_node', 1],
+  ['kmem_cache_alloc', 1],
+  ['kmem_cache_zalloc', 1],
+  ['kstrdup', 1],
+  ['kstrndup', 2],
+  ['kmemdup', 2],
+  ['alloc_page', 0],
+  ['alloc_pages', 0],
+  ['alloc_pages_node', 1],
+  ['alloc_pages_exact', 1],
+  ['__get_free_page', 0],
+  ['__get_free_pages', 0],
+  ['get_zeroed_page', 0],
+  ['folio_alloc', 0],
+  ['mempool_alloc', 1],
+  ['xa_store', 3],
+  ['xa_insert', 3],
+  ['xa_alloc', 4],
+  ['idr_alloc', 4],
+  ['idr_alloc_cyclic', 4],
+]);
+
+/**
+ * Do gfp flags written as `text` allow the allocator to sleep (direct reclaim)? `GFP_KERNEL`,
+ * `GFP_KERNEL_ACCOUNT | __GFP_ZERO`, `GFP_USER`: yes; `GFP_ATOMIC`, `GFP_NOWAIT | __GFP_ACCOUNT`,
+ * `GFP_KERNEL & ~__GFP_DIRECT_RECLAIM`: no; a variable (the caller's choice): unknown.
+ */
+export function gfpBlocks(text: string): boolean | undefined {
+  if (/\bGFP_(ATOMIC|NOWAIT)\b|~\s*\(?\s*__GFP_(DIRECT_)?RECLAIM\b/.test(text)) return false;
+  if (/\b(GFP_KERNEL(_ACCOUNT)?|GFP_USER|GFP_HIGHUSER(_MOVABLE)?|GFP_NOFS|GFP_NOIO|__GFP_DIRECT_RECLAIM|__GFP_RECLAIM)\b/.test(text)) return true;
+  return undefined;
+}
+
 /** Kernel functions that may sleep (beyond sleeping locks and synchronize_*), for may-sleep summaries. */
 export const KERNEL_SLEEPING_CALLS: ReadonlySet<string> = new Set([
   'might_sleep',

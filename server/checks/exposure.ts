@@ -51,6 +51,11 @@ export interface ExposureSpec {
   mayOffend?(c: OpContext): boolean;
   /** Whether a function passes its events on to its callers at all (default: yes). */
   exports?(flow: FunctionFlow): boolean;
+  /**
+   * Whether events of `key` reach the caller through this call of `name` (default: yes); false
+   * keeps them to calls that name their callee (not through a function pointer or a handler).
+   */
+  crossesIndirect?(key: string): boolean;
 }
 
 export interface Offence {
@@ -265,8 +270,10 @@ export class ExposureSolver {
           const calleeContexts = handlers?.get(name);
           let head: ChainStep | undefined;
           const perKey = new Map<string, number>();
+          const indirect = (op as CallOp).indirect !== undefined || name !== (op as CallOp).callee;
           for (const e of exposed) {
             if (e.length >= MAX_CHAIN) continue;
+            if (indirect && this.spec.crossesIndirect && !this.spec.crossesIndirect(e.key)) continue;
             const n = perKey.get(e.key) ?? 0;
             if (n >= MAX_PER_KEY) continue;
             perKey.set(e.key, n + 1);

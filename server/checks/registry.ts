@@ -40,7 +40,7 @@ export const RULES: readonly RuleMeta[] = [
   {
     code: 'sleep-in-atomic',
     defaultSeverity: 'error',
-    description: 'A sleeping lock or call (mutex, rwsem, synchronize_srcu, ...) under a spinlock, rwlock, raw spinlock or with preemption/IRQs off.',
+    description: 'A sleeping lock or call (mutex, rwsem, synchronize_srcu, a GFP_KERNEL allocation, ...) under a spinlock, rwlock, raw spinlock or with preemption/IRQs off.',
     enforces: 'Lock types of the reference section',
     implemented: true,
   },

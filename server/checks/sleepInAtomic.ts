@@ -1,6 +1,7 @@
 /**
  * sleep-in-atomic: a sleeping lock (mutex, rwsem, their killable forms) or a sleeping call
- * (synchronize_srcu/rcu, msleep, schedule, cond_resched, copy_*_user, wait_event*, ...), directly
+ * (synchronize_srcu/rcu, msleep, schedule, cond_resched, copy_*_user, wait_event*, an allocation
+ * whose gfp flags allow direct reclaim such as kmalloc(..., GFP_KERNEL), ...), directly
  * or through calls, reached while a spinlock, raw spinlock or rwlock (x86's mmu_lock in either
  * mode) is held, inside rcu_read_lock(), or with interrupts or preemption disabled.
  *
@@ -117,8 +118,15 @@ const sleepSpec = (ctx: CheckContext): ExposureSpec => ({
     if (op.k === 'call' && !op.indirect && (flow.targets.get(op)?.length === 0 || MORE_SLEEPING_CALLS.has(op.callee)) && isSleepingCall(op.callee)) {
       return [{ key: 'sleep', what: `${op.callee}()` }];
     }
+    if (op.k === 'call' && op.blockingGfp !== undefined && flow.targets.get(op)?.length === 0) {
+      return [{ key: 'alloc', what: `${op.callee}(${op.blockingGfp})` }];
+    }
     return [];
   },
+  // An allocator is often reached through an ops table of allocation callbacks of one type
+  // (arm64's kvm_pgtable_mm_ops: the hypervisor's allocates with GFP_KERNEL, stage 2's from a
+  // cache filled beforehand), so a blocking allocation is followed through named calls only.
+  crossesIndirect: (key: string) => key !== 'alloc',
   mayOffend(c: OpContext): boolean {
     if (c.irqOff > 0 || c.preemptOff > 0) return true;
     for (const h of c.held) if (ATOMIC_KINDS.has(h.kind)) return true;

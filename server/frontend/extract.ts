@@ -53,6 +53,7 @@ import type {
   StructDef,
   StructField,
 } from './facts';
+import { GFP_ALLOCATORS, gfpBlocks } from '../../model/kvmTypes';
 import { guardType, lockApi, spteAtomicArg, spteHelperArg, type LockApi } from './lockApi';
 import { STATEMENT_TYPES, skeletonAt, type SNode } from './skeleton';
 import { FastCursor, typeNamesOf, type WalkCursor } from './fastCursor';
@@ -1286,6 +1287,12 @@ export class FunctionBuilder {
     const call: CallOp = { k: 'call', range, api: name, callee: name, args: this.argPaths(e.args) };
     if (!used) call.discarded = true;
     if (resultVar !== undefined) call.resultVar = resultVar;
+    const gfpAt = GFP_ALLOCATORS.get(name);
+    const gfp = gfpAt !== undefined ? e.args[gfpAt] : undefined;
+    if (gfp) {
+      const flags = this.text(gfp.s, gfp.e).trim();
+      if (gfpBlocks(flags)) call.blockingGfp = flags;
+    }
     const locals = this.localAddresses(e.args);
     if (locals) call.localAddresses = locals;
     this.emit(call);

@@ -147,6 +147,8 @@ export interface CallOp extends OpBase {
    * for one kind of result (NetEffect.heldWhen) splits the caller's state on it.
    */
   resultVar?: string;
+  /** A kernel allocator called with gfp flags that let it sleep (`GFP_KERNEL`...): those flags. */
+  blockingGfp?: string;
   /**
    * Indirect calls: `kvm_x86_call(vcpu_load)(...)` -> { table: 'kvm_x86_ops', field: 'vcpu_load' };
    * `range->handler(...)` -> { struct type of `range` if known, field: 'handler' }.
