@@ -175,7 +175,9 @@ export class ClassResolver {
     // all the way: the alias's declared type is the better key.
     if ((!r.resolved || r.complete === false) && path.alias?.type && path.alias.fields.length) {
       const a = this.walk(path.alias.type, path.alias.fields);
-      if (a.complete !== false) return a;
+      // Neither typed all the way (no layout of either struct): the alias's declared type is still
+      // the name a callee taking that pointer gives the lock (`struct kvmppc_vcore *vc`).
+      if (a.complete !== false || r.complete === false) return a;
     }
     return r;
   }

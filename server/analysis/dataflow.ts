@@ -129,12 +129,19 @@ function joinStates(a: FlowState, b: FlowState): FlowState {
 /** Finds the held lock a release of `ref` matches: same instance, else the latest of the same class. */
 function findHeld(held: readonly HeldLock[], cls: string, inst: string): number {
   let sameClass = -1;
+  let samePath = -1;
   for (let i = held.length - 1; i >= 0; i--) {
-    if (held[i].cls !== cls) continue;
+    if (held[i].cls !== cls) {
+      // The same path from the same variable named with another class (a callee's parameter type
+      // resolved what the caller's path could not: `vcpu->arch.vcore->lock` without the arch
+      // header) is the same lock.
+      if (samePath < 0 && held[i].inst === inst && inst.includes(':')) samePath = i;
+      continue;
+    }
     if (held[i].inst === inst) return i;
     if (sameClass < 0) sameClass = i;
   }
-  return sameClass;
+  return samePath >= 0 ? samePath : sameClass;
 }
 
 function withEnv(s: FlowState, variable: string, value: FlowState['env'][string] | undefined): FlowState {
