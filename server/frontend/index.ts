@@ -162,6 +162,9 @@ export class SourceFile {
     if (!edited) this.dropTree(); // the tree no longer matches any text we know
     if (!envelope && this.state) envelope = diffEnvelope(prevText, text);
     if (envelope) envelope.lineDelta = countLines(text, envelope.lo, envelope.newHi) - countLines(prevText, envelope.lo, envelope.oldHi);
+    // A name-pasting macro binds ops-table fields anywhere in the file (`.x = vt_op(x)`): an
+    // edit of one is an edit of every table that uses it.
+    if (envelope && (touchesNamePasting(prevText, envelope.lo, envelope.oldHi) || touchesNamePasting(text, envelope.lo, envelope.newHi))) envelope = null;
     const oldLines = envelope ? this.lines : null;
     this._text = text;
     this.lineIndex = oldLines && envelope ? LineIndex.edited(oldLines, text, envelope.lo, envelope.oldHi, envelope.newHi) : null;
@@ -248,6 +251,15 @@ function diffEnvelope(a: string, b: string): TextEnvelope {
   let k = 0;
   while (k < n - lo && a.charCodeAt(a.length - 1 - k) === b.charCodeAt(b.length - 1 - k)) k++;
   return { lo, oldHi: a.length - k, newHi: b.length - k, lineDelta: 0 };
+}
+
+/** Does `text[s..e)`, widened to whole lines, hold a `#define` that pastes names (`##`)? */
+function touchesNamePasting(text: string, s: number, e: number): boolean {
+  const ls = text.lastIndexOf('\n', s - 1) + 1;
+  let le = text.indexOf('\n', e);
+  if (le < 0) le = text.length;
+  const chunk = text.slice(ls, le);
+  return chunk.includes('##') && chunk.includes('#');
 }
 
 function countLines(text: string, s: number, e: number): number {

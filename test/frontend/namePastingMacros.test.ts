@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { namePastingMacros } from '../../server/frontend/decl';
-import { initFrontend, parseAndExtract } from '../../server/frontend/index';
+import { initFrontend, parseAndExtract, SourceFile } from '../../server/frontend/index';
 
 beforeAll(async () => {
   await initFrontend();
@@ -47,5 +47,25 @@ describe('name-pasting macros', () => {
       ['kvm_x86_ops', 'vcpu_load', 'vt_vcpu_load'],
       ['kvm_x86_ops', 'run', 'vmx_run'],
     ]);
+  });
+
+  it('re-read the tables of a file when an edit changes the macro, as a fresh parse would', () => {
+    const text = (prefix: string) =>
+      [
+        `#define vt_op(name) ${prefix}_##name`,
+        '',
+        'static int vt_vcpu_load(struct kvm_vcpu *vcpu) { return 0; }',
+        '',
+        'static struct kvm_x86_ops vt_x86_ops = {',
+        '\t.vcpu_load = vt_op(vcpu_load),',
+        '};',
+      ].join('\n');
+    const sf = new SourceFile('arch/x86/kvm/vmx/main.c', text('vt'));
+    const funcs = () => sf.facts.bindings.map((b) => b.func);
+    expect(funcs()).toEqual(['vt_vcpu_load']);
+    // Typed over the prefix: `vt` -> `vmx` on line 0.
+    sf.update(text('vmx'), [{ range: { start: { line: 0, column: 20 }, end: { line: 0, column: 22 } }, text: 'vmx' }]);
+    expect(funcs()).toEqual(['vmx_vcpu_load']);
+    expect(funcs()).toEqual(parseAndExtract('arch/x86/kvm/vmx/main.c', text('vmx')).bindings.map((b) => b.func));
   });
 });
