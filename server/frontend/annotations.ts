@@ -107,7 +107,24 @@ function isIteratorLoop(text: string, at: number, length: number, open: number, 
 /** Does a statement start at `at`: after `;`, `{`, `}`, `)`, `:` or `else`, or at the start of the text? */
 function startsStatement(text: string, at: number): boolean {
   let i = at - 1;
-  while (i >= 0 && /\s/.test(text[i])) i--;
+  // Back over white space and comments (`/* ... */`, a `// ...` line) to what ends the statement before.
+  for (let guard = 0; guard < 64; guard++) {
+    while (i >= 0 && /\s/.test(text[i])) i--;
+    if (i >= 1 && text[i] === '/' && text[i - 1] === '*') {
+      const open = text.lastIndexOf('/*', i - 2);
+      if (open < 0) return false;
+      i = open - 1;
+      continue;
+    }
+    const ls = text.lastIndexOf('\n', i) + 1;
+    const line = text.slice(ls, i + 1);
+    const slashes = line.indexOf('//');
+    if (slashes >= 0 && !line.slice(0, slashes).includes('"')) {
+      i = ls + slashes - 1;
+      continue;
+    }
+    break;
+  }
   if (i < 0) return true;
   const c = text[i];
   if (c === ';' || c === '{' || c === '}' || c === ')' || c === ':') return true;

@@ -81,6 +81,14 @@ describe('iterator macros the parser sees as while loops', () => {
     expect(lines[13]).toBe('static void for_each_vcpu_locked(struct kvm *kvm, visit_t visit)');
   });
 
+  it('rewrites a loop after a comment (the statement before it ends behind the comment)', () => {
+    const text = '\tx = 1; /* note */\n\tfor_each_sp(kvm, sp) {\n\t}\n\ty = 2; // why\n\tfor_each_sp(kvm, sp)\n\t\tz++;\n\tf(a /* b */ for_each_sp(kvm, sp));\n';
+    const lines = parserText(text).split('\n');
+    expect(lines[1]).toBe('\twhile      (kvm, sp) {');
+    expect(lines[4]).toBe('\twhile      (kvm, sp)');
+    expect(lines[6]).toBe('\tf(a /* b */ for_each_sp(kvm, sp));');
+  });
+
   it('rewrites scoped_guard() only when a statement without braces follows it', () => {
     const text = '\tscoped_guard(read_lock, &kvm->mmu_lock)\n\t\tok = lookup(vcpu);\n\tscoped_guard(spinlock, &x->lock) {\n\t}\n\tmy_scoped_guard(a) b;\n';
     const lines = parserText(text).split('\n');
