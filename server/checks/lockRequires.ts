@@ -8,8 +8,8 @@
  * function that has no callers in the workspace (an ioctl handler, a work function, a callback),
  * or at the acquisition itself when such a function takes the inner lock of a "must also take"
  * rule; and at a call that needs a lock its function takes itself on every path (elsewhere), since
- * that function cannot be entered holding it. A function with no callers that asserts a lock itself states its contract: nothing to
- * report there.
+ * that function cannot be entered holding it. A function with no callers that asserts a lock
+ * itself states its contract: nothing to report there.
  */
 import type { FunctionFlow } from '../analysis/types';
 import { chainToRelated, rangeKey, type Check, type CheckContext } from './check';
@@ -118,7 +118,7 @@ export const lockRequiresCheck: Check = {
           const taken = own.has(need.cls);
           if (mode === 'self' && !taken) continue;
           if (!contexts.some((c) => !holds(c, need.cls))) continue;
-          const note = taken && mode === 'self' ? `; ${fn.name} takes ${ctx.display(need.cls)} itself, so its callers cannot hold it for this call` : '';
+          const note = taken ? `; ${fn.name} takes ${ctx.display(need.cls)} itself, so its callers cannot hold it for this call` : '';
           report(op, need, callee, note);
         }
       }
