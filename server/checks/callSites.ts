@@ -211,7 +211,7 @@ function scratch(n: number): Scratch {
 const sitesCache = new WeakMap<FunctionFacts, Map<Op, number>>();
 
 /**
- * For each call and assert op of the function: UNCONDITIONAL when it runs on every path, plus
+ * For each call, assert and acquire op of the function: UNCONDITIONAL when it runs on every path, plus
  * GUARDED when its block depends on a parameter's value (only looked up for unconditional calls).
  */
 export function callSites(fn: FunctionFacts): Map<Op, number> {
@@ -225,7 +225,7 @@ export function callSites(fn: FunctionFacts): Map<Op, number> {
     const ops = blocks[b].ops;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      if (op.k !== 'call' && op.k !== 'assert') continue;
+      if (op.k !== 'call' && op.k !== 'assert' && op.k !== 'acquire') continue;
       // An op listed twice takes its last block (as blockOf does).
       uncond ??= unconditionalBlocks(fn);
       const u = uncond[b] < 0 ? isUnconditional(fn, op) : uncond[b] === 1;

@@ -52,8 +52,8 @@ export interface ExposureSpec {
   /** Whether a function passes its events on to its callers at all (default: yes). */
   exports?(flow: FunctionFlow): boolean;
   /**
-   * Whether events of `key` reach the caller through this call of `name` (default: yes); false
-   * keeps them to calls that name their callee (not through a function pointer or a handler).
+   * Whether events of `key` reach callers through indirect calls (a function pointer, a handler
+   * passed as an argument); default yes. False keeps them to calls that name their callee.
    */
   crossesIndirect?(key: string): boolean;
 }

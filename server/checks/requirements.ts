@@ -17,8 +17,8 @@ import type { FunctionFlow, OpContext } from '../analysis/types';
 import type { CallOp, LockMode, Op } from '../frontend/facts';
 import type { CheckContext } from './check';
 import { derivedCache, idOf, DerivedCache } from './derived';
-import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, isUnconditional, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
-import { callSites, unconditionalBlocks, UNCONDITIONAL } from './callSites';
+import { calleeList, linkSig, archApplies, calleeNames, chosenFlows, classOfName, holds, link, MAX_CHAIN, step, where, type Link } from './lockSupport';
+import { callSites, UNCONDITIONAL } from './callSites';
 import { callStepText } from '../analysis/chains';
 
 export interface Need {
@@ -259,15 +259,12 @@ export function selfTaken(flow: FunctionFlow): ReadonlySet<string> {
   let s = SELF_TAKEN.get(flow);
   if (s) return s;
   let out: Set<string> | undefined;
-  let uncond: Int8Array | undefined;
-  const blocks = flow.fn.blocks;
-  for (let b = 0; b < blocks.length; b++) {
-    for (const op of blocks[b].ops) {
+  let sites: Map<Op, number> | undefined;
+  for (const b of flow.fn.blocks) {
+    for (const op of b.ops) {
       if (op.k !== 'acquire' || op.resultVar !== undefined || op.mode === 'read' || op.perInstance || op.nested) continue;
       const ref = flow.locks.get(op);
-      if (!ref?.resolved) continue;
-      uncond ??= unconditionalBlocks(flow.fn);
-      if (!(uncond[b] < 0 ? isUnconditional(flow.fn, op) : uncond[b] === 1)) continue;
+      if (!ref?.resolved || !(((sites ??= callSites(flow.fn)).get(op) ?? 0) & UNCONDITIONAL)) continue;
       (out ??= new Set()).add(ref.cls);
     }
   }

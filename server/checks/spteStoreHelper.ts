@@ -25,11 +25,6 @@ export interface UncoveredCall {
   uncoveredAbove?: RelatedLocation;
 }
 
-/** The index of the pointer parameter a store target hangs off, or -1. */
-function storedParam(fn: FunctionFacts, target: string): number {
-  const root = targetRoot(target);
-  return fn.params.findIndex((p) => p.pointer && p.name === root);
-}
 
 /**
  * Is the store through the parameter itself (`*sptep`, `*rcu_dereference(sptep)`), not through a
@@ -41,8 +36,9 @@ function throughItself(target: string, param: string): boolean {
   return t === param || t === `rcu_dereference(${param}`;
 }
 
-function paramOf(fn: FunctionFacts, argText: string): number {
-  const root = targetRoot(argText);
+/** The index of the parameter an expression (a store target, an argument) hangs off, or -1. */
+function paramOf(fn: FunctionFacts, text: string): number {
+  const root = targetRoot(text);
   return fn.params.findIndex((p) => p.name === root);
 }
 
@@ -61,8 +57,8 @@ export class StoreHelperJudge {
    * helper may be called from where the workspace cannot see).
    */
   uncoveredCalls(fn: FunctionFacts, op: SpteOp, need: NonNullable<Guard>, store: RelatedLocation): UncoveredCall[] | undefined {
-    const p = storedParam(fn, op.target);
-    if (p < 0 || this.unseenCallers(fn)) return undefined;
+    const p = paramOf(fn, op.target);
+    if (p < 0 || !fn.params[p].pointer || this.unseenCallers(fn)) return undefined;
     const out: UncoveredCall[] = [];
     const sites = this.ws.directCallSitesOf(fn.name);
     const direct = throughItself(op.target, fn.params[p].name);

@@ -253,13 +253,12 @@ function diffEnvelope(a: string, b: string): TextEnvelope {
   return { lo, oldHi: a.length - k, newHi: b.length - k, lineDelta: 0 };
 }
 
-/** Does `text[s..e)`, widened to whole lines, hold a `#define` that pastes names (`##`)? */
+/** Do the whole lines of `text[s..e)` paste names (`##`, as a `#define vt_op(name) vt_##name` does)? */
 function touchesNamePasting(text: string, s: number, e: number): boolean {
   const ls = text.lastIndexOf('\n', s - 1) + 1;
   let le = text.indexOf('\n', e);
   if (le < 0) le = text.length;
-  const chunk = text.slice(ls, le);
-  return chunk.includes('##') && chunk.includes('#');
+  return text.slice(ls, le).includes('##');
 }
 
 function countLines(text: string, s: number, e: number): number {
