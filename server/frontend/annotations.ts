@@ -57,7 +57,17 @@ const PATTERN = new RegExp(`\\b(?:${BLANKED.join('|')})\\b`, 'g');
  * tree-sitter then re-lexes from its start in an incremental parse.
  */
 export function parserText(text: string): string {
-  const blanked = text.replace(PATTERN, (m) => ' '.repeat(m.length));
+  let blanked = text.replace(PATTERN, (m) => ' '.repeat(m.length));
+  const directives = splitIfDirectives(blanked);
+  if (directives.length > 0) {
+    let out = '';
+    let from = 0;
+    for (const [start, end] of directives) {
+      out += blanked.slice(from, start) + ' '.repeat(end - start);
+      from = end;
+    }
+    blanked = out + blanked.slice(from);
+  }
   const sites = iteratorSites(blanked);
   if (sites.length === 0) return blanked;
   let out = '';
@@ -67,6 +77,91 @@ export function parserText(text: string): string {
     from = at + len;
   }
   return out + blanked.slice(from);
+}
+
+const CONDITIONAL = /^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b/gm;
+
+/**
+ * The lines of the `#if`/`#ifdef`/`#ifndef` ... `#endif` groups that split an if/else, which
+ * parserText blanks: `#ifdef CONFIG_X86_64` / `if (c) a(); else` / `#endif` / `b();` (smm.c,
+ * xen.c, hyperv.c, x86.c, kvm_main.c's `else if` chains). tree-sitter-c reads such a group as a
+ * directive holding half a statement: the else branch became a statement after the if, run on
+ * both paths. Without the directives the parser sees `if (c) a(); else b();`, whose paths are those
+ * of both configurations (with the option off, the else branch is the path where `c` is false).
+ * Only groups without `#else`/`#elif` are blanked (their branches are alternatives, not one
+ * statement), and only when a line next to one of their directives ends or starts with `else`.
+ * Offsets: [start, end) of each directive line without its newline, in order.
+ */
+export function splitIfDirectives(text: string): [number, number][] {
+  if (text.indexOf('#') < 0) return [];
+  interface Group {
+    lines: [number, number][];
+    alternatives: boolean;
+  }
+  const open: Group[] = [];
+  const closed: Group[] = [];
+  for (const m of text.matchAll(CONDITIONAL)) {
+    const start = m.index ?? 0;
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (text.charCodeAt(end - 1) === 13) end--;
+    const kind = m[1];
+    // A directive continued on the next line is left alone (with its whole group).
+    const continued = text.charCodeAt(end - 1) === 92; /* \\ */
+    if (kind === 'if' || kind === 'ifdef' || kind === 'ifndef') {
+      open.push({ lines: [[start, end]], alternatives: continued });
+      continue;
+    }
+    const top = open[open.length - 1];
+    if (!top) continue;
+    top.lines.push([start, end]);
+    if (continued || kind === 'elif' || kind === 'else') top.alternatives = true;
+    if (kind === 'endif') closed.push(open.pop()!);
+  }
+  const out: [number, number][] = [];
+  for (const g of closed) {
+    if (g.alternatives) continue;
+    if (g.lines.some(([s, e]) => codeLineEndsWithElse(text, s) || codeLineStartsWithElse(text, e))) out.push(...g.lines);
+  }
+  if (out.length > 1) out.sort((a, b) => a[0] - b[0]);
+  return out;
+}
+
+/** How far parserText looks past comments, blank lines and other directives for an `else`. */
+export const ELSE_REACH = 16;
+
+/** The code of the line [ls, le): comments and white space removed; null for a directive line. */
+function codeOf(text: string, ls: number, le: number): string | null {
+  const line = text.slice(ls, le).replace(/\/\*.*?\*\//g, ' ').replace(/\/\/.*$/, '').trim();
+  if (line.startsWith('#')) return null;
+  // The inside or the end of a block comment.
+  if (line.startsWith('*') || line.startsWith('/*')) return '';
+  return line;
+}
+
+/** Does the nearest line of code before the line starting at `lineStart` end with `else`? */
+function codeLineEndsWithElse(text: string, lineStart: number): boolean {
+  let le = lineStart - 1;
+  for (let n = 0; n < ELSE_REACH && le >= 0; n++) {
+    const ls = text.lastIndexOf('\n', le - 1) + 1;
+    const code = codeOf(text, ls, le);
+    if (code) return /(^|[^\w])else$/.test(code);
+    le = ls - 1;
+  }
+  return false;
+}
+
+/** Does the nearest line of code after the line ending at `lineEnd` start with `else`? */
+function codeLineStartsWithElse(text: string, lineEnd: number): boolean {
+  let ls = text.indexOf('\n', lineEnd) + 1;
+  for (let n = 0; n < ELSE_REACH && ls > 0 && ls < text.length; n++) {
+    let le = text.indexOf('\n', ls);
+    if (le < 0) le = text.length;
+    const code = codeOf(text, ls, le);
+    if (code) return /^else\b/.test(code);
+    ls = le + 1;
+  }
+  return false;
 }
 
 /** The iterator names parserText rewrites in (annotation-blanked) `text`: offset and length. */

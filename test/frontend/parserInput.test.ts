@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFrontend, parseAndExtract, SourceFile } from '../../server/frontend/index';
 import { extractFacts } from '../../server/frontend/extract';
 import { getParser } from '../../server/frontend/parser';
-import { parserText, widenToWords } from '../../server/frontend/annotations';
+import { parserText, splitIfDirectives, widenToWords } from '../../server/frontend/annotations';
 import { isTracepointHeader } from '../../server/frontend/traceHeaders';
 import { collectCFiles } from '../../server/cli/files';
 
@@ -123,6 +123,72 @@ describe('iterator macros the parser sees as while loops', () => {
     const fresh = parseAndExtract('t.c', edited + added);
     const shape = (f: typeof inc) => f.functions.map((fn) => [fn.name, fn.blocks.length, fn.blocks.flatMap((b) => b.ops).map((o) => o.k).join(',')]);
     expect(shape(inc)).toEqual(shape(fresh));
+  });
+});
+
+describe('#ifdef groups that split an if/else', () => {
+  const TEXT = [
+    'static void f(struct kvm *kvm, bool c)',
+    '{',
+    '#ifdef CONFIG_X86_64',
+    '\tif (c)',
+    '\t\ta(kvm);',
+    '\telse /* 32-bit */',
+    '#endif',
+    '\t\tb(kvm);',
+    '#ifdef CONFIG_A',
+    '\tif (c)',
+    '\t\ta(kvm);',
+    '\telse',
+    '#else',
+    '\tif (!c)',
+    '#endif',
+    '\t\tb(kvm);',
+    '#ifdef CONFIG_B',
+    '\ta(kvm);',
+    '#endif',
+    '}',
+    '',
+  ].join('\n');
+
+  it('lose their directive lines only when an else is next to one and the group has no #else', () => {
+    const out = parserText(TEXT).split('\n');
+    const lines = TEXT.split('\n');
+    expect(out.length).toBe(lines.length);
+    expect(out[2]).toBe(' '.repeat(lines[2].length));
+    expect(out[6]).toBe(' '.repeat(lines[6].length));
+    // The alternatives of #ifdef/#else/#endif, and a group with no else next to it, stay.
+    for (const i of [8, 12, 14, 16, 18]) expect(out[i]).toBe(lines[i]);
+    expect(splitIfDirectives('#ifdef X\nint a;\n#endif\n')).toEqual([]);
+  });
+
+  it('give the else branch as the alternative of the then branch, not as a statement after it', () => {
+    const split = TEXT.split('\n').slice(0, 8).join('\n') + '\n}\n';
+    const fn = parseAndExtract('t.c', split).functions[0];
+    expect(fn.hasErrors).toBe(false);
+    // The block calling a() does not flow into the one calling b(): they are two paths.
+    const callBlock = (name: string) => fn.blocks.findIndex((b) => b.ops.some((o) => o.k === 'call' && o.callee === name));
+    const first = fn.blocks[callBlock('a')];
+    expect(first.succ.map((e) => e.to)).not.toContain(callBlock('b'));
+  });
+
+  it('give an incremental parse the facts of a fresh one when an edit after the #endif makes its group split an if/else', () => {
+    // The group ends before the edited line: an incremental parse may keep its old nodes.
+    const text = TEXT.replace('\telse /* 32-bit */\n', '');
+    const src = new SourceFile('t.c', text);
+    const line = 6;
+    expect(text.split('\n')[line]).toBe('\t\tb(kvm);');
+    const edited = text.replace('#endif\n\t\tb(kvm);', '#endif\n\telse b(kvm);');
+    src.update(edited, [{ range: { start: { line, column: 0 }, end: { line, column: 2 } }, text: '\telse ' }]);
+    const last = edited.split('\n').length - 1;
+    const added = 'int after(void) { return 0; }\n';
+    const inc = src.update(edited + added, [{ range: { start: { line: last, column: 0 }, end: { line: last, column: 0 } }, text: added }]);
+    const fresh = parseAndExtract('t.c', edited + added);
+    const shape = (f: typeof inc) => f.functions.map((fn) => [fn.name, fn.blocks.map((b) => b.ops.map((o) => o.k).join(',') + '>' + b.succ.map((e) => e.to).join(','))]);
+    expect(shape(inc)).toEqual(shape(fresh));
+    // The edit made the first group split an if/else: its two directive lines are blanked.
+    expect(splitIfDirectives(edited)).toHaveLength(2);
+    expect(splitIfDirectives(text)).toHaveLength(0);
   });
 });
 
