@@ -80,6 +80,8 @@ export function parserText(text: string): string {
 }
 
 const CONDITIONAL = /^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b/gm;
+/** The same, for a test of whether a stretch holds one. */
+const CONDITIONAL_LINE = new RegExp(CONDITIONAL.source, 'm');
 
 /**
  * The lines of the `#if`/`#ifdef`/`#ifndef` ... `#endif` groups that split an if/else, which
@@ -128,7 +130,7 @@ export function splitIfDirectives(text: string): [number, number][] {
 }
 
 /** How far parserText looks past comments, blank lines and other directives for an `else`. */
-export const ELSE_REACH = 16;
+const ELSE_REACH = 16;
 
 /** The code of the line [ls, le): comments and white space removed; null for a directive line. */
 function codeOf(text: string, ls: number, le: number): string | null {
@@ -162,6 +164,36 @@ function codeLineStartsWithElse(text: string, lineEnd: number): boolean {
     ls = le + 1;
   }
   return false;
+}
+
+/**
+ * Do the directive lines parserText blanks (splitIfDirectives) differ, beyond the shift of the
+ * edit `env`, between `before` and `after`? One inside the edited stretch counts as changed.
+ */
+export function splitDirectivesMoved(before: string, after: string, env: { lo: number; oldHi: number; newHi: number }): boolean {
+  // Whether a group is blanked depends on its directive lines and the lines of code next to them:
+  // an edit with no conditional directive within reach changes none.
+  if (!directiveNear(before, env.lo, env.oldHi) && !directiveNear(after, env.lo, env.newHi)) return false;
+  const a = splitIfDirectives(before);
+  const b = splitIfDirectives(after);
+  if (a.length !== b.length) return true;
+  const shift = env.newHi - env.oldHi;
+  for (let i = 0; i < a.length; i++) {
+    const [s, e] = a[i];
+    if (e >= env.lo && s <= env.oldHi) return true;
+    const moved = s > env.oldHi ? s + shift : s;
+    if (moved !== b[i][0]) return true;
+  }
+  return false;
+}
+
+/** Is there a conditional directive within ELSE_REACH lines (and some) of [s, e) in `text`? */
+function directiveNear(text: string, s: number, e: number): boolean {
+  let lo = s;
+  for (let n = 0; n <= ELSE_REACH && lo > 0; n++) lo = text.lastIndexOf('\n', lo - 1);
+  let hi = e;
+  for (let n = 0; n <= ELSE_REACH && hi >= 0 && hi < text.length; n++) hi = text.indexOf('\n', hi + 1);
+  return CONDITIONAL_LINE.test(text.slice(Math.max(0, lo), hi < 0 ? text.length : hi));
 }
 
 /** The iterator names parserText rewrites in (annotation-blanked) `text`: offset and length. */

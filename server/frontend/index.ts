@@ -8,7 +8,7 @@ import { getParser, initFrontend, isFrontendReady, type FrontendOptions } from '
 import { flattenTree, type FlatTree } from './flatTree';
 export type { FlatTree };
 import { isSpteHelperName, lockApi } from './lockApi';
-import { ELSE_REACH, parserText, splitIfDirectives, widenToWords } from './annotations';
+import { parserText, splitDirectivesMoved, widenToWords } from './annotations';
 import { isTracepointHeader } from './traceHeaders';
 
 export { initFrontend, isFrontendReady };
@@ -262,38 +262,6 @@ function diffEnvelope(a: string, b: string): TextEnvelope {
 }
 
 /** Do the whole lines of `text[s..e)` paste names (`##`, as a `#define vt_op(name) vt_##name` does)? */
-/**
- * Do the directive lines parserText blanks (splitIfDirectives) differ, beyond the shift of the
- * edit `env`, between `before` and `after`? One inside the edited stretch counts as changed.
- */
-function splitDirectivesMoved(before: string, after: string, env: { lo: number; oldHi: number; newHi: number }): boolean {
-  // Whether a group is blanked depends on its directive lines and the lines of code next to them:
-  // an edit with no conditional directive within reach changes none.
-  if (!directiveNear(before, env.lo, env.oldHi) && !directiveNear(after, env.lo, env.newHi)) return false;
-  const a = splitIfDirectives(before);
-  const b = splitIfDirectives(after);
-  if (a.length !== b.length) return true;
-  const shift = env.newHi - env.oldHi;
-  for (let i = 0; i < a.length; i++) {
-    const [s, e] = a[i];
-    if (e >= env.lo && s <= env.oldHi) return true;
-    const moved = s > env.oldHi ? s + shift : s;
-    if (moved !== b[i][0]) return true;
-  }
-  return false;
-}
-
-const CONDITIONAL_LINE = /^[ \t]*#[ \t]*(?:ifdef|ifndef|if|elif|else|endif)\b/m;
-
-/** Is there a conditional directive within ELSE_REACH lines (and some) of [s, e) in `text`? */
-function directiveNear(text: string, s: number, e: number): boolean {
-  let lo = s;
-  for (let n = 0; n <= ELSE_REACH && lo > 0; n++) lo = text.lastIndexOf('\n', lo - 1);
-  let hi = e;
-  for (let n = 0; n <= ELSE_REACH && hi >= 0 && hi < text.length; n++) hi = text.indexOf('\n', hi + 1);
-  return CONDITIONAL_LINE.test(text.slice(Math.max(0, lo), hi < 0 ? text.length : hi));
-}
-
 function touchesNamePasting(text: string, s: number, e: number): boolean {
   const ls = text.lastIndexOf('\n', s - 1) + 1;
   let le = text.indexOf('\n', e);
